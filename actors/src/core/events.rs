@@ -1,0 +1,165 @@
+//! Docker Engine container events → what the agent does about them.
+//!
+//! Contract: `shared/reference/ecs-and-docker.md` §4.1. `Action` is a free string (`health_status: healthy`,
+//! `exec_start: sh -c ...`), so it is parsed by prefix, never matched whole. Both the current and the legacy
+//! (`status`/`id`/`from`) event forms parse, since bollard ignores the legacy fields.
+
+use std::collections::HashMap;
+
+use bollard::models::{EventMessage, EventMessageTypeEnum};
+
+/// The Docker `/events` filter the watcher subscribes with: container events that carry the service label.
+///
+/// `exec_create`/`exec_start` are left out, so Docker healthchecks do not flood the agent.
+pub fn event_filters(label_key: &str) -> HashMap<String, Vec<String>> {
+    let events = [
+        "start",
+        "die",
+        "stop",
+        "kill",
+        "destroy",
+        "oom",
+        "pause",
+        "unpause",
+        "restart",
+        "health_status",
+    ];
+    HashMap::from([
+        ("type".to_string(), vec!["container".to_string()]),
+        ("label".to_string(), vec![label_key.to_string()]),
+        (
+            "event".to_string(),
+            events.iter().map(|e| e.to_string()).collect(),
+        ),
+    ])
+}
+
+/// What an event means for a container's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// The container runs (`start`, `unpause`, `restart`): it should have a record.
+    Running,
+    /// The container stops or is gone (`kill`, `stop`, `die`, `oom`, `destroy`): its record goes.
+    Stopped,
+    /// Nothing to do (`pause`, `health_status: ...`, `exec_*`, anything unknown).
+    Ignored,
+}
+
+/// The part of a Docker event the agent acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerEvent {
+    /// Full container id.
+    pub container_id: String,
+    /// The raw action (`start`, `health_status: healthy`, ...), for logs.
+    pub action: String,
+    /// What it means.
+    pub lifecycle: Lifecycle,
+    /// Labels (plus Docker's own `image`/`name` attributes).
+    pub attributes: HashMap<String, String>,
+    /// `timeNano` of the event, used to resume the stream with `since`.
+    pub time_nano: Option<i64>,
+}
+
+/// Maps an action string to its lifecycle meaning.
+pub fn lifecycle_of(action: &str) -> Lifecycle {
+    let verb = action.split(':').next().unwrap_or("").trim();
+    match verb {
+        "start" | "unpause" | "restart" => Lifecycle::Running,
+        "kill" | "stop" | "die" | "oom" | "destroy" => Lifecycle::Stopped,
+        _ => Lifecycle::Ignored,
+    }
+}
+
+/// Converts a bollard event; `None` for events that are not about a container or have no id.
+pub fn parse_event(msg: &EventMessage) -> Option<ContainerEvent> {
+    if msg.typ != Some(EventMessageTypeEnum::CONTAINER) {
+        return None;
+    }
+    let actor = msg.actor.as_ref()?;
+    let id = actor.id.clone().filter(|id| !id.is_empty())?;
+    let action = msg.action.clone().unwrap_or_default();
+    Some(ContainerEvent {
+        container_id: id,
+        lifecycle: lifecycle_of(&action),
+        action,
+        attributes: actor.attributes.clone().unwrap_or_default(),
+        time_nano: msg.time_nano,
+    })
+}
+
+/// Formats a `timeNano` for Docker's `since`: `<seconds>.<9-digit nanoseconds>` (a shorter fraction would be
+/// right-padded by the daemon and mean something else).
+pub fn since_param(time_nano: i64) -> String {
+    format!(
+        "{}.{:09}",
+        time_nano.div_euclid(1_000_000_000),
+        time_nano.rem_euclid(1_000_000_000)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> EventMessage {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn start_in_both_forms_parses_the_same() {
+        let new = parse_event(&fixture("event_start.json")).unwrap();
+        let legacy = parse_event(&fixture("event_start_legacy.json")).unwrap();
+        assert_eq!(new, legacy);
+        assert_eq!(new.lifecycle, Lifecycle::Running);
+        assert_eq!(
+            new.attributes["discovery.service.name"],
+            "web.internal.example.com"
+        );
+        assert_eq!(new.time_nano, Some(1782760544767535449));
+    }
+
+    #[test]
+    fn die_is_a_stop() {
+        let die = parse_event(&fixture("event_die.json")).unwrap();
+        assert_eq!(die.lifecycle, Lifecycle::Stopped);
+        assert_eq!(die.attributes["exitCode"], "143");
+    }
+
+    #[test]
+    fn actions_are_parsed_by_prefix() {
+        assert_eq!(lifecycle_of("health_status: healthy"), Lifecycle::Ignored);
+        assert_eq!(lifecycle_of("exec_start: sh -c true"), Lifecycle::Ignored);
+        assert_eq!(lifecycle_of("kill"), Lifecycle::Stopped);
+        assert_eq!(lifecycle_of("destroy"), Lifecycle::Stopped);
+        assert_eq!(lifecycle_of("oom"), Lifecycle::Stopped);
+        assert_eq!(lifecycle_of("pause"), Lifecycle::Ignored);
+        assert_eq!(lifecycle_of("something-new"), Lifecycle::Ignored);
+    }
+
+    #[test]
+    fn network_events_are_not_container_events() {
+        let raw = r#"{"Type":"network","Action":"connect","Actor":{"ID":"n1","Attributes":{"container":"c1","name":"bridge","type":"bridge"}}}"#;
+        let msg: EventMessage = serde_json::from_str(raw).unwrap();
+        assert_eq!(parse_event(&msg), None);
+    }
+
+    #[test]
+    fn since_has_nine_digit_nanos() {
+        assert_eq!(
+            since_param(1_700_000_000_000_000_005),
+            "1700000000.000000005"
+        );
+        assert_eq!(
+            since_param(1_782_760_544_767_535_449),
+            "1782760544.767535449"
+        );
+    }
+
+    #[test]
+    fn filter_asks_only_for_labelled_container_lifecycle_events() {
+        let f = event_filters("discovery.service.name");
+        assert_eq!(f["label"], vec!["discovery.service.name"]);
+        assert!(!f["event"].iter().any(|e| e.starts_with("exec")));
+    }
+}

@@ -1,0 +1,12 @@
+//! The pure core: parsing, naming, ownership and planning, with no actors and no I/O.
+//!
+//! Everything here is plain functions and types, unit-tested without a runtime. The actors call into it.
+
+pub mod desired;
+pub mod events;
+pub mod introspection;
+pub mod naming;
+pub mod network;
+pub mod ownership;
+pub mod plan;
+pub mod record;

@@ -1,0 +1,247 @@
+//! Ownership lives in the SetIdentifier.
+//!
+//! Format (≤ 128 characters, the Route53 limit):
+//!
+//! ```text
+//! r53d:<cluster>:<owner>:t-<task id>          a container that belongs to an ECS task
+//! r53d:<cluster>:<owner>:c-<container id[..32]>  a labelled container that is not an ECS task
+//! ```
+//!
+//! * `cluster` is the ECS cluster name. ECS allows 255 characters; when the name does not fit the budget left by
+//!   the other parts it is shortened to a prefix, `~` and the CRC-32 of the full name in 8 hex digits, so it still
+//!   tells clusters apart and a janitor can compute the same tag from its own cluster name.
+//! * `owner` is the owning container instance (by default the id at the end of the container-instance ARN).
+//! * The last part makes the identifier unique per task (one record per task and name).
+//!
+//! The agent only ever changes records whose SetIdentifier parses and names its own cluster tag and owner.
+
+use std::fmt;
+
+/// Prefix of every SetIdentifier this agent writes.
+pub const PREFIX: &str = "r53d";
+/// Route53's maximum SetIdentifier length.
+pub const MAX_SET_IDENTIFIER: usize = 128;
+/// Longest owner id we accept, so the cluster keeps a useful share of the budget.
+pub const MAX_OWNER: usize = 48;
+/// Longest instance part: `t-` + a 36-character old-style task id (UUID).
+const MAX_INSTANCE: usize = 2 + 36;
+
+/// Why an owner or cluster cannot be used in a SetIdentifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OwnershipError {
+    /// The owner id is empty, too long or has characters outside `[A-Za-z0-9_.-]`.
+    #[error("owner id {0:?} must be 1-{MAX_OWNER} characters of A-Z a-z 0-9 _ . -")]
+    BadOwner(String),
+    /// The cluster name is empty or has characters outside `[A-Za-z0-9_.-]`.
+    #[error("cluster name {0:?} must be non-empty and use only A-Z a-z 0-9 _ . -")]
+    BadCluster(String),
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+}
+
+/// This agent's identity: which cluster and container instance its records belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    cluster_tag: String,
+    owner: String,
+}
+
+impl Owner {
+    /// Validates the parts and computes the cluster tag.
+    pub fn new(cluster: &str, owner: &str) -> Result<Self, OwnershipError> {
+        if !is_token(owner) || owner.len() > MAX_OWNER {
+            return Err(OwnershipError::BadOwner(owner.to_string()));
+        }
+        if !is_token(cluster) {
+            return Err(OwnershipError::BadCluster(cluster.to_string()));
+        }
+        let budget = MAX_SET_IDENTIFIER - PREFIX.len() - 3 - owner.len() - MAX_INSTANCE;
+        Ok(Self {
+            cluster_tag: cluster_tag(cluster, budget),
+            owner: owner.to_string(),
+        })
+    }
+
+    /// The cluster as it appears in SetIdentifiers.
+    pub fn cluster_tag(&self) -> &str {
+        &self.cluster_tag
+    }
+
+    /// The owner id.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// The SetIdentifier for one task or container of this owner.
+    pub fn set_identifier(&self, instance: &InstanceId) -> String {
+        format!("{PREFIX}:{}:{}:{instance}", self.cluster_tag, self.owner)
+    }
+
+    /// True when `set_identifier` was written by this owner (same cluster tag and owner).
+    pub fn owns(&self, set_identifier: &str) -> bool {
+        parse(set_identifier)
+            .is_some_and(|p| p.cluster_tag == self.cluster_tag && p.owner == self.owner)
+    }
+}
+
+/// The cluster name, or a shortened `prefix~crc32` form when it does not fit `budget` characters.
+pub fn cluster_tag(cluster: &str, budget: usize) -> String {
+    if cluster.len() <= budget {
+        return cluster.to_string();
+    }
+    let crc = crc32fast::hash(cluster.as_bytes());
+    let keep = budget.saturating_sub(9);
+    format!("{}~{crc:08x}", &cluster[..keep])
+}
+
+/// What a record stands for: an ECS task, or a container that is not part of one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InstanceId {
+    /// The task id (last part of the task ARN).
+    Task(String),
+    /// The first 32 hex digits of the Docker container id.
+    Container(String),
+}
+
+impl InstanceId {
+    /// The task id from a task ARN (`arn:...:task/<id>` or `arn:...:task/<cluster>/<id>`), if it is well-formed.
+    pub fn from_task_arn(arn: &str) -> Option<Self> {
+        let (_, path) = arn.split_once(":task/")?;
+        let id = path.rsplit('/').next()?;
+        let ok = !id.is_empty()
+            && id.len() <= 36
+            && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+        ok.then(|| Self::Task(id.to_ascii_lowercase()))
+    }
+
+    /// The instance id for a container that is not an ECS task.
+    pub fn from_container_id(container_id: &str) -> Self {
+        Self::Container(container_id.chars().take(32).collect())
+    }
+}
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Task(id) => write!(f, "t-{id}"),
+            Self::Container(id) => write!(f, "c-{id}"),
+        }
+    }
+}
+
+/// A SetIdentifier of this agent's format, taken apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedSetIdentifier<'a> {
+    /// Cluster tag (the name, or its shortened form).
+    pub cluster_tag: &'a str,
+    /// Owning container instance.
+    pub owner: &'a str,
+    /// `t-<task id>` or `c-<container id>`.
+    pub instance: &'a str,
+}
+
+/// Parses a SetIdentifier written by any agent of this kind; `None` for anything else.
+pub fn parse(set_identifier: &str) -> Option<ParsedSetIdentifier<'_>> {
+    let mut parts = set_identifier.split(':');
+    let (prefix, cluster_tag, owner, instance) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let valid = prefix == PREFIX
+        && parts.next().is_none()
+        && !cluster_tag.is_empty()
+        && is_token(owner)
+        && (instance.starts_with("t-") || instance.starts_with("c-"))
+        && instance.len() > 2;
+    valid.then_some(ParsedSetIdentifier {
+        cluster_tag,
+        owner,
+        instance,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TASK_ARN: &str =
+        "arn:aws:ecs:us-west-2:111122223333:task/prod/158d1c8083dd49d6b527399fd6414f5c";
+
+    #[test]
+    fn set_identifier_names_cluster_owner_and_task() {
+        let owner = Owner::new("prod", "0f6b9a4c6d3e4c2a9a1d2b3c4d5e6f70").unwrap();
+        let task = InstanceId::from_task_arn(TASK_ARN).unwrap();
+        let id = owner.set_identifier(&task);
+        assert_eq!(
+            id,
+            "r53d:prod:0f6b9a4c6d3e4c2a9a1d2b3c4d5e6f70:t-158d1c8083dd49d6b527399fd6414f5c"
+        );
+        assert!(owner.owns(&id));
+        let parsed = parse(&id).unwrap();
+        assert_eq!(
+            (parsed.cluster_tag, parsed.instance),
+            ("prod", "t-158d1c8083dd49d6b527399fd6414f5c")
+        );
+    }
+
+    #[test]
+    fn old_style_task_arn_and_plain_containers() {
+        let old = InstanceId::from_task_arn(
+            "arn:aws:ecs:us-east-1:1:task/3f2b7c1e-0d6e-4b7b-9c1e-2a6f0e1d9b7a",
+        );
+        assert_eq!(
+            old,
+            Some(InstanceId::Task(
+                "3f2b7c1e-0d6e-4b7b-9c1e-2a6f0e1d9b7a".into()
+            ))
+        );
+        assert_eq!(InstanceId::from_task_arn("not-an-arn"), None);
+        assert_eq!(
+            InstanceId::from_task_arn("arn:aws:ecs:r:1:task/prod/zz!"),
+            None
+        );
+        let c = InstanceId::from_container_id(&"ab".repeat(32));
+        assert_eq!(c.to_string(), format!("c-{}", "ab".repeat(16)));
+    }
+
+    #[test]
+    fn never_owns_other_owners_clusters_or_foreign_identifiers() {
+        let me = Owner::new("prod", "i1").unwrap();
+        let task = InstanceId::Task("abc".into());
+        assert!(!me.owns(&Owner::new("prod", "i2").unwrap().set_identifier(&task)));
+        assert!(!me.owns(&Owner::new("staging", "i1").unwrap().set_identifier(&task)));
+        for foreign in [
+            "web",
+            "r53d:prod:i1",
+            "r53d:prod:i1:x-abc",
+            "r53d:prod:i1:t-abc:extra",
+            "R53D:prod:i1:t-abc",
+        ] {
+            assert!(!me.owns(foreign), "{foreign}");
+        }
+    }
+
+    #[test]
+    fn every_identifier_fits_128_even_with_the_longest_parts() {
+        let cluster = "c".repeat(255);
+        let owner = Owner::new(&cluster, &"o".repeat(MAX_OWNER)).unwrap();
+        let id = owner.set_identifier(&InstanceId::Task("f".repeat(36)));
+        assert!(id.len() <= MAX_SET_IDENTIFIER, "{} > 128", id.len());
+        assert!(owner.cluster_tag().contains('~'));
+        assert!(owner.owns(&id));
+        // Two long clusters with the same prefix still differ.
+        let other = Owner::new(&format!("{}x", "c".repeat(254)), &"o".repeat(MAX_OWNER)).unwrap();
+        assert_ne!(owner.cluster_tag(), other.cluster_tag());
+    }
+
+    #[test]
+    fn bad_parts_are_rejected() {
+        assert!(Owner::new("prod", "").is_err());
+        assert!(Owner::new("prod", "has:colon").is_err());
+        assert!(Owner::new("prod", &"o".repeat(MAX_OWNER + 1)).is_err());
+        assert!(Owner::new("", "i1").is_err());
+        assert!(Owner::new("a:b", "i1").is_err());
+    }
+}

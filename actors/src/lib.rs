@@ -1,0 +1,26 @@
+//! The actors of route53-discovery and the pure core they call.
+//!
+//! # Layout / message flow
+//!
+//! ```text
+//! Docker ──events──▶ EventWatcherActor ──Work──▶ RegistrarPool ──shard(id)──▶ RegistrarActor ×N
+//!                         │ Sweep/Flush                                          │ Resolve    │ Register/Deregister
+//!                         ▼                                                      ▼            ▼
+//!                    Route53Actor ◀──────────────────────────────────────── MetadataActor   Route53Actor
+//!                         │ DnsApi: SDK │ dry-run │ fake                  (introspection, docker inspect)
+//! every actor ──ActorFailed / ActorStopped──▶ SupervisorActor (drain, exit code)
+//! ```
+//!
+//! * [`core`]: parsing, naming, ownership, planning: plain functions with unit tests.
+//! * [`event_watcher`], [`registrar`], [`metadata`], [`route53`], [`supervisor`]: one module per actor; messages
+//!   live beside the actor that receives them; [`messages`] holds the cross-cutting lifecycle ones.
+//! * [`health`]: state shared with the HTTP endpoints.
+
+pub mod core;
+pub mod event_watcher;
+pub mod health;
+pub mod messages;
+pub mod metadata;
+pub mod registrar;
+pub mod route53;
+pub mod supervisor;

@@ -1,0 +1,190 @@
+//! `RegistrarActor`: turns one container's lifecycle into Route53 writer messages.
+//!
+//! A running container: labels → record key (bad label → skipped, with a log line naming the container), then the
+//! `MetadataActor` finds its address, then [`Register`] goes to the writer. A stopped container: [`Deregister`].
+//! Each registrar handles its messages one at a time ([`AtomicResponse`]); the [`pool::RegistrarPool`] sends all
+//! events of one container to the same registrar, so they are never reordered. A lookup that fails for a
+//! transient reason is retried a bounded number of times unless a newer event for the container supersedes it.
+
+pub mod pool;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use crate::core::desired::RecordPolicy;
+use crate::messages::Reporter;
+use crate::metadata::{MetadataActor, Resolution, Resolve};
+use crate::route53::{Deregister, Register, Route53Actor};
+
+const ACTOR: &str = "registrar";
+
+/// How often, and how far apart, a failed lookup is tried again.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Further tries after the first.
+    pub retries: u32,
+    /// Delay before each further try.
+    pub delay: Duration,
+}
+
+/// What happened to a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Work {
+    /// It runs (start event, or found running by a sync).
+    Running {
+        /// Full container id.
+        container_id: String,
+        /// Its labels.
+        labels: HashMap<String, String>,
+    },
+    /// It stopped or is gone.
+    Stopped {
+        /// Full container id.
+        container_id: String,
+    },
+}
+
+impl Work {
+    /// The container the work is about.
+    pub fn container_id(&self) -> &str {
+        match self {
+            Self::Running { container_id, .. } | Self::Stopped { container_id } => container_id,
+        }
+    }
+}
+
+/// A container event for this registrar; answered once it has been handled.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct ContainerWork(pub Work);
+
+/// Answered once everything queued before it has been handled (the mailbox is paused while a container is handled).
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct Barrier;
+
+/// One worker of the pool.
+pub struct RegistrarActor {
+    index: usize,
+    policy: Arc<RecordPolicy>,
+    metadata: Addr<MetadataActor>,
+    route53: Addr<Route53Actor>,
+    reporter: Reporter,
+    retry: RetryPolicy,
+    /// Per container, the number of the latest event; a delayed retry of an older one is dropped.
+    latest: HashMap<String, u64>,
+    counter: u64,
+}
+
+impl RegistrarActor {
+    /// Worker `index` of the pool.
+    pub fn new(
+        index: usize,
+        policy: Arc<RecordPolicy>,
+        metadata: Addr<MetadataActor>,
+        route53: Addr<Route53Actor>,
+        reporter: Reporter,
+        retry: RetryPolicy,
+    ) -> Self {
+        Self {
+            index,
+            policy,
+            metadata,
+            route53,
+            reporter,
+            retry,
+            latest: HashMap::new(),
+            counter: 0,
+        }
+    }
+
+    /// Handles a running container: name, address, register.
+    fn running(
+        &mut self,
+        container_id: String,
+        labels: HashMap<String, String>,
+        attempt: u32,
+    ) -> ResponseActFuture<Self, ()> {
+        let record_name = match self.policy.key_for(&container_id, &labels) {
+            Ok(key) => key.name,
+            Err(e) => {
+                let name = labels.get("name").cloned().unwrap_or_default();
+                tracing::warn!(container_id = %container_id, container_name = %name, error = %e, "Skipping container: its service label is not usable.");
+                return Box::pin(actix::fut::ready(()));
+            }
+        };
+        let generation = self.latest.get(&container_id).copied().unwrap_or_default();
+        let ask = self.metadata.send(Resolve {
+            container_id: container_id.clone(),
+            labels: labels.clone(),
+        });
+        Box::pin(ask.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(Ok(Resolution::Address { ip, source })) => {
+                let record = act.policy.record_for(&container_id, &labels, ip).expect("the key was valid");
+                tracing::info!(container_id = %container_id, record_name = %record_name, %ip, source, "Container resolved.");
+                act.route53.do_send(Register { container_id, record });
+            }
+            Ok(Ok(Resolution::Skip(why))) => {
+                tracing::info!(container_id = %container_id, record_name = %record_name, reason = %why, "Container not registered.");
+            }
+            Ok(Err(e)) if attempt < act.retry.retries => {
+                tracing::warn!(container_id = %container_id, error = %e, attempt, "Address lookup failed; will retry.");
+                ctx.run_later(act.retry.delay, move |act, ctx| {
+                    if act.latest.get(&container_id).copied().unwrap_or_default() == generation {
+                        let fut = act.running(container_id, labels, attempt + 1);
+                        ctx.wait(fut);
+                    }
+                });
+            }
+            Ok(Err(e)) => {
+                tracing::error!(container_id = %container_id, record_name = %record_name, error = %e, "Address lookup failed; giving up until the next sync.");
+            }
+            Err(e) => act.reporter.failed(ACTOR, format!("metadata actor unreachable: {e}")),
+        }))
+    }
+}
+
+impl Actor for RegistrarActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(4096);
+        tracing::debug!(worker = self.index, "Registrar started.");
+    }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.reporter.stopped(ACTOR);
+    }
+}
+
+impl Handler<ContainerWork> for RegistrarActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: ContainerWork, _ctx: &mut Context<Self>) -> Self::Result {
+        self.counter += 1;
+        let id = msg.0.container_id().to_string();
+        match msg.0 {
+            Work::Running {
+                container_id,
+                labels,
+            } => {
+                self.latest.insert(id, self.counter);
+                AtomicResponse::new(self.running(container_id, labels, 0))
+            }
+            Work::Stopped { container_id } => {
+                self.latest.remove(&id);
+                self.route53.do_send(Deregister { container_id });
+                AtomicResponse::new(Box::pin(actix::fut::ready(())))
+            }
+        }
+    }
+}
+
+impl Handler<Barrier> for RegistrarActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Barrier, _ctx: &mut Context<Self>) {}
+}

@@ -1,0 +1,207 @@
+//! The writer's book-keeping, apart from actix: what should exist, what does exist, what still has to be sent.
+//!
+//! * `desired`: records running containers should have, each with the containers that hold it (two labelled
+//!   containers of one task share one record);
+//! * `actual`: this owner's records as they exist in Route53 (read at launch, then kept by applied changes);
+//! * `dirty`: keys whose desired and actual state may differ. A later change of a key simply re-marks it, so a
+//!   start and a stop inside one window plan nothing.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::core::plan::{plan_key, Change};
+use crate::core::record::{ARecord, RecordKey};
+
+/// Desired, actual and dirty state of one owner's records.
+#[derive(Debug, Default)]
+pub struct RecordBook {
+    desired: BTreeMap<RecordKey, (ARecord, BTreeSet<String>)>,
+    by_container: HashMap<String, RecordKey>,
+    actual: BTreeMap<RecordKey, ARecord>,
+    dirty: BTreeSet<RecordKey>,
+}
+
+impl RecordBook {
+    /// Container `container_id` wants `record` to exist.
+    pub fn register(&mut self, container_id: &str, record: ARecord) {
+        if let Some(old) = self
+            .by_container
+            .get(container_id)
+            .filter(|k| **k != record.key)
+            .cloned()
+        {
+            self.release(container_id, &old);
+        }
+        let key = record.key.clone();
+        let entry = self
+            .desired
+            .entry(key.clone())
+            .or_insert_with(|| (record.clone(), BTreeSet::new()));
+        entry.0 = record;
+        entry.1.insert(container_id.to_string());
+        self.by_container
+            .insert(container_id.to_string(), key.clone());
+        self.dirty.insert(key);
+    }
+
+    /// Container `container_id` stopped; its record goes once no other container holds it.
+    /// Returns the key it held, if any.
+    pub fn deregister(&mut self, container_id: &str) -> Option<RecordKey> {
+        let key = self.by_container.remove(container_id)?;
+        self.release(container_id, &key);
+        Some(key)
+    }
+
+    fn release(&mut self, container_id: &str, key: &RecordKey) {
+        if let Some((_, holders)) = self.desired.get_mut(key) {
+            holders.remove(container_id);
+            if holders.is_empty() {
+                self.desired.remove(key);
+            }
+        }
+        self.dirty.insert(key.clone());
+    }
+
+    /// Replaces the actual state with what a full read found (this owner's records only).
+    pub fn load_actual(&mut self, records: Vec<ARecord>) {
+        self.actual = records.into_iter().map(|r| (r.key.clone(), r)).collect();
+        self.dirty.extend(self.desired.keys().cloned());
+    }
+
+    /// Replaces the actual state of the given names with what a targeted read found (marks nothing dirty).
+    pub fn refresh_names(&mut self, names: &BTreeSet<String>, found: Vec<ARecord>) {
+        self.actual.retain(|k, _| !names.contains(&k.name));
+        self.actual
+            .extend(found.into_iter().map(|r| (r.key.clone(), r)));
+    }
+
+    /// Launch sync: records that exist but that no running container holds and that `keep` does not protect are
+    /// marked for deletion. Returns how many.
+    pub fn sweep(&mut self, keep: &BTreeSet<RecordKey>) -> usize {
+        let stale: Vec<RecordKey> = self
+            .actual
+            .keys()
+            .filter(|k| !self.desired.contains_key(*k) && !keep.contains(*k))
+            .cloned()
+            .collect();
+        self.dirty.extend(stale.iter().cloned());
+        stale.len()
+    }
+
+    /// Marks keys to be planned again.
+    pub fn mark_dirty(&mut self, keys: impl IntoIterator<Item = RecordKey>) {
+        self.dirty.extend(keys);
+    }
+
+    /// Plans every dirty key and clears the dirty set.
+    pub fn take_plan(&mut self) -> Vec<Change> {
+        let dirty = std::mem::take(&mut self.dirty);
+        dirty.iter().filter_map(|k| self.plan(k)).collect()
+    }
+
+    /// The change one key needs now.
+    pub fn plan(&self, key: &RecordKey) -> Option<Change> {
+        plan_key(self.desired.get(key).map(|(r, _)| r), self.actual.get(key))
+    }
+
+    /// Records the effect of changes Route53 accepted.
+    pub fn applied(&mut self, changes: &[Change]) {
+        for change in changes {
+            match change {
+                Change::Upsert(r) => {
+                    self.actual.insert(r.key.clone(), r.clone());
+                }
+                Change::Delete(r) => {
+                    self.actual.remove(&r.key);
+                }
+            }
+        }
+    }
+
+    /// The records that exist, for `/records`.
+    pub fn actual_records(&self) -> Vec<ARecord> {
+        self.actual.values().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: &str, ip: [u8; 4]) -> ARecord {
+        ARecord {
+            key: RecordKey {
+                name: "web.example.com.".into(),
+                set_identifier: id.into(),
+            },
+            ip: ip.into(),
+            ttl: 60,
+            weight: 1,
+        }
+    }
+
+    #[test]
+    fn start_then_stop_in_one_window_plans_nothing() {
+        let mut b = RecordBook::default();
+        b.register("c1", rec("t1", [10, 0, 0, 1]));
+        b.deregister("c1");
+        assert!(b.take_plan().is_empty());
+    }
+
+    #[test]
+    fn stop_deletes_the_record_as_it_exists() {
+        let mut b = RecordBook::default();
+        b.register("c1", rec("t1", [10, 0, 0, 1]));
+        let plan = b.take_plan();
+        b.applied(&plan);
+        b.deregister("c1");
+        assert_eq!(
+            b.take_plan(),
+            vec![Change::Delete(rec("t1", [10, 0, 0, 1]))]
+        );
+    }
+
+    #[test]
+    fn a_shared_record_stays_until_its_last_holder_stops() {
+        let mut b = RecordBook::default();
+        b.register("app", rec("t1", [10, 0, 0, 1]));
+        b.register("sidecar", rec("t1", [10, 0, 0, 1]));
+        let plan = b.take_plan();
+        assert_eq!(plan.len(), 1);
+        b.applied(&plan);
+        b.deregister("app");
+        assert!(b.take_plan().is_empty());
+        b.deregister("sidecar");
+        assert_eq!(b.take_plan().len(), 1);
+    }
+
+    #[test]
+    fn sweep_removes_only_unprotected_records() {
+        let mut b = RecordBook::default();
+        b.load_actual(vec![
+            rec("live", [10, 0, 0, 1]),
+            rec("dead", [10, 0, 0, 2]),
+            rec("kept", [10, 0, 0, 3]),
+        ]);
+        b.register("c-live", rec("live", [10, 0, 0, 1]));
+        let keep = BTreeSet::from([rec("kept", [0, 0, 0, 0]).key]);
+        assert!(b.take_plan().is_empty(), "loading alone deletes nothing");
+        assert_eq!(b.sweep(&keep), 1);
+        assert_eq!(
+            b.take_plan(),
+            vec![Change::Delete(rec("dead", [10, 0, 0, 2]))]
+        );
+    }
+
+    #[test]
+    fn a_restart_with_a_new_address_upserts() {
+        let mut b = RecordBook::default();
+        b.register("c1", rec("t1", [10, 0, 0, 1]));
+        let plan = b.take_plan();
+        b.applied(&plan);
+        b.register("c1", rec("t1", [10, 0, 0, 7]));
+        assert_eq!(
+            b.take_plan(),
+            vec![Change::Upsert(rec("t1", [10, 0, 0, 7]))]
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! A strict in-memory Route53 for tests: the semantics moto lacks (`shared/reference/route53.md` §5.1).
+//!
+//! * batches are atomic: every change is checked against the state the earlier changes of the batch leave, and
+//!   nothing is applied unless all pass;
+//! * DELETE must match the existing set exactly (TTL, weight, values), else `InvalidChangeBatch`
+//!   ("not found" / "values provided do not match"), and is scoped to name + type + SetIdentifier;
+//! * at most 100 weighted sets per name and type;
+//! * listing is ordered like Route53 (labels reversed, then type, then identifier) with identifier-aware paging;
+//! * faults can be queued: the next requests fail with the given errors.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+
+use async_trait::async_trait;
+
+use super::api::{DnsApi, DnsError, ListPage, ListStart};
+use crate::core::plan::Change;
+use crate::core::record::RecordSet;
+
+/// Route53's limit of weighted sets with the same name and type.
+pub const MAX_WEIGHTED_PER_NAME: usize = 100;
+
+type SetKey = (String, String, String);
+
+/// The strict fake. Single-threaded (actors run on one arbiter); share it with `Rc`.
+#[derive(Debug, Default)]
+pub struct FakeRoute53 {
+    zone_id: String,
+    zone_name: String,
+    sets: RefCell<BTreeMap<SetKey, RecordSet>>,
+    faults: RefCell<VecDeque<DnsError>>,
+    change_requests: RefCell<Vec<usize>>,
+    list_requests: RefCell<usize>,
+}
+
+fn sort_name(name: &str) -> String {
+    name.trim_end_matches('.')
+        .split('.')
+        .rev()
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn key_of(s: &RecordSet) -> SetKey {
+    (
+        sort_name(&s.name),
+        s.record_type.clone(),
+        s.set_identifier.clone().unwrap_or_default(),
+    )
+}
+
+impl FakeRoute53 {
+    /// An empty zone.
+    pub fn new(zone_id: &str, zone_name: &str) -> Self {
+        Self {
+            zone_id: zone_id.into(),
+            zone_name: zone_name.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Puts a set into the zone directly (a record some other writer created).
+    pub fn insert(&self, set: RecordSet) {
+        self.sets.borrow_mut().insert(key_of(&set), set);
+    }
+
+    /// Every set in the zone, in listing order.
+    pub fn sets(&self) -> Vec<RecordSet> {
+        self.sets.borrow().values().cloned().collect()
+    }
+
+    /// The next requests (of any kind) fail with these errors, in order.
+    pub fn fail_next(&self, errors: impl IntoIterator<Item = DnsError>) {
+        self.faults.borrow_mut().extend(errors);
+    }
+
+    /// Sizes of the change batches that were accepted or rejected, in order.
+    pub fn change_requests(&self) -> Vec<usize> {
+        self.change_requests.borrow().clone()
+    }
+
+    /// Number of list requests served.
+    pub fn list_requests(&self) -> usize {
+        *self.list_requests.borrow()
+    }
+
+    fn check_zone(&self, zone_id: &str) -> Result<(), DnsError> {
+        if let Some(e) = self.faults.borrow_mut().pop_front() {
+            return Err(e);
+        }
+        if zone_id != self.zone_id {
+            return Err(DnsError::Permanent {
+                code: "NoSuchHostedZone".into(),
+                message: format!("No hosted zone found with ID: {zone_id}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn to_set(change: &Change) -> RecordSet {
+    let r = change.record();
+    RecordSet {
+        name: r.key.name.clone(),
+        record_type: "A".into(),
+        set_identifier: Some(r.key.set_identifier.clone()),
+        weight: Some(r.weight),
+        ttl: Some(r.ttl),
+        values: vec![r.ip.to_string()],
+        has_extras: false,
+    }
+}
+
+fn apply(state: &mut BTreeMap<SetKey, RecordSet>, change: &Change) -> Result<(), String> {
+    let set = to_set(change);
+    let key = key_of(&set);
+    let label = format!(
+        "[name='{}', type='A', set-identifier='{}']",
+        set.name, key.2
+    );
+    match change {
+        Change::Delete(_) => match state.get(&key) {
+            None => Err(format!("Tried to delete resource record set {label} but it was not found")),
+            Some(existing) if *existing != set => {
+                Err(format!("Tried to delete resource record set {label} but the values provided do not match the current values"))
+            }
+            Some(_) => {
+                state.remove(&key);
+                Ok(())
+            }
+        },
+        Change::Upsert(_) => {
+            let same_name = |k: &SetKey| k.0 == key.0 && k.1 == key.1;
+            if state.keys().any(|k| same_name(k) && k.2.is_empty()) {
+                return Err(format!("RRSet with DNS name {} type A cannot be created as other RRSets exist with the same name and type", set.name));
+            }
+            if !state.contains_key(&key) && state.keys().filter(|k| same_name(k)).count() >= MAX_WEIGHTED_PER_NAME {
+                return Err(format!("Tried to create resource record set {label} but the limit of {MAX_WEIGHTED_PER_NAME} weighted records was reached"));
+            }
+            state.insert(key, set);
+            Ok(())
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl DnsApi for FakeRoute53 {
+    async fn zone_name(&self, zone_id: &str) -> Result<String, DnsError> {
+        self.check_zone(zone_id)?;
+        Ok(self.zone_name.clone())
+    }
+
+    async fn change(&self, zone_id: &str, changes: &[Change]) -> Result<(), DnsError> {
+        self.change_requests.borrow_mut().push(changes.len());
+        self.check_zone(zone_id)?;
+        let mut next = self.sets.borrow().clone();
+        let errors: Vec<String> = changes
+            .iter()
+            .filter_map(|c| apply(&mut next, c).err())
+            .collect();
+        if !errors.is_empty() {
+            return Err(DnsError::InvalidChangeBatch(errors.join("; ")));
+        }
+        *self.sets.borrow_mut() = next;
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        zone_id: &str,
+        start: Option<&ListStart>,
+        max_items: i32,
+    ) -> Result<ListPage, DnsError> {
+        *self.list_requests.borrow_mut() += 1;
+        self.check_zone(zone_id)?;
+        let from = start.map(|s| {
+            (
+                sort_name(&s.name),
+                s.record_type.clone(),
+                s.identifier.clone().unwrap_or_default(),
+            )
+        });
+        let sets = self.sets.borrow();
+        let mut rest = sets
+            .iter()
+            .filter(|(k, _)| from.as_ref().is_none_or(|f| *k >= f));
+        let page: Vec<RecordSet> = rest
+            .by_ref()
+            .take(max_items.max(1) as usize)
+            .map(|(_, s)| s.clone())
+            .collect();
+        let next = rest.next().map(|(_, s)| ListStart {
+            name: s.name.clone(),
+            record_type: s.record_type.clone(),
+            identifier: s.set_identifier.clone(),
+        });
+        Ok(ListPage { sets: page, next })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::record::{ARecord, RecordKey};
+    use crate::route53::api::{read_name, read_zone};
+
+    fn rec(name: &str, id: &str, ip: [u8; 4]) -> ARecord {
+        ARecord {
+            key: RecordKey {
+                name: name.into(),
+                set_identifier: id.into(),
+            },
+            ip: ip.into(),
+            ttl: 60,
+            weight: 1,
+        }
+    }
+
+    #[actix_rt::test]
+    async fn batches_are_atomic_and_deletes_exact() {
+        let f = FakeRoute53::new("Z1", "example.com.");
+        let a = rec("web.example.com.", "a", [10, 0, 0, 1]);
+        f.change("Z1", &[Change::Upsert(a.clone())]).await.unwrap();
+        let stale = rec("web.example.com.", "a", [10, 0, 0, 9]);
+        let b = rec("web.example.com.", "b", [10, 0, 0, 2]);
+        let err = f
+            .change("Z1", &[Change::Upsert(b), Change::Delete(stale)])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DnsError::InvalidChangeBatch(m) if m.contains("do not match")));
+        assert_eq!(f.sets().len(), 1, "nothing of a failed batch is applied");
+        f.change("Z1", &[Change::Delete(a.clone())]).await.unwrap();
+        let err = f.change("Z1", &[Change::Delete(a)]).await.unwrap_err();
+        assert!(matches!(err, DnsError::InvalidChangeBatch(m) if m.contains("not found")));
+    }
+
+    #[actix_rt::test]
+    async fn paging_is_identifier_aware_and_reads_stop_after_the_name() {
+        let f = FakeRoute53::new("Z1", "example.com.");
+        let many: Vec<Change> = (0..100)
+            .map(|i| Change::Upsert(rec("big.example.com.", &format!("id{i:03}"), [10, 0, 0, 1])))
+            .collect();
+        f.change("Z1", &many).await.unwrap();
+        f.change(
+            "Z1",
+            &[Change::Upsert(rec("zzz.example.com.", "z", [10, 0, 0, 3]))],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            read_name(&f, "Z1", "big.example.com.").await.unwrap().len(),
+            100
+        );
+        assert_eq!(read_zone(&f, "Z1").await.unwrap().len(), 101);
+        // Small pages: every cursor inside the weighted group carries the identifier, so nothing repeats.
+        let (mut start, mut seen) = (None, Vec::new());
+        loop {
+            let page = f.list("Z1", start.as_ref(), 7).await.unwrap();
+            seen.extend(page.sets.into_iter().map(|s| s.set_identifier));
+            match page.next {
+                Some(n) => start = Some(n),
+                None => break,
+            }
+        }
+        let unique: std::collections::BTreeSet<_> = seen.iter().collect();
+        assert_eq!((seen.len(), unique.len()), (101, 101));
+        let err = f.list("Z2", None, 10).await.unwrap_err();
+        assert!(matches!(err, DnsError::Permanent { code, .. } if code == "NoSuchHostedZone"));
+    }
+
+    #[actix_rt::test]
+    async fn the_101st_weighted_record_is_refused() {
+        let f = FakeRoute53::new("Z1", "example.com.");
+        let hundred: Vec<Change> = (0..100)
+            .map(|i| Change::Upsert(rec("w.example.com.", &format!("{i}"), [10, 0, 0, 1])))
+            .collect();
+        f.change("Z1", &hundred).await.unwrap();
+        let err = f
+            .change(
+                "Z1",
+                &[Change::Upsert(rec("w.example.com.", "x", [10, 0, 0, 1]))],
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DnsError::InvalidChangeBatch(_)));
+    }
+}

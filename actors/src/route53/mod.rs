@@ -1,0 +1,440 @@
+//! `Route53Actor`: the one writer of this agent's records in one hosted zone.
+//!
+//! Registrars send [`Register`] / [`Deregister`] and go on at once; the actor keeps a [`book::RecordBook`] and sends
+//! what changed with group commit: when idle a change goes out immediately, while a request is in flight further
+//! changes coalesce into the next batch. Errors follow their class ([`api::ErrorClass`]):
+//!
+//! * transient (throttling, 5xx, timeouts) → the keys stay dirty and the batch is retried after a jittered
+//!   exponential backoff;
+//! * conflict (`InvalidChangeBatch`) → the affected names are re-read, the keys re-planned and sent one by one; a
+//!   key that still fails is quarantined (logged, retried later) and never blocks the others;
+//! * permanent (no such zone, access denied) → reported to the supervisor, which drains and exits non-zero.
+//!
+//! At start it reads the zone once and keeps this owner's records (launch sync); [`Sweep`] then removes those that
+//! no running container holds. Only records whose SetIdentifier names this owner are ever changed.
+
+pub mod api;
+mod book;
+pub mod dry_run;
+#[cfg(any(test, feature = "test-util"))]
+pub mod fake;
+pub mod sdk;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use tokio::sync::oneshot;
+
+use self::api::{read_name, read_zone, DnsApi, DnsError, ErrorClass};
+use self::book::RecordBook;
+use crate::core::ownership::Owner;
+use crate::core::plan::{batches, Change};
+use crate::core::record::{ARecord, RecordKey};
+use crate::health::HealthState;
+use crate::messages::Reporter;
+
+const ACTOR: &str = "route53";
+
+/// Settings of the writer.
+#[derive(Debug, Clone)]
+pub struct Route53Config {
+    /// The hosted zone id.
+    pub zone_id: String,
+    /// How long a change that keeps failing waits before it is tried again.
+    pub quarantine: Duration,
+}
+
+/// Container `container_id` runs and should have `record`.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Register {
+    /// Full container id.
+    pub container_id: String,
+    /// The record it should have.
+    pub record: ARecord,
+}
+
+/// Container `container_id` stopped; remove its record (unless another container of the task holds it).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Deregister {
+    /// Full container id.
+    pub container_id: String,
+}
+
+/// Launch sync: delete this owner's records that no running container holds and `keep` does not protect.
+/// Answers how many were stale.
+#[derive(Debug, Message)]
+#[rtype(result = "usize")]
+pub struct Sweep {
+    /// Keys of running labelled containers, registered or not yet registered.
+    pub keep: BTreeSet<RecordKey>,
+}
+
+/// Answers once every change sent to the writer before it has been attempted.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Flush;
+
+/// The writer.
+pub struct Route53Actor {
+    /// Route53, the dry-run sink or a fake.
+    api: Rc<dyn DnsApi>,
+    config: Route53Config,
+    /// Whose records these are; nothing else is ever changed.
+    owner: Owner,
+    reporter: Reporter,
+    health: Arc<HealthState>,
+    book: RecordBook,
+    /// A request (or a conflict resolution) is under way.
+    in_flight: bool,
+    /// No request before this instant (backoff after a transient error).
+    retry_at: Option<Instant>,
+    backoff: ExponentialBackoff,
+    /// Count of changes received; `done` is how many of them have been attempted.
+    received: u64,
+    done: u64,
+    waiters: Vec<(u64, oneshot::Sender<()>)>,
+    quarantine: BTreeMap<RecordKey, Instant>,
+}
+
+fn new_backoff() -> ExponentialBackoff {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(30))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+/// What a run of batches achieved.
+struct SendOutcome {
+    applied: Vec<Change>,
+    failed: Option<(Vec<Change>, DnsError)>,
+}
+
+async fn send_all(api: &dyn DnsApi, zone_id: &str, changes: Vec<Change>) -> SendOutcome {
+    let mut applied = Vec::new();
+    let mut pending = batches(changes).into_iter();
+    while let Some(batch) = pending.next() {
+        tracing::debug!(zone_id, changes = batch.len(), "Sending change batch.");
+        if let Err(e) = api.change(zone_id, &batch).await {
+            let rest = batch.into_iter().chain(pending.flatten()).collect();
+            return SendOutcome {
+                applied,
+                failed: Some((rest, e)),
+            };
+        }
+        applied.extend(batch);
+    }
+    SendOutcome {
+        applied,
+        failed: None,
+    }
+}
+
+/// This owner's A records among `sets`.
+fn ours(owner: &Owner, sets: Vec<crate::core::record::RecordSet>) -> Vec<ARecord> {
+    sets.into_iter()
+        .filter(|s| s.set_identifier.as_deref().is_some_and(|id| owner.owns(id)))
+        .filter_map(|s| s.as_a_record())
+        .collect()
+}
+
+/// Reads the whole zone once, retrying transient failures, and keeps this owner's records.
+async fn load_owned(
+    api: Rc<dyn DnsApi>,
+    zone_id: String,
+    owner: Owner,
+) -> Result<Vec<ARecord>, DnsError> {
+    let mut backoff = new_backoff();
+    loop {
+        match read_zone(&*api, &zone_id).await {
+            Ok(sets) => return Ok(ours(&owner, sets)),
+            Err(e) if e.class() == ErrorClass::Transient => {
+                let delay = backoff.next().unwrap_or(Duration::from_secs(30));
+                tracing::warn!(zone_id, error = %e, ?delay, "Reading the zone failed; retrying.");
+                actix_rt::time::sleep(delay).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+impl Route53Actor {
+    /// A writer for `config.zone_id` on behalf of `owner`.
+    pub fn new(
+        api: Rc<dyn DnsApi>,
+        config: Route53Config,
+        owner: Owner,
+        reporter: Reporter,
+        health: Arc<HealthState>,
+    ) -> Self {
+        Self {
+            api,
+            config,
+            owner,
+            reporter,
+            health,
+            book: RecordBook::default(),
+            in_flight: false,
+            retry_at: None,
+            backoff: new_backoff(),
+            received: 0,
+            done: 0,
+            waiters: Vec::new(),
+            quarantine: BTreeMap::new(),
+        }
+    }
+
+    /// Everything up to change number `upto` has been attempted: wake the flush waiters.
+    fn complete(&mut self, upto: u64) {
+        self.done = self.done.max(upto);
+        let done = self.done;
+        for (_, tx) in self.waiters.extract_if(.., |(n, _)| *n <= done) {
+            let _ = tx.send(());
+        }
+    }
+
+    fn publish(&self) {
+        self.health.set_records(self.book.actual_records());
+    }
+
+    fn release_quarantine(&mut self) {
+        let now = Instant::now();
+        let due: Vec<RecordKey> = self
+            .quarantine
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &due {
+            self.quarantine.remove(k);
+        }
+        self.book.mark_dirty(due);
+    }
+
+    /// Sends what is dirty, unless a request is under way or a backoff is running.
+    fn kick(&mut self, ctx: &mut Context<Self>) {
+        if self.in_flight || self.retry_at.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        self.release_quarantine();
+        let upto = self.received;
+        let mut changes = self.book.take_plan();
+        changes.retain(|c| self.owner.owns(&c.record().key.set_identifier));
+        if changes.is_empty() {
+            self.complete(upto);
+            return;
+        }
+        self.in_flight = true;
+        let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
+        let fut = async move { send_all(&*api, &zone_id, changes).await };
+        ctx.spawn(
+            fut.into_actor(self)
+                .map(move |outcome, act, ctx| act.on_sent(outcome, upto, ctx)),
+        );
+    }
+
+    fn on_sent(&mut self, outcome: SendOutcome, upto: u64, ctx: &mut Context<Self>) {
+        self.in_flight = false;
+        log_applied(&self.config.zone_id, &outcome.applied);
+        self.book.applied(&outcome.applied);
+        self.publish();
+        let Some((rest, err)) = outcome.failed else {
+            self.backoff = new_backoff();
+            self.complete(upto);
+            return self.kick(ctx);
+        };
+        match err.class() {
+            ErrorClass::Transient => self.retry_later(rest, &err, ctx),
+            ErrorClass::Conflict => self.resolve_conflict(rest, err, upto, ctx),
+            ErrorClass::Permanent => {
+                self.reporter
+                    .failed(ACTOR, format!("zone {}: {err}", self.config.zone_id));
+                self.complete(upto);
+            }
+        }
+    }
+
+    fn retry_later(&mut self, rest: Vec<Change>, err: &DnsError, ctx: &mut Context<Self>) {
+        let delay = self.backoff.next().unwrap_or(Duration::from_secs(30));
+        tracing::warn!(zone_id = %self.config.zone_id, error = %err, changes = rest.len(), ?delay, "Route53 request failed; retrying.");
+        self.book
+            .mark_dirty(rest.into_iter().map(|c| c.record().key.clone()));
+        self.retry_at = Some(Instant::now() + delay);
+        ctx.run_later(delay, |act, ctx| {
+            act.retry_at = None;
+            act.kick(ctx);
+        });
+    }
+
+    /// `InvalidChangeBatch`: re-read the names involved, re-plan each key and send them one by one.
+    fn resolve_conflict(
+        &mut self,
+        rest: Vec<Change>,
+        err: DnsError,
+        upto: u64,
+        ctx: &mut Context<Self>,
+    ) {
+        tracing::warn!(zone_id = %self.config.zone_id, error = %err, changes = rest.len(), "Change batch conflicts with the zone; re-reading.");
+        self.in_flight = true;
+        let keys: BTreeSet<RecordKey> = rest.iter().map(|c| c.record().key.clone()).collect();
+        let names: BTreeSet<String> = keys.iter().map(|k| k.name.clone()).collect();
+        let (api, zone_id, owner) = (
+            self.api.clone(),
+            self.config.zone_id.clone(),
+            self.owner.clone(),
+        );
+        let read = async move {
+            let mut found = Vec::new();
+            for name in &names {
+                found.extend(ours(&owner, read_name(&*api, &zone_id, name).await?));
+            }
+            Ok::<_, DnsError>((names, found))
+        };
+        ctx.spawn(read.into_actor(self).map(move |res, act, ctx| match res {
+            Ok((names, found)) => {
+                act.book.refresh_names(&names, found);
+                act.send_each(keys, upto, ctx);
+            }
+            Err(e) => {
+                act.in_flight = false;
+                let rest = keys.iter().filter_map(|k| act.book.plan(k)).collect();
+                act.retry_later(rest, &e, ctx);
+            }
+        }));
+    }
+
+    /// Sends each key's current plan as its own request; quarantines those that still conflict.
+    fn send_each(&mut self, keys: BTreeSet<RecordKey>, upto: u64, ctx: &mut Context<Self>) {
+        let changes: Vec<Change> = keys.iter().filter_map(|k| self.book.plan(k)).collect();
+        let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
+        let fut = async move {
+            let mut results = Vec::new();
+            for change in changes {
+                let res = api.change(&zone_id, std::slice::from_ref(&change)).await;
+                results.push((change, res));
+            }
+            results
+        };
+        ctx.spawn(fut.into_actor(self).map(move |results, act, ctx| {
+            act.in_flight = false;
+            for (change, res) in results {
+                act.after_single(change, res, ctx);
+            }
+            act.publish();
+            act.complete(upto);
+            act.kick(ctx);
+        }));
+    }
+
+    fn after_single(&mut self, change: Change, res: Result<(), DnsError>, ctx: &mut Context<Self>) {
+        let key = change.record().key.clone();
+        match res.map_err(|e| (e.class(), e)) {
+            Ok(()) => {
+                log_applied(&self.config.zone_id, std::slice::from_ref(&change));
+                self.book.applied(&[change]);
+            }
+            Err((ErrorClass::Conflict, e)) => {
+                tracing::error!(zone_id = %self.config.zone_id, record_name = %key.name, set_identifier = %key.set_identifier,
+                    action = change.action(), error = %e, retry_in = ?self.config.quarantine, "Change quarantined.");
+                self.quarantine
+                    .insert(key, Instant::now() + self.config.quarantine);
+            }
+            Err((ErrorClass::Transient, e)) => self.retry_later(vec![change], &e, ctx),
+            Err((ErrorClass::Permanent, e)) => self
+                .reporter
+                .failed(ACTOR, format!("zone {}: {e}", self.config.zone_id)),
+        }
+    }
+}
+
+fn log_applied(zone_id: &str, changes: &[Change]) {
+    for c in changes {
+        let r = c.record();
+        let what = if matches!(c, Change::Upsert(_)) {
+            "Registered record."
+        } else {
+            "Removed record."
+        };
+        tracing::info!(zone_id, record_name = %r.key.name, set_identifier = %r.key.set_identifier, ip = %r.ip, "{what}");
+    }
+}
+
+impl Actor for Route53Actor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(1024);
+        let load = load_owned(
+            self.api.clone(),
+            self.config.zone_id.clone(),
+            self.owner.clone(),
+        );
+        ctx.wait(load.into_actor(self).map(|res, act, _ctx| match res {
+            Ok(records) => {
+                tracing::info!(zone_id = %act.config.zone_id, records = records.len(), "Found this owner's records in the zone.");
+                act.book.load_actual(records);
+                act.publish();
+            }
+            Err(e) => act.reporter.failed(ACTOR, format!("reading zone {}: {e}", act.config.zone_id)),
+        }));
+    }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.reporter.stopped(ACTOR);
+    }
+}
+
+impl Handler<Register> for Route53Actor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Register, ctx: &mut Context<Self>) {
+        self.received += 1;
+        self.book.register(&msg.container_id, msg.record);
+        self.kick(ctx);
+    }
+}
+
+impl Handler<Deregister> for Route53Actor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Deregister, ctx: &mut Context<Self>) {
+        self.received += 1;
+        self.book.deregister(&msg.container_id);
+        self.kick(ctx);
+    }
+}
+
+impl Handler<Sweep> for Route53Actor {
+    type Result = usize;
+
+    fn handle(&mut self, msg: Sweep, ctx: &mut Context<Self>) -> usize {
+        self.received += 1;
+        let stale = self.book.sweep(&msg.keep);
+        tracing::info!(zone_id = %self.config.zone_id, stale, "Launch sync: removing records of containers that no longer run.");
+        self.kick(ctx);
+        stale
+    }
+}
+
+impl Handler<Flush> for Route53Actor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _msg: Flush, ctx: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.push((self.received, tx));
+        self.complete(self.done);
+        self.kick(ctx);
+        Box::pin(async move {
+            let _ = rx.await;
+        })
+    }
+}

@@ -1,0 +1,314 @@
+//! Actor tests of the writer against the strict fake: coalescing, retries, conflicts, ownership, launch sweep.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use super::api::DnsError;
+use super::fake::FakeRoute53;
+use super::*;
+use crate::core::ownership::InstanceId;
+use crate::core::record::RecordSet;
+use crate::messages::{ActorFailed, ActorStopped};
+
+/// Collects what the writer reports to its supervisor.
+#[derive(Default)]
+struct Probe(Arc<Mutex<Vec<String>>>);
+
+impl Actor for Probe {
+    type Context = Context<Self>;
+}
+
+impl Handler<ActorFailed> for Probe {
+    type Result = ();
+    fn handle(&mut self, msg: ActorFailed, _: &mut Context<Self>) {
+        self.0.lock().unwrap().push(msg.error);
+    }
+}
+
+impl Handler<ActorStopped> for Probe {
+    type Result = ();
+    fn handle(&mut self, _: ActorStopped, _: &mut Context<Self>) {}
+}
+
+fn owner() -> Owner {
+    Owner::new("prod", "me").unwrap()
+}
+
+fn rec(task: &str, ip: [u8; 4]) -> ARecord {
+    let set_identifier = owner().set_identifier(&InstanceId::Task(task.into()));
+    ARecord {
+        key: RecordKey {
+            name: "web.example.com.".into(),
+            set_identifier,
+        },
+        ip: Ipv4Addr::from(ip),
+        ttl: 60,
+        weight: 1,
+    }
+}
+
+fn foreign() -> RecordSet {
+    RecordSet {
+        name: "web.example.com.".into(),
+        record_type: "A".into(),
+        set_identifier: Some("someone-else".into()),
+        weight: Some(5),
+        ttl: Some(60),
+        values: vec!["192.0.2.1".into()],
+        has_extras: false,
+    }
+}
+
+struct Harness {
+    fake: Rc<FakeRoute53>,
+    addr: Addr<Route53Actor>,
+    failures: Arc<Mutex<Vec<String>>>,
+}
+
+fn start(fake: FakeRoute53) -> Harness {
+    let fake = Rc::new(fake);
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let probe = Probe(failures.clone()).start();
+    let reporter = Reporter::new(probe.clone().recipient(), probe.recipient());
+    let config = Route53Config {
+        zone_id: "Z1".into(),
+        quarantine: Duration::from_secs(3600),
+    };
+    let addr = Route53Actor::new(fake.clone(), config, owner(), reporter, Arc::default()).start();
+    Harness {
+        fake,
+        addr,
+        failures,
+    }
+}
+
+fn values(fake: &FakeRoute53) -> Vec<(Option<String>, Vec<String>)> {
+    fake.sets()
+        .into_iter()
+        .map(|s| (s.set_identifier, s.values))
+        .collect()
+}
+
+#[actix_rt::test]
+async fn a_burst_coalesces_into_few_requests() {
+    let h = start(FakeRoute53::new("Z1", "example.com."));
+    for i in 0..200u8 {
+        let mut record = rec(&format!("{i:03}"), [10, 0, 1, i]);
+        record.key.name = format!("svc{}.example.com.", i % 4);
+        h.addr.do_send(Register {
+            container_id: format!("c{i}"),
+            record,
+        });
+    }
+    h.addr.send(Flush).await.unwrap();
+    assert_eq!(h.fake.sets().len(), 200);
+    let requests = h.fake.change_requests();
+    assert!(requests.len() <= 3, "burst of 200 took {requests:?}");
+}
+
+#[actix_rt::test]
+async fn start_and_stop_while_a_request_is_in_flight_sends_nothing_for_that_container() {
+    let h = start(FakeRoute53::new("Z1", "example.com."));
+    h.addr.do_send(Register {
+        container_id: "a".into(),
+        record: rec("a", [10, 0, 0, 1]),
+    });
+    h.addr.do_send(Register {
+        container_id: "b".into(),
+        record: rec("b", [10, 0, 0, 2]),
+    });
+    h.addr.do_send(Deregister {
+        container_id: "b".into(),
+    });
+    h.addr.send(Flush).await.unwrap();
+    assert_eq!(
+        h.fake.change_requests(),
+        vec![1],
+        "only a's UPSERT was sent"
+    );
+    assert_eq!(
+        values(&h.fake),
+        vec![(
+            Some(rec("a", [0; 4]).key.set_identifier),
+            vec!["10.0.0.1".into()]
+        )]
+    );
+}
+
+#[actix_rt::test]
+async fn throttling_then_recovery_loses_nothing() {
+    let fake = FakeRoute53::new("Z1", "example.com.");
+    let throttle = || DnsError::Throttled {
+        code: "Throttling".into(),
+        message: "Rate exceeded".into(),
+    };
+    fake.fail_next([throttle(), throttle(), throttle()]);
+    let h = start(fake);
+    // The launch read takes the three faults (it retries too); then writes go through.
+    for i in 0..5u8 {
+        h.addr.do_send(Register {
+            container_id: format!("c{i}"),
+            record: rec(&format!("{i}"), [10, 0, 0, i]),
+        });
+    }
+    h.addr.send(Flush).await.unwrap();
+    h.fake
+        .fail_next([throttle(), DnsError::Transient("HTTP 503".into())]);
+    h.addr.do_send(Deregister {
+        container_id: "c0".into(),
+    });
+    h.addr.send(Flush).await.unwrap();
+    assert_eq!(h.fake.sets().len(), 4);
+    assert!(h.failures.lock().unwrap().is_empty());
+}
+
+#[actix_rt::test]
+async fn a_conflicting_key_does_not_lose_the_others_and_not_found_counts_as_done() {
+    let h = start(FakeRoute53::new("Z1", "example.com."));
+    h.addr.do_send(Register {
+        container_id: "a".into(),
+        record: rec("a", [10, 0, 0, 1]),
+    });
+    h.addr.send(Flush).await.unwrap();
+    // Someone deletes our record behind our back; then a stop and a start land in one batch.
+    h.fake
+        .change("Z1", &[Change::Delete(rec("a", [10, 0, 0, 1]))])
+        .await
+        .unwrap();
+    h.fake.fail_next([DnsError::Throttled {
+        code: "Throttling".into(),
+        message: "hold".into(),
+    }]);
+    h.addr.do_send(Register {
+        container_id: "x".into(),
+        record: rec("x", [10, 0, 0, 9]),
+    });
+    h.addr.do_send(Deregister {
+        container_id: "a".into(),
+    });
+    h.addr.do_send(Register {
+        container_id: "b".into(),
+        record: rec("b", [10, 0, 0, 2]),
+    });
+    h.addr.send(Flush).await.unwrap();
+    let ids: BTreeSet<_> = h
+        .fake
+        .sets()
+        .into_iter()
+        .filter_map(|s| s.set_identifier)
+        .collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from([
+            rec("b", [0; 4]).key.set_identifier,
+            rec("x", [0; 4]).key.set_identifier
+        ])
+    );
+    assert!(h.failures.lock().unwrap().is_empty());
+}
+
+#[actix_rt::test]
+async fn foreign_records_under_the_same_name_are_never_touched() {
+    let fake = FakeRoute53::new("Z1", "example.com.");
+    fake.insert(foreign());
+    let h = start(fake);
+    h.addr.do_send(Register {
+        container_id: "a".into(),
+        record: rec("a", [10, 0, 0, 1]),
+    });
+    h.addr.send(Flush).await.unwrap();
+    h.addr.do_send(Deregister {
+        container_id: "a".into(),
+    });
+    h.addr
+        .send(Sweep {
+            keep: BTreeSet::new(),
+        })
+        .await
+        .unwrap();
+    h.addr.send(Flush).await.unwrap();
+    assert_eq!(h.fake.sets(), vec![foreign()]);
+}
+
+#[actix_rt::test]
+async fn the_101st_weighted_record_is_quarantined_while_the_rest_are_served() {
+    let fake = FakeRoute53::new("Z1", "example.com.");
+    for i in 0..100 {
+        fake.insert(RecordSet {
+            set_identifier: Some(format!("other-{i}")),
+            ..foreign()
+        });
+    }
+    let h = start(fake);
+    h.addr.do_send(Register {
+        container_id: "full".into(),
+        record: rec("full", [10, 0, 0, 1]),
+    });
+    let mut other = rec("o", [10, 0, 0, 2]);
+    other.key.name = "api.example.com.".into();
+    h.addr.do_send(Register {
+        container_id: "o".into(),
+        record: other.clone(),
+    });
+    h.addr.send(Flush).await.unwrap();
+    let sets = h.fake.sets();
+    assert_eq!(sets.len(), 101, "the 100 others and api, not the 101st web");
+    assert!(sets
+        .iter()
+        .any(|s| s.set_identifier.as_deref() == Some(other.key.set_identifier.as_str())));
+    assert!(
+        h.failures.lock().unwrap().is_empty(),
+        "a quota refusal is not fatal"
+    );
+}
+
+#[actix_rt::test]
+async fn launch_sweep_removes_only_stale_records_of_this_owner() {
+    let fake = FakeRoute53::new("Z1", "example.com.");
+    fake.insert(foreign());
+    let mine = |task: &str, ip: [u8; 4]| RecordSet {
+        set_identifier: Some(rec(task, ip).key.set_identifier),
+        weight: Some(1),
+        values: vec![Ipv4Addr::from(ip).to_string()],
+        ..foreign()
+    };
+    fake.insert(mine("stale", [10, 0, 0, 5]));
+    fake.insert(mine("starting", [10, 0, 0, 6]));
+    let other_owner = Owner::new("prod", "other")
+        .unwrap()
+        .set_identifier(&InstanceId::Task("t".into()));
+    fake.insert(RecordSet {
+        set_identifier: Some(other_owner.clone()),
+        ..foreign()
+    });
+    let h = start(fake);
+    let keep = BTreeSet::from([rec("starting", [0; 4]).key]);
+    assert_eq!(h.addr.send(Sweep { keep }).await.unwrap(), 1);
+    h.addr.send(Flush).await.unwrap();
+    let ids: BTreeSet<_> = h
+        .fake
+        .sets()
+        .into_iter()
+        .filter_map(|s| s.set_identifier)
+        .collect();
+    let expected = BTreeSet::from([
+        "someone-else".to_string(),
+        other_owner,
+        rec("starting", [0; 4]).key.set_identifier,
+    ]);
+    assert_eq!(ids, expected);
+}
+
+#[actix_rt::test]
+async fn a_missing_zone_is_fatal() {
+    let h = start(FakeRoute53::new("Z-other", "example.com."));
+    actix_rt::time::sleep(Duration::from_millis(100)).await;
+    let failures = h.failures.lock().unwrap().clone();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].contains("NoSuchHostedZone"), "{failures:?}");
+}

@@ -1,0 +1,214 @@
+//! Start-up: reach Docker, learn who we are (owner, cluster), learn the zone's name, then start the actors.
+//!
+//! Each step retries transient failures; a permanent one (no such zone, access denied, a zone name that does not
+//! match the configuration) goes to the supervisor as `ActorFailed`, which exits non-zero.
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use aws_config::{BehaviorVersion, Region};
+use bollard::Docker;
+use route53_discovery_actors::core::desired::RecordPolicy;
+use route53_discovery_actors::core::naming::ZoneName;
+use route53_discovery_actors::core::ownership::Owner;
+use route53_discovery_actors::event_watcher::{DockerConfig, EventWatcherActor};
+use route53_discovery_actors::health::HealthState;
+use route53_discovery_actors::messages::ActorFailed;
+use route53_discovery_actors::metadata::client::{agent_metadata, IntrospectionConfig};
+use route53_discovery_actors::metadata::{MetadataActor, MetadataConfig};
+use route53_discovery_actors::registrar::pool::RegistrarPool;
+use route53_discovery_actors::registrar::{RegistrarActor, RetryPolicy};
+use route53_discovery_actors::route53::api::{DnsApi, ErrorClass};
+use route53_discovery_actors::route53::dry_run::DryRunDns;
+use route53_discovery_actors::route53::sdk::SdkDns;
+use route53_discovery_actors::route53::{Route53Actor, Route53Config};
+use route53_discovery_actors::supervisor::{Attach, SupervisorActor};
+
+use crate::settings::{Mode, Settings};
+
+/// Actors besides the registrars that report `ActorStopped`: watcher, metadata, route53.
+const FIXED_ACTORS: usize = 3;
+
+/// Runs the start-up steps and starts the pipeline; failures go to the supervisor.
+pub async fn start_pipeline(
+    settings: Settings,
+    health: Arc<HealthState>,
+    supervisor: Addr<SupervisorActor>,
+) {
+    if let Err(error) = try_start(settings, health, &supervisor).await {
+        supervisor.do_send(ActorFailed {
+            actor: "bootstrap",
+            error,
+        });
+    }
+}
+
+fn introspection(settings: &Settings) -> Option<IntrospectionConfig> {
+    settings
+        .ecs
+        .introspection_url
+        .as_ref()
+        .map(|url| IntrospectionConfig {
+            url: url.clone(),
+            timeout: settings.ecs.timeout,
+            attempts: settings.ecs.attempts,
+            first_delay: Duration::from_millis(200),
+        })
+}
+
+async fn connect_docker(socket: &str, budget: Duration) -> Result<Docker, String> {
+    let start = Instant::now();
+    loop {
+        match Docker::connect_with_unix(socket, 120, bollard::API_DEFAULT_VERSION) {
+            Ok(d) => return Ok(d),
+            Err(e) if start.elapsed() < budget => {
+                tracing::warn!(socket, error = %e, "Docker socket not available yet; retrying.");
+                actix_rt::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(e) => return Err(format!("Docker socket {socket}: {e}")),
+        }
+    }
+}
+
+/// Owner and cluster: from the settings, else from the ECS agent's `/v1/metadata` (retried within `budget`).
+async fn identity(settings: &Settings, budget: Duration) -> Result<Owner, String> {
+    let (mut owner, mut cluster) = (
+        settings.agent.owner_id.clone(),
+        settings.agent.cluster.clone(),
+    );
+    if owner.is_none() || cluster.is_none() {
+        let ic = introspection(settings)
+            .ok_or("agent.owner_id and agent.cluster are needed without an ECS agent")?;
+        let start = Instant::now();
+        let meta = loop {
+            match agent_metadata(&ic).await {
+                Ok(m) if m.container_instance_id.is_some() || owner.is_some() => break m,
+                Ok(_) => tracing::warn!(
+                    "The ECS agent has not registered this container instance yet; waiting."
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Cannot read the ECS agent metadata yet; waiting.")
+                }
+            }
+            if start.elapsed() > budget {
+                return Err(format!("no owner id: the ECS agent at {} did not answer /v1/metadata within {budget:?}; set agent.owner_id and agent.cluster", ic.url));
+            }
+            actix_rt::time::sleep(Duration::from_secs(2)).await;
+        };
+        owner = owner.or(meta.container_instance_id);
+        cluster = cluster.or(Some(meta.cluster));
+    }
+    let (owner, cluster) = (owner.expect("set above"), cluster.expect("set above"));
+    Owner::new(&cluster, &owner).map_err(|e| e.to_string())
+}
+
+async fn route53_api(settings: &Settings) -> Rc<dyn DnsApi> {
+    if settings.agent.mode == Mode::DryRun {
+        let zone = settings
+            .route53
+            .zone_name
+            .as_ref()
+            .expect("validated: dry-run has a zone name");
+        return Rc::new(DryRunDns::new(zone.as_str()));
+    }
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &settings.route53.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &settings.route53.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    Rc::new(SdkDns::new(aws_sdk_route53::Client::new(
+        &loader.load().await,
+    )))
+}
+
+/// The zone's name from Route53 (retrying transient failures), checked against the configured one.
+async fn zone_name(
+    api: &dyn DnsApi,
+    settings: &Settings,
+    budget: Duration,
+) -> Result<ZoneName, String> {
+    let zone_id = &settings.route53.hosted_zone_id;
+    let start = Instant::now();
+    let name = loop {
+        match api.zone_name(zone_id).await {
+            Ok(n) => break n,
+            Err(e) if e.class() == ErrorClass::Transient && start.elapsed() < budget => {
+                tracing::warn!(zone_id, error = %e, "Cannot read the hosted zone yet; retrying.");
+                actix_rt::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(e) => return Err(format!("hosted zone {zone_id}: {e}")),
+        }
+    };
+    let actual = ZoneName::new(&name)
+        .map_err(|e| format!("hosted zone {zone_id} has an unusable name: {e}"))?;
+    match &settings.route53.zone_name {
+        Some(configured) if *configured != actual => Err(format!(
+            "route53.zone_name is {} but hosted zone {zone_id} is {}",
+            configured.as_str(),
+            actual.as_str()
+        )),
+        _ => Ok(actual),
+    }
+}
+
+async fn try_start(
+    settings: Settings,
+    health: Arc<HealthState>,
+    supervisor: &Addr<SupervisorActor>,
+) -> Result<(), String> {
+    let budget = settings.docker.reconnect_budget;
+    let docker = connect_docker(&settings.docker.socket, budget).await?;
+    let owner = identity(&settings, budget).await?;
+    let api = route53_api(&settings).await;
+    let zone = zone_name(&*api, &settings, budget).await?;
+    let zone_id = settings.route53.hosted_zone_id.clone();
+    tracing::info!(zone_id = %zone_id, zone = zone.as_str(), cluster = owner.cluster_tag(), owner = owner.owner(), mode = ?settings.agent.mode, "Starting.");
+    let reporter = SupervisorActor::reporter(supervisor);
+    let policy = Arc::new(RecordPolicy {
+        label_key: settings.docker.label.clone(),
+        zone,
+        owner: owner.clone(),
+        ttl: settings.route53.ttl,
+        weight: settings.route53.weight,
+    });
+    let r53_config = Route53Config {
+        zone_id,
+        quarantine: settings.route53.quarantine,
+    };
+    let route53 =
+        Route53Actor::new(api, r53_config, owner, reporter.clone(), health.clone()).start();
+    let meta_config = MetadataConfig {
+        introspection: introspection(&settings),
+        host_ip: settings.agent.host_ip,
+    };
+    let metadata = MetadataActor::new(docker, meta_config, reporter.clone()).start();
+    let retry = RetryPolicy {
+        retries: settings.agent.lookup_retries,
+        delay: settings.agent.lookup_retry_delay,
+    };
+    let pool = RegistrarPool::start(settings.agent.workers, |i| {
+        RegistrarActor::new(
+            i,
+            policy.clone(),
+            metadata.clone(),
+            route53.clone(),
+            reporter.clone(),
+            retry,
+        )
+    });
+    let docker_config = DockerConfig {
+        socket: settings.docker.socket.clone(),
+        reconnect_budget: budget,
+    };
+    let watcher =
+        EventWatcherActor::new(docker_config, policy, pool, route53, reporter, health).start();
+    supervisor.do_send(Attach {
+        watcher,
+        expected: FIXED_ACTORS + settings.agent.workers,
+    });
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! Command line: `run` (the default), `check-config`, `healthcheck`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// DNS service discovery for ECS: keeps one weighted Route53 A record per running labelled task.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    about,
+    after_help = "Examples:\n  route53-discovery --config config/local.toml          # local dry run, no AWS needed\n  route53-discovery check-config --config config/prod.toml\n  route53-discovery healthcheck                           # exit 0 when /healthz answers 200"
+)]
+pub struct Cli {
+    /// TOML file layered over the built-in defaults (environment variables R53D__SECTION__KEY override both).
+    #[arg(long, short, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do (default: run).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the agent (the default).
+    Run,
+    /// Validate the configuration, print every problem, exit 64 if there are any.
+    CheckConfig,
+    /// Probe the running agent's /healthz (at health.listen); exit 0 when healthy, 1 otherwise.
+    Healthcheck,
+}

@@ -1,0 +1,85 @@
+//! route53-discovery: DNS service discovery for ECS without a mesh.
+//!
+//! One agent per container instance watches the Docker Engine and keeps one weighted A record per running task in
+//! a Route53 hosted zone. [`run`] wires the actors of [`route53_discovery_actors`] together:
+//!
+//! ```text
+//! bootstrap: Docker socket → identity (owner, cluster) → hosted zone name
+//! actors:    EventWatcherActor → RegistrarPool(N) → MetadataActor, Route53Actor;  SupervisorActor watches all
+//! http:      /healthz /readyz /records
+//! ```
+
+pub mod bootstrap;
+pub mod cli;
+pub mod http;
+pub mod settings;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use actix::prelude::*;
+use route53_discovery_actors::health::HealthState;
+use route53_discovery_actors::messages::ActorFailed;
+use route53_discovery_actors::supervisor::{Shutdown, SupervisorActor, EXIT_FAILURE};
+
+use crate::settings::Settings;
+
+/// Exit code for invalid configuration (`EX_USAGE`).
+pub const EXIT_CONFIG: i32 = 64;
+
+/// Where a panic on any thread is reported: the supervisor of the running system.
+static PANIC_SINK: OnceLock<Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>> =
+    OnceLock::new();
+
+fn install_panic_hook() -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let sink = PANIC_SINK.get_or_init(|| Mutex::new(None));
+    *sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        if let Some(tx) = PANIC_SINK.get().and_then(|s| s.lock().ok()?.clone()) {
+            let _ = tx.send(info.to_string());
+        }
+    }));
+    rx
+}
+
+/// Runs the agent until `shutdown` resolves (exit 0 after draining) or an unrecoverable failure (exit 1).
+///
+/// Returns the process exit code.
+pub fn run(settings: Settings, shutdown: impl Future<Output = ()> + 'static) -> i32 {
+    let system = actix_rt::System::new();
+    let health = Arc::new(HealthState::default());
+    let started = system.block_on(async move {
+        let http = http::start(&settings.health, health.clone())
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.health.listen))?;
+        let mut supervisor = SupervisorActor::new(health.clone(), settings.agent.shutdown_grace);
+        supervisor.on_stop(Box::new(move || {
+            Box::pin(async move { http.stop(true).await })
+        }));
+        let supervisor = supervisor.start();
+        let mut panics = install_panic_hook();
+        let sup = supervisor.clone();
+        actix_rt::spawn(async move {
+            while let Some(p) = panics.recv().await {
+                sup.do_send(ActorFailed {
+                    actor: "panic",
+                    error: p,
+                });
+            }
+        });
+        let sup = supervisor.clone();
+        actix_rt::spawn(async move {
+            shutdown.await;
+            sup.do_send(Shutdown);
+        });
+        actix_rt::spawn(bootstrap::start_pipeline(settings, health, supervisor));
+        Ok::<_, String>(())
+    });
+    if let Err(e) = started {
+        tracing::error!(error = %e, "Cannot start.");
+        return EXIT_FAILURE;
+    }
+    system.run_with_code().unwrap_or(EXIT_FAILURE)
+}

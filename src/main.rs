@@ -1,0 +1,85 @@
+//! The binary: parse the command line, load settings (exit 64 on any problem), set up logging, run.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use route53_discovery::cli::{Cli, Command};
+use route53_discovery::settings::{self, LogFormat, Settings};
+use route53_discovery::EXIT_CONFIG;
+use tracing_subscriber::EnvFilter;
+
+fn init_logging(settings: &Settings) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log.format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Human => builder.init(),
+    }
+}
+
+/// Resolves at the first SIGTERM or SIGINT; a second one exits at once.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("Cannot install signal handlers.");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!(signal = "SIGTERM", "Signal received."),
+        _ = int.recv() => tracing::info!(signal = "SIGINT", "Signal received."),
+    }
+    actix_rt::spawn(async move {
+        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        tracing::warn!("Second signal: exiting without draining.");
+        std::process::exit(130);
+    });
+}
+
+/// GET /healthz on the configured address with a short timeout; true on 200.
+fn probe(settings: &Settings) -> bool {
+    let mut addr = settings.health.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut response = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut response).is_ok()
+        && response.starts_with("HTTP/1.1 200")
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("route53-discovery: {e}");
+            return ExitCode::from(EXIT_CONFIG as u8);
+        }
+    };
+    match cli.command.unwrap_or(Command::Run) {
+        Command::CheckConfig => {
+            println!("configuration is valid");
+            ExitCode::SUCCESS
+        }
+        Command::Healthcheck => ExitCode::from(if probe(&settings) { 0 } else { 1 }),
+        Command::Run => {
+            init_logging(&settings);
+            let code = route53_discovery::run(settings, shutdown_signal());
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+    }
+}
