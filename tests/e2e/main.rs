@@ -1,1 +1,155 @@
-//! placeholder
+//! End-to-end tests through the real parts: the agent binary, a real Docker Engine, the real `aws-sdk-route53`
+//! talking to `moto_server`, and a fake ECS agent that follows the introspection contract exactly.
+//!
+//! Run them with `scripts/test`, which sets up Docker, the offline test image and moto. Every test has its own
+//! hosted zone, service label key, fake ECS agent and agent process, so tests run in parallel without seeing
+//! each other's containers.
+
+mod lifecycle;
+mod pipeline;
+mod support;
+
+use std::time::Duration;
+
+use support::agent::{free_port, Agent};
+use support::docker::{Container, Spec};
+use support::ecs::{FakeEcsAgent, Task, CLUSTER, INSTANCE_ID};
+use support::moto::{Moto, Rec};
+
+/// Longest wait for DNS to converge in a test.
+pub const CONVERGE: Duration = Duration::from_secs(30);
+
+/// One test's world: a zone in moto, a fake ECS agent, a label key, a health port.
+pub struct World {
+    /// Test name, used in names.
+    pub name: String,
+    /// moto client.
+    pub moto: Moto,
+    /// Hosted zone id.
+    pub zone_id: String,
+    /// Zone name with trailing dot.
+    pub zone: String,
+    /// Fake ECS agent.
+    pub ecs: FakeEcsAgent,
+    /// The service label key of this test.
+    pub label: String,
+    /// Health endpoint port.
+    pub port: u16,
+}
+
+impl World {
+    /// A fresh world for `test`.
+    pub fn new(test: &str) -> Self {
+        let moto = Moto::connect();
+        let zone = format!("{}.e2e.test.", support::unique(test));
+        let zone_id = moto.create_zone(&zone);
+        Self {
+            name: support::unique(test),
+            moto,
+            zone_id,
+            zone,
+            ecs: FakeEcsAgent::start(),
+            label: format!("r53d.e2e.{}", support::unique(test)),
+            port: free_port(),
+        }
+    }
+
+    /// The agent's config for this world, plus `extra` TOML appended (later keys of a section must not repeat).
+    pub fn config(&self) -> String {
+        format!(
+            r#"
+[docker]
+label = "{label}"
+[ecs]
+introspection_url = "{ecs}"
+attempts = 4
+[route53]
+hosted_zone_id = "{zone_id}"
+endpoint_url = "{moto}"
+region = "us-east-1"
+[agent]
+workers = 3
+shutdown_grace_secs = 10
+lookup_retry_delay_secs = 1
+[health]
+listen = "127.0.0.1:{port}"
+"#,
+            label = self.label,
+            ecs = self.ecs.url,
+            zone_id = self.zone_id,
+            moto = self.moto.url,
+            port = self.port
+        )
+    }
+
+    /// Starts the agent with this world's config.
+    pub fn agent(&self) -> Agent {
+        Agent::start(&self.config(), self.port)
+    }
+
+    /// The record name of `service`.
+    pub fn name_of(&self, service: &str) -> String {
+        format!("{service}.{}", self.zone)
+    }
+
+    /// The SetIdentifier this agent gives task `task_id`.
+    pub fn set_id(&self, task_id: &str) -> String {
+        format!("r53d:{CLUSTER}:{INSTANCE_ID}:t-{task_id}")
+    }
+
+    /// The record this agent should hold for a task.
+    pub fn expected(&self, service: &str, task_id: &str, ip: &str) -> Rec {
+        Rec {
+            name: self.name_of(service),
+            set_identifier: self.set_id(task_id),
+            weight: 1,
+            ttl: 60,
+            values: vec![ip.into()],
+        }
+    }
+
+    /// A bridge-mode ECS task of `service`: created, announced to the fake ECS agent (no `Networks`), started.
+    pub fn bridge_task(&self, service: &str, n: usize) -> (Container, String) {
+        let task_id = support::task_id(&format!("{}-{service}-{n}", self.name));
+        let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{task_id}");
+        let labels = vec![
+            (self.label.clone(), service.to_string()),
+            ("com.amazonaws.ecs.task-arn".to_string(), arn.clone()),
+        ];
+        let name = format!("r53d-{}-{service}-{n}", self.name);
+        let c = Container::create(Spec {
+            name: &name,
+            labels,
+            network: None,
+        });
+        self.ecs.add_task(Task {
+            arn,
+            known_status: "RUNNING".into(),
+            desired_status: Some("RUNNING".into()),
+            containers: vec![(c.id.clone(), "app".into())],
+            internal: vec![],
+            awsvpc_ip: None,
+        });
+        c.start();
+        (c, task_id)
+    }
+
+    /// The zone's weighted A records.
+    pub fn records(&self) -> Vec<Rec> {
+        self.moto.records(&self.zone_id)
+    }
+
+    /// Waits until the zone's records equal `expected` (sorted).
+    pub fn wait_records(&self, mut expected: Vec<Rec>) {
+        expected.sort();
+        let mut last = Vec::new();
+        let ok = support::wait_for_result(CONVERGE, || {
+            last = self.records();
+            last == expected
+        });
+        assert!(
+            ok,
+            "records did not converge\nexpected: {expected:#?}\nactual:   {last:#?}"
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! Launch sync, shutdown, failure, health and configuration: the agent's life around the pipeline.
+
+use std::time::Duration;
+
+use crate::support::agent::{run_once, Agent};
+use crate::support::docker::{Container, Spec};
+use crate::support::ecs::{CLUSTER, INSTANCE_ID};
+use crate::support::moto::Rec;
+use crate::support::wait_for;
+use crate::World;
+
+#[test]
+fn launch_sync_registers_running_containers_and_removes_only_our_stale_records() {
+    let w = World::new("launch");
+    let (c, tid) = w.bridge_task("web", 0);
+    let stale = w.expected("web", "deadbeefdeadbeefdeadbeefdeadbeef", "10.9.9.9");
+    let other_owner = Rec {
+        set_identifier: format!("r53d:{CLUSTER}:another-instance:t-cafe"),
+        ..stale.clone()
+    };
+    let foreign = Rec {
+        set_identifier: "hand-made".into(),
+        weight: 7,
+        ..stale.clone()
+    };
+    for r in [&stale, &other_owner, &foreign] {
+        w.moto.put(&w.zone_id, r);
+    }
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let mut expected = vec![
+        w.expected("web", &tid, &c.bridge_ip()),
+        other_owner,
+        foreign,
+    ];
+    expected.sort();
+    assert_eq!(w.records(), expected, "ready means the launch sync is done");
+}
+
+#[test]
+fn sigterm_drains_and_exits_zero_leaving_records_of_running_containers() {
+    let w = World::new("sigterm");
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let (c, tid) = w.bridge_task("web", 0);
+    let expected = vec![w.expected("web", &tid, &c.bridge_ip())];
+    w.wait_records(expected.clone());
+    agent.terminate();
+    let status = agent.wait_exit(Duration::from_secs(25));
+    assert_eq!(status.code(), Some(0), "{}", agent.logs());
+    assert!(agent.logs().contains("Draining"), "{}", agent.logs());
+    assert_eq!(w.records(), expected, "an agent restart must not blank DNS");
+}
+
+#[test]
+fn a_missing_hosted_zone_is_a_clear_error_and_a_non_zero_exit() {
+    let w = World::new("nozone");
+    let config = w.config().replace(&w.zone_id, "ZNOSUCHZONE0000000000");
+    let mut agent = Agent::start(&config, w.port);
+    let status = agent.wait_exit(Duration::from_secs(25));
+    assert_eq!(status.code(), Some(1));
+    let logs = agent.logs();
+    assert!(
+        logs.contains("ZNOSUCHZONE0000000000") && logs.contains("NoSuchHostedZone"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn readyz_is_503_until_the_launch_sync_and_200_after() {
+    let w = World::new("health");
+    w.ecs.set_metadata_up(false); // the ECS agent is still starting: no identity yet, so no sync
+    let mut agent = w.agent();
+    let healthz = wait_for("/healthz", Duration::from_secs(20), || {
+        agent.get("/healthz").filter(|(s, _)| *s == 200)
+    });
+    assert_eq!(healthz.1, "ok\n");
+    let (status, body) = agent.get("/readyz").unwrap();
+    assert_eq!((status, body.as_str()), (503, "launch sync in progress\n"));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        agent.get("/readyz").unwrap().0,
+        503,
+        "still not ready while the ECS agent is down"
+    );
+    w.ecs.set_metadata_up(true);
+    agent.wait_ready();
+    assert_eq!(agent.get("/readyz").unwrap(), (200, "ready\n".to_string()));
+}
+
+#[test]
+fn bad_config_names_every_wrong_key_and_exits_64() {
+    let w = World::new("badconfig");
+    let bad = format!(
+        "{}\n[extra]\nx = 1\n",
+        w.config()
+            .replace("workers = 3", "workers = 0")
+            .replace("[docker]\n", "[docker]\nsockt = \"/x\"\n")
+    );
+    for args in [&["check-config"][..], &[][..]] {
+        let (status, _out, err) = run_once(args, &bad);
+        assert_eq!(status.code(), Some(64), "{args:?}: {err}");
+        for key in ["docker.sockt", "agent.workers", "extra"] {
+            assert!(err.contains(key), "{args:?}: {key} not named in:\n{err}");
+        }
+    }
+}
+
+#[test]
+fn dry_run_against_the_local_docker_serves_the_planned_records() {
+    let w = World::new("dryrun");
+    let config = format!(
+        "[docker]\nlabel = \"{}\"\n[ecs]\nintrospection_url = \"\"\n[route53]\nzone_name = \"local.example.com\"\n[agent]\nmode = \"dry-run\"\nowner_id = \"local\"\ncluster = \"local\"\n[health]\nlisten = \"127.0.0.1:{}\"\n",
+        w.label, w.port
+    );
+    let mut agent = Agent::start(&config, w.port);
+    agent.wait_ready();
+    let c = Container::run(Spec {
+        name: &format!("r53d-{}-c", w.name),
+        labels: vec![(w.label.clone(), "web".into())],
+        network: None,
+    });
+    let body = wait_for("/records to list the container", crate::CONVERGE, || {
+        agent
+            .get("/records")
+            .map(|(_, b)| b)
+            .filter(|b| b.contains(&c.bridge_ip()))
+    });
+    let records: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(records[0]["name"], "web.local.example.com.");
+    assert_eq!(
+        records[0]["set_identifier"],
+        format!("r53d:local:local:c-{}", &c.id[..32])
+    );
+    assert!(w.records().is_empty(), "dry run writes nothing");
+    let _ = INSTANCE_ID;
+}

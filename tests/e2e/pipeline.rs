@@ -1,0 +1,101 @@
+//! Containers on a real Docker Engine become weighted A records in moto, and go away when they stop.
+
+use crate::support::docker::{Container, Spec};
+use crate::support::ecs::{Task, CLUSTER};
+use crate::support::task_id;
+use crate::World;
+
+#[test]
+fn awsvpc_task_is_registered_with_its_eni_address_and_removed_on_stop() {
+    let w = World::new("awsvpc");
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let tid = task_id(&w.name);
+    let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{tid}");
+    let ecs_labels = vec![("com.amazonaws.ecs.task-arn".to_string(), arn.clone())];
+    // The pause container holds the task's network namespace (--network none; the ENI is CNI's business).
+    let pause = Container::run(Spec {
+        name: &format!("r53d-{}-pause", w.name),
+        labels: ecs_labels.clone(),
+        network: Some("none"),
+    });
+    let mut app_labels = ecs_labels;
+    app_labels.push((w.label.clone(), "web".into()));
+    let shared = format!("container:{}", pause.id);
+    let app = Container::create(Spec {
+        name: &format!("r53d-{}-app", w.name),
+        labels: app_labels,
+        network: Some(&shared),
+    });
+    w.ecs.add_task(Task {
+        arn,
+        known_status: "PENDING".into(),
+        desired_status: Some("RUNNING".into()),
+        containers: vec![(app.id.clone(), "app".into())],
+        internal: vec![pause.id.clone()],
+        awsvpc_ip: Some("10.20.30.40".into()),
+    });
+    app.start();
+    w.wait_records(vec![w.expected("web", &tid, "10.20.30.40")]);
+    app.stop();
+    w.wait_records(vec![]);
+}
+
+#[test]
+fn bridge_task_without_networks_is_registered_with_its_bridge_address() {
+    let w = World::new("bridge");
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let (c, tid) = w.bridge_task("api", 0);
+    w.wait_records(vec![w.expected("api", &tid, &c.bridge_ip())]);
+}
+
+#[test]
+fn three_tasks_of_a_service_share_a_name_and_stopping_one_leaves_two() {
+    let w = World::new("three");
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let tasks: Vec<_> = (0..3).map(|n| w.bridge_task("web", n)).collect();
+    let expected: Vec<_> = tasks
+        .iter()
+        .map(|(c, tid)| w.expected("web", tid, &c.bridge_ip()))
+        .collect();
+    w.wait_records(expected.clone());
+    let ids: std::collections::BTreeSet<_> =
+        w.records().into_iter().map(|r| r.set_identifier).collect();
+    assert_eq!(ids.len(), 3, "distinct SetIdentifiers");
+    tasks[1].0.stop();
+    w.wait_records(vec![expected[0].clone(), expected[2].clone()]);
+}
+
+#[test]
+fn containers_that_are_not_ecs_tasks_are_keyed_by_container_id_and_bad_labels_skipped() {
+    let w = World::new("plain");
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let good = Container::run(Spec {
+        name: &format!("r53d-{}-good", w.name),
+        labels: vec![(w.label.clone(), "plain".into())],
+        network: None,
+    });
+    let bad = Container::run(Spec {
+        name: &format!("r53d-{}-bad", w.name),
+        labels: vec![(w.label.clone(), "not a name!".into())],
+        network: None,
+    });
+    let set_identifier = format!(
+        "r53d:{CLUSTER}:{}:c-{}",
+        crate::support::ecs::INSTANCE_ID,
+        &good.id[..32]
+    );
+    let expected = crate::support::moto::Rec {
+        set_identifier,
+        ..w.expected("plain", "x", &good.bridge_ip())
+    };
+    w.wait_records(vec![expected]);
+    let logs = agent.logs();
+    assert!(
+        logs.contains(&bad.id) && logs.contains("Skipping container"),
+        "the bad label is reported with the container id:\n{logs}"
+    );
+}

@@ -1,0 +1,140 @@
+//! The agent under test: the real binary, started with a TOML config, observed through its HTTP endpoints.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running agent process (killed on drop).
+pub struct Agent {
+    child: Child,
+    /// `http://127.0.0.1:<port>` of its health endpoint.
+    pub health_url: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A free loopback port (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs the binary with `args` and a config file holding `toml`; returns (exit status, stdout, stderr).
+pub fn run_once(args: &[&str], toml: &str) -> (ExitStatus, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agent.toml");
+    std::fs::write(&path, toml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_route53-discovery"))
+        .args(args)
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+impl Agent {
+    /// Starts the agent with `toml` as its config file; `health_port` must match `[health] listen`.
+    pub fn start(toml: &str, health_port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("agent.toml");
+        std::fs::File::create(&config)
+            .unwrap()
+            .write_all(toml.as_bytes())
+            .unwrap();
+        let log = dir.path().join("agent.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_route53-discovery"))
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "info,route53_discovery_actors=debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start the agent");
+        Self {
+            child,
+            health_url: format!("http://127.0.0.1:{health_port}"),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// GET `path` on the health endpoint: `Some((status, body))`, or `None` when nothing answers.
+    pub fn get(&self, path: &str) -> Option<(u16, String)> {
+        match ureq::get(&format!("{}{path}", self.health_url))
+            .timeout(Duration::from_secs(2))
+            .call()
+        {
+            Ok(r) => Some((r.status(), r.into_string().unwrap_or_default())),
+            Err(ureq::Error::Status(code, r)) => Some((code, r.into_string().unwrap_or_default())),
+            Err(_) => None,
+        }
+    }
+
+    /// Waits until `/readyz` answers 200.
+    pub fn wait_ready(&mut self) {
+        let start = Instant::now();
+        while self.get("/readyz").map(|(s, _)| s) != Some(200) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "agent exited with {status} before it was ready:\n{}",
+                    self.logs()
+                );
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "agent not ready after 60 s:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// Waits for the process to exit (at most `limit`) and returns its status.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "agent still running after {limit:?}:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The agent's log so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("---- agent log ----\n{}", self.logs());
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The Docker side of the tests: real containers on the real Docker Engine, driven with the `docker` CLI.
+//!
+//! Every container carries the label `r53d-test=1` (so `scripts/test` can clean up) and is removed on drop.
+
+use std::process::Command;
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A container that lives until dropped.
+pub struct Container {
+    /// Full 64-hex id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// What to run.
+#[derive(Default)]
+pub struct Spec<'a> {
+    /// Container name (made unique by the caller).
+    pub name: &'a str,
+    /// Labels.
+    pub labels: Vec<(String, String)>,
+    /// `--network` value (default bridge).
+    pub network: Option<&'a str>,
+}
+
+impl Container {
+    /// Starts a container of the offline test image that sleeps until it is stopped.
+    pub fn run(spec: Spec<'_>) -> Self {
+        let c = Self::create(spec);
+        c.start();
+        c
+    }
+
+    /// Creates (does not start) the container, as the ECS agent does before it records the id and starts it.
+    pub fn create(spec: Spec<'_>) -> Self {
+        let image = super::env("R53D_E2E_IMAGE");
+        let mut args: Vec<String> = vec![
+            "create".into(),
+            "--name".into(),
+            spec.name.into(),
+            "--label".into(),
+            "r53d-test=1".into(),
+        ];
+        for (k, v) in &spec.labels {
+            args.push("--label".into());
+            args.push(format!("{k}={v}"));
+        }
+        if let Some(n) = spec.network {
+            args.push(format!("--network={n}"));
+        }
+        args.extend([
+            image,
+            "sh".into(),
+            "-c".into(),
+            "trap 'exit 0' TERM; sleep 3600 & wait".into(),
+        ]);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let id = docker(&refs);
+        Self {
+            id,
+            name: spec.name.to_string(),
+        }
+    }
+
+    /// The container's address on the default bridge.
+    pub fn bridge_ip(&self) -> String {
+        docker(&[
+            "inspect",
+            "-f",
+            "{{.NetworkSettings.Networks.bridge.IPAddress}}",
+            &self.id,
+        ])
+    }
+
+    /// `docker start`.
+    pub fn start(&self) {
+        docker(&["start", &self.id]);
+    }
+
+    /// `docker stop`.
+    pub fn stop(&self) {
+        docker(&["stop", "-t", "5", &self.id]);
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rm", "-f", &self.id]).output();
+    }
+}

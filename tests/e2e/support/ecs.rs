@@ -1,0 +1,176 @@
+//! A fake ECS agent introspection server that follows the v1 contract of `shared/reference/ecs-and-docker.md` §1:
+//! exact casing, omitted optional fields, the 404 body, short-id prefix matching with 400 on ambiguity, 400 for
+//! both parameters, the all-tasks list without a parameter, and the 200 `AvailableCommands` catch-all.
+//!
+//! It runs on 127.0.0.1 in its own thread and actix system, and knows the real containers a test registers.
+
+use std::sync::{Arc, Mutex};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde_json::{json, Value};
+
+/// One task as the fake agent knows it.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// Task ARN.
+    pub arn: String,
+    /// `KnownStatus`.
+    pub known_status: String,
+    /// `DesiredStatus` (omitted when `None`).
+    pub desired_status: Option<String>,
+    /// (docker id, container name) of the app containers, listed in `Containers`.
+    pub containers: Vec<(String, String)>,
+    /// Docker ids of internal containers (the pause container): found by lookup, never listed.
+    pub internal: Vec<String>,
+    /// The ENI address of an awsvpc task; `None` for bridge/host tasks (no `Networks`).
+    pub awsvpc_ip: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    tasks: Vec<Task>,
+    metadata_up: bool,
+}
+
+/// The running fake agent.
+pub struct FakeEcsAgent {
+    /// Base URL (`http://127.0.0.1:<port>`).
+    pub url: String,
+    state: Arc<Mutex<State>>,
+}
+
+/// Cluster name the fake agent reports.
+pub const CLUSTER: &str = "e2e";
+/// Container instance id the fake agent reports.
+pub const INSTANCE_ID: &str = "0f6b9a4c6d3e4c2a9a1d2b3c4d5e6f70";
+
+const EMPTY_TASK: &str =
+    r#"{"Arn":"","KnownStatus":"","Family":"","Version":"","Containers":null}"#;
+
+fn task_json(t: &Task) -> Value {
+    let containers: Vec<Value> = t
+        .containers
+        .iter()
+        .map(|(id, name)| {
+            let mut c = json!({"DockerId": id, "DockerName": format!("ecs-e2e-1-{name}-a0e7dba5aca6d8cb2e00"), "Name": name});
+            if let Some(ip) = &t.awsvpc_ip {
+                c["Networks"] = json!([{"NetworkMode": "awsvpc", "IPv4Addresses": [ip]}]);
+            }
+            c
+        })
+        .collect();
+    let mut v = json!({"Arn": t.arn, "KnownStatus": t.known_status, "Family": "e2e", "Version": "1", "Containers": containers});
+    if let Some(d) = &t.desired_status {
+        v["DesiredStatus"] = json!(d);
+    }
+    v
+}
+
+fn json_response(status: u16, body: String) -> HttpResponse {
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+        .content_type("application/json")
+        .body(body)
+}
+
+fn ids(t: &Task) -> impl Iterator<Item = &String> {
+    t.containers
+        .iter()
+        .map(|(id, _)| id)
+        .chain(t.internal.iter())
+}
+
+async fn tasks(req: HttpRequest, state: web::Data<Arc<Mutex<State>>>) -> HttpResponse {
+    let query: Vec<(String, String)> =
+        web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map(|q| q.into_inner())
+            .unwrap_or_default();
+    let get = |k: &str| {
+        query
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let state = state.lock().unwrap();
+    let found: Vec<&Task> = match (get("dockerid"), get("taskarn")) {
+        (Some(_), Some(_)) => return json_response(400, EMPTY_TASK.into()),
+        (Some(id), None) if id.len() > 12 => state
+            .tasks
+            .iter()
+            .filter(|t| ids(t).any(|c| *c == id))
+            .collect(),
+        (Some(id), None) => state
+            .tasks
+            .iter()
+            .filter(|t| ids(t).any(|c| c.starts_with(&id)))
+            .collect(),
+        (None, Some(arn)) => state.tasks.iter().filter(|t| t.arn == arn).collect(),
+        (None, None) => {
+            let all: Vec<Value> = state.tasks.iter().map(task_json).collect();
+            return json_response(200, json!({"Tasks": all}).to_string());
+        }
+    };
+    match found.as_slice() {
+        [] => json_response(404, EMPTY_TASK.into()),
+        [t] => json_response(200, task_json(t).to_string()),
+        _ => json_response(400, EMPTY_TASK.into()),
+    }
+}
+
+async fn metadata(state: web::Data<Arc<Mutex<State>>>) -> HttpResponse {
+    if !state.lock().unwrap().metadata_up {
+        return HttpResponse::InternalServerError().body("");
+    }
+    let arn =
+        format!("arn:aws:ecs:us-east-1:123456789012:container-instance/{CLUSTER}/{INSTANCE_ID}");
+    json_response(200, json!({"Cluster": CLUSTER, "ContainerInstanceArn": arn, "Version": "Amazon ECS Agent - v1.89.0 (e2e)"}).to_string())
+}
+
+async fn catch_all() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(r#"{"AvailableCommands":["/v1/metadata","/v1/tasks","/license"]}"#)
+}
+
+impl FakeEcsAgent {
+    /// Starts the fake agent on a free loopback port.
+    pub fn start() -> Self {
+        let state = Arc::new(Mutex::new(State {
+            tasks: Vec::new(),
+            metadata_up: true,
+        }));
+        let data = web::Data::new(state.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(data.clone())
+                        .route("/v1/tasks", web::get().to(tasks))
+                        .route("/v1/metadata", web::get().to(metadata))
+                        .default_service(web::to(catch_all))
+                })
+                .workers(1)
+                .disable_signals()
+                .bind("127.0.0.1:0")
+                .unwrap();
+                tx.send(server.addrs()[0]).unwrap();
+                server.run().await.unwrap();
+            });
+        });
+        let addr = rx.recv().unwrap();
+        Self {
+            url: format!("http://{addr}"),
+            state,
+        }
+    }
+
+    /// Adds a task.
+    pub fn add_task(&self, task: Task) {
+        self.state.lock().unwrap().tasks.push(task);
+    }
+
+    /// Makes `/v1/metadata` answer 500 (agent starting) or normally.
+    pub fn set_metadata_up(&self, up: bool) {
+        self.state.lock().unwrap().metadata_up = up;
+    }
+}

@@ -1,0 +1,128 @@
+//! The Route53 side of the tests: the real `aws-sdk-route53` talking to `moto_server` on loopback.
+
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+use aws_sdk_route53::Client;
+
+/// A record set as the tests compare them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rec {
+    /// Name with trailing dot.
+    pub name: String,
+    /// SetIdentifier.
+    pub set_identifier: String,
+    /// Weight.
+    pub weight: i64,
+    /// TTL.
+    pub ttl: i64,
+    /// Values.
+    pub values: Vec<String>,
+}
+
+/// A client of moto_server with its own runtime.
+pub struct Moto {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+    /// moto's URL, for the agent's `route53.endpoint_url`.
+    pub url: String,
+}
+
+impl Moto {
+    /// Connects to the moto_server `scripts/test` started.
+    pub fn connect() -> Self {
+        let url = super::env("R53D_E2E_MOTO_URL");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = rt.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(&url)
+                .load(),
+        );
+        Self {
+            client: Client::new(&config),
+            rt,
+            url,
+        }
+    }
+
+    /// Creates a hosted zone; returns its id (without `/hostedzone/`).
+    pub fn create_zone(&self, name: &str) -> String {
+        let req = self
+            .client
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(super::unique(name));
+        let out = self.rt.block_on(req.send()).expect("CreateHostedZone");
+        out.hosted_zone()
+            .unwrap()
+            .id()
+            .trim_start_matches("/hostedzone/")
+            .to_string()
+    }
+
+    /// Every weighted A record set of the zone, sorted.
+    pub fn records(&self, zone_id: &str) -> Vec<Rec> {
+        let req = self
+            .client
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .max_items(300);
+        let out = self
+            .rt
+            .block_on(req.send())
+            .expect("ListResourceRecordSets");
+        let mut recs: Vec<Rec> = out
+            .resource_record_sets()
+            .iter()
+            .filter(|s| *s.r#type() == RrType::A && s.set_identifier().is_some())
+            .map(|s| Rec {
+                name: s.name().to_string(),
+                set_identifier: s.set_identifier().unwrap().to_string(),
+                weight: s.weight().unwrap_or(-1),
+                ttl: s.ttl().unwrap_or(-1),
+                values: s
+                    .resource_records()
+                    .iter()
+                    .map(|v| v.value().to_string())
+                    .collect(),
+            })
+            .collect();
+        recs.sort();
+        recs
+    }
+
+    /// Creates a weighted A record directly (a record of another owner, or a stale one of ours).
+    pub fn put(&self, zone_id: &str, rec: &Rec) {
+        let set = ResourceRecordSet::builder()
+            .name(&rec.name)
+            .r#type(RrType::A)
+            .set_identifier(&rec.set_identifier)
+            .weight(rec.weight)
+            .ttl(rec.ttl)
+            .set_resource_records(Some(
+                rec.values
+                    .iter()
+                    .map(|v| ResourceRecord::builder().value(v).build().unwrap())
+                    .collect(),
+            ))
+            .build()
+            .unwrap();
+        let change = Change::builder()
+            .action(ChangeAction::Upsert)
+            .resource_record_set(set)
+            .build()
+            .unwrap();
+        let batch = ChangeBatch::builder().changes(change).build().unwrap();
+        let req = self
+            .client
+            .change_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .change_batch(batch);
+        self.rt
+            .block_on(req.send())
+            .expect("ChangeResourceRecordSets");
+    }
+}
