@@ -207,7 +207,7 @@ async fn try_start(
     let watcher =
         EventWatcherActor::new(docker_config, policy, pool, route53, reporter, health).start();
     supervisor.do_send(Attach {
-        watcher,
+        watcher: watcher.recipient(),
         expected: FIXED_ACTORS + settings.agent.workers,
     });
     Ok(())

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 )]
 pub struct Cli {
     /// TOML file layered over the built-in defaults (environment variables R53D__SECTION__KEY override both).
-    #[arg(long, short, global = true, value_name = "FILE")]
+    #[arg(long, short, global = true, value_name = "FILE", env = "R53D_CONFIG")]
     pub config: Option<PathBuf>,
     /// What to do (default: run).
     #[command(subcommand)]

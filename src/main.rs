@@ -44,9 +44,11 @@ async fn shutdown_signal() {
     });
 }
 
-/// GET /healthz on the configured address with a short timeout; true on 200.
-fn probe(settings: &Settings) -> bool {
-    let mut addr = settings.health.listen;
+/// GET /healthz on the configured address (the default one when the configuration does not load) with a short
+/// timeout; true on 200.
+fn probe(settings: Option<&Settings>) -> bool {
+    let default = std::net::SocketAddr::from(([127, 0, 0, 1], 9253));
+    let mut addr = settings.map_or(default, |s| s.health.listen);
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
@@ -63,7 +65,11 @@ fn probe(settings: &Settings) -> bool {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match settings::load(cli.config.as_deref()) {
+    let loaded = settings::load(cli.config.as_deref());
+    if let Some(Command::Healthcheck) = cli.command {
+        return ExitCode::from(if probe(loaded.as_ref().ok()) { 0 } else { 1 });
+    }
+    let settings = match loaded {
         Ok(s) => s,
         Err(e) => {
             eprintln!("route53-discovery: {e}");
@@ -75,8 +81,7 @@ fn main() -> ExitCode {
             println!("configuration is valid");
             ExitCode::SUCCESS
         }
-        Command::Healthcheck => ExitCode::from(if probe(&settings) { 0 } else { 1 }),
-        Command::Run => {
+        Command::Run | Command::Healthcheck => {
             init_logging(&settings);
             let code = route53_discovery::run(settings, shutdown_signal());
             ExitCode::from(u8::try_from(code).unwrap_or(1))

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::support::agent::{run_once, Agent};
 use crate::support::docker::{Container, Spec};
-use crate::support::ecs::{CLUSTER, INSTANCE_ID};
+use crate::support::ecs::CLUSTER;
 use crate::support::moto::Rec;
 use crate::support::wait_for;
 use crate::World;
@@ -133,5 +133,4 @@ fn dry_run_against_the_local_docker_serves_the_planned_records() {
         format!("r53d:local:local:c-{}", &c.id[..32])
     );
     assert!(w.records().is_empty(), "dry run writes nothing");
-    let _ = INSTANCE_ID;
 }

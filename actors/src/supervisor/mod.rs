@@ -18,7 +18,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use futures::future::LocalBoxFuture;
 
-use crate::event_watcher::{Drain, EventWatcherActor};
+use crate::event_watcher::Drain;
 use crate::health::HealthState;
 use crate::messages::{ActorFailed, ActorStopped, Reporter};
 
@@ -34,8 +34,8 @@ pub struct Shutdown;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Attach {
-    /// The head of the pipeline.
-    pub watcher: Addr<EventWatcherActor>,
+    /// The head of the pipeline (the `EventWatcherActor`).
+    pub watcher: Recipient<Drain>,
     /// Number of actors that report [`ActorStopped`].
     pub expected: usize,
 }
@@ -47,7 +47,7 @@ pub type OnStop = Box<dyn FnOnce() -> LocalBoxFuture<'static, ()>>;
 pub struct SupervisorActor {
     health: Arc<HealthState>,
     grace: Duration,
-    watcher: Option<Addr<EventWatcherActor>>,
+    watcher: Option<Recipient<Drain>>,
     expected: usize,
     stopped: Vec<&'static str>,
     exit_code: Option<i32>,
@@ -179,3 +179,6 @@ impl Handler<Shutdown> for SupervisorActor {
         self.begin_drain(0, ctx);
     }
 }
+
+#[cfg(test)]
+mod tests;
