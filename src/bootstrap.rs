@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use bollard::Docker;
 use route53_discovery_actors::core::desired::RecordPolicy;
@@ -22,6 +24,7 @@ use route53_discovery_actors::registrar::pool::RegistrarPool;
 use route53_discovery_actors::registrar::{RegistrarActor, RetryPolicy};
 use route53_discovery_actors::route53::api::{DnsApi, ErrorClass};
 use route53_discovery_actors::route53::dry_run::DryRunDns;
+use route53_discovery_actors::route53::limiter::{self, RateLimited};
 use route53_discovery_actors::route53::sdk::SdkDns;
 use route53_discovery_actors::route53::{Route53Actor, Route53Config};
 use route53_discovery_actors::supervisor::{Attach, SupervisorActor};
@@ -113,16 +116,26 @@ async fn route53_api(settings: &Settings) -> Rc<dyn DnsApi> {
             .expect("validated: dry-run has a zone name");
         return Rc::new(DryRunDns::new(zone.as_str()));
     }
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // Retries and pacing are the writer's (full-jitter backoff behind one token bucket), not the SDK's, so every
+    // request is counted against the client-side rate limit.
+    let timeouts = TimeoutConfig::builder()
+        .operation_attempt_timeout(settings.route53.request_timeout)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(timeouts);
     if let Some(region) = &settings.route53.region {
         loader = loader.region(Region::new(region.clone()));
     }
     if let Some(url) = &settings.route53.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    Rc::new(SdkDns::new(aws_sdk_route53::Client::new(
-        &loader.load().await,
-    )))
+    let client = aws_sdk_route53::Client::new(&loader.load().await);
+    let bucket = limiter::bucket(
+        settings.route53.max_requests_per_sec,
+        settings.route53.burst,
+    );
+    Rc::new(RateLimited::new(Rc::new(SdkDns::new(client)), bucket))
 }
 
 /// The zone's name from Route53 (retrying transient failures), checked against the configured one.
@@ -178,6 +191,9 @@ async fn try_start(
     let r53_config = Route53Config {
         zone_id,
         quarantine: settings.route53.quarantine,
+        ttl: settings.route53.ttl,
+        weight: settings.route53.weight,
+        startup_jitter: settings.route53.startup_jitter,
     };
     let route53 =
         Route53Actor::new(api, r53_config, owner, reporter.clone(), health.clone()).start();

@@ -30,6 +30,10 @@ const KNOWN: &[(&str, &[&str])] = &[
             "ttl",
             "weight",
             "quarantine_secs",
+            "max_requests_per_sec",
+            "burst",
+            "startup_jitter_secs",
+            "request_timeout_secs",
         ],
     ),
     (
@@ -111,6 +115,14 @@ pub struct Route53Settings {
     pub weight: i64,
     /// Quarantine of persistently failing changes.
     pub quarantine: Duration,
+    /// Client-side request rate.
+    pub max_requests_per_sec: f64,
+    /// Client-side burst.
+    pub burst: u32,
+    /// Start-up jitter before the first request.
+    pub startup_jitter: Duration,
+    /// Timeout of one request.
+    pub request_timeout: Duration,
 }
 
 /// `[agent]`.

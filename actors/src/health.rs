@@ -8,9 +8,40 @@ use std::time::{Duration, Instant};
 
 use crate::core::record::ARecord;
 
+/// A monotonically increasing count.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds one.
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts of what the writer had to deal with (exported as metrics later).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Requests answered `Throttling` / `PriorRequestNotComplete`.
+    pub throttled: Counter,
+    /// Batches rejected with `InvalidChangeBatch`.
+    pub conflicts: Counter,
+    /// Changes quarantined after failing on their own.
+    pub quarantined: Counter,
+    /// New records refused because their name held 100 weighted records.
+    pub refused_full: Counter,
+}
+
 /// What `/healthz`, `/readyz` and `/records` report.
 #[derive(Debug)]
 pub struct HealthState {
+    /// The writer's counters.
+    pub stats: Stats,
     created: Instant,
     /// Milliseconds after `created` of the last heartbeat from the actor system's main arbiter.
     last_beat_ms: AtomicU64,
@@ -34,6 +65,7 @@ pub enum NotReady {
 impl Default for HealthState {
     fn default() -> Self {
         Self {
+            stats: Stats::default(),
             created: Instant::now(),
             last_beat_ms: AtomicU64::new(0),
             synced: AtomicBool::default(),

@@ -16,6 +16,7 @@
 //!   live beside the actor that receives them; [`messages`] holds the cross-cutting lifecycle ones.
 //! * [`health`]: state shared with the HTTP endpoints.
 
+pub mod backoff;
 pub mod core;
 pub mod event_watcher;
 pub mod health;

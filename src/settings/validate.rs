@@ -230,7 +230,7 @@ fn route53(r: &mut Reader, mode: Option<Mode>) -> Option<Route53Settings> {
         in_range(*v, &(0..=2_147_483_647))
     });
     let weight = r.checked("route53.weight", true, |v: &i64| in_range(*v, &(0..=255)));
-    let quarantine = r.secs("route53.quarantine_secs", 1..=86_400);
+    let limits = route53_limits(r);
     let hosted_zone_id = zone_id.map(|s| s.trim_start_matches("/hostedzone/").to_string());
     Some(Route53Settings {
         hosted_zone_id: if mode == Some(Mode::DryRun) {
@@ -243,7 +243,35 @@ fn route53(r: &mut Reader, mode: Option<Mode>) -> Option<Route53Settings> {
         region,
         ttl: ttl?,
         weight: weight?,
+        ..limits?
+    })
+}
+
+/// The request-shaping keys of `[route53]`, in a partial [`Route53Settings`] the caller completes.
+fn route53_limits(r: &mut Reader) -> Option<Route53Settings> {
+    let quarantine = r.secs("route53.quarantine_secs", 1..=86_400);
+    let rate = r.checked("route53.max_requests_per_sec", true, |v: &f64| {
+        if (0.01..=100.0).contains(v) {
+            Ok(())
+        } else {
+            Err(format!("{v} is out of range 0.01..=100"))
+        }
+    });
+    let burst = r.checked("route53.burst", true, |v: &u32| in_range(*v, &(1..=1000)));
+    let jitter = r.secs("route53.startup_jitter_secs", 0..=3600);
+    let timeout = r.secs("route53.request_timeout_secs", 1..=300);
+    Some(Route53Settings {
+        hosted_zone_id: String::new(),
+        zone_name: None,
+        endpoint_url: None,
+        region: None,
+        ttl: 0,
+        weight: 0,
         quarantine: quarantine?,
+        max_requests_per_sec: rate?,
+        burst: burst?,
+        startup_jitter: jitter?,
+        request_timeout: timeout?,
     })
 }
 

@@ -67,6 +67,9 @@ attempts = 4
 hosted_zone_id = "{zone_id}"
 endpoint_url = "{moto}"
 region = "us-east-1"
+startup_jitter_secs = 0
+max_requests_per_sec = 20.0
+burst = 20
 [agent]
 workers = 3
 shutdown_grace_secs = 10

@@ -3,12 +3,46 @@
 //! Route53 limits (`shared/reference/route53.md` §4.2): at most 1000 values and 32 000 value characters per
 //! request, an UPSERT counting twice. Within a batch every DELETE goes before every UPSERT.
 
-use crate::core::record::ARecord;
+use crate::core::record::{ARecord, RecordSet};
 
 /// Route53's per-request limit on values (UPSERT counts twice).
 pub const MAX_BATCH_VALUES: usize = 1000;
 /// Route53's per-request limit on value characters (UPSERT counts twice).
 pub const MAX_BATCH_CHARS: usize = 32_000;
+
+/// Route53's limit of weighted record sets with the same name and type.
+pub const MAX_WEIGHTED_PER_NAME: usize = 100;
+
+/// Names whose weighted A sets written by agents of this kind (`r53d:` SetIdentifiers) use another TTL or weight
+/// than `ttl`/`weight`: Route53 rewrites a weighted group's TTL to the last one written, so these must agree.
+pub fn group_mismatches(sets: &[RecordSet], ttl: i64, weight: i64) -> Vec<String> {
+    let ours = |s: &&RecordSet| {
+        s.record_type == "A"
+            && s.set_identifier
+                .as_deref()
+                .is_some_and(|i| i.starts_with("r53d:"))
+    };
+    let mut names: Vec<String> = sets
+        .iter()
+        .filter(ours)
+        .filter(|s| s.ttl != Some(ttl) || s.weight != Some(weight))
+        .map(|s| s.name.clone())
+        .collect();
+    names.dedup();
+    names
+}
+
+/// Number of weighted A sets per name among `sets` (any owner).
+pub fn weighted_counts(sets: &[RecordSet]) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for s in sets
+        .iter()
+        .filter(|s| s.record_type == "A" && s.weight.is_some())
+    {
+        *counts.entry(s.name.to_ascii_lowercase()).or_insert(0) += 1;
+    }
+    counts
+}
 
 /// One change to one of our records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +142,33 @@ mod tests {
         assert_eq!(plan_key(Some(&a), None), Some(Change::Upsert(a.clone())));
         assert_eq!(plan_key(None, Some(&a)), Some(Change::Delete(a.clone())));
         assert_eq!(plan_key(None, None), None);
+    }
+
+    #[test]
+    fn groups_are_checked_for_fleet_wide_ttl_and_weight() {
+        let set = |id: &str, ttl, weight| RecordSet {
+            name: "web.example.com.".into(),
+            record_type: "A".into(),
+            set_identifier: Some(id.into()),
+            weight: Some(weight),
+            ttl: Some(ttl),
+            values: vec!["10.0.0.1".into()],
+            has_extras: false,
+        };
+        let sets = vec![
+            set("r53d:c:a:t-1", 60, 1),
+            set("r53d:c:b:t-2", 60, 1),
+            set("hand-made", 300, 9),
+        ];
+        assert!(
+            group_mismatches(&sets, 60, 1).is_empty(),
+            "foreign writers are not ours to judge"
+        );
+        assert_eq!(
+            group_mismatches(&sets, 30, 1),
+            vec!["web.example.com.".to_string()]
+        );
+        assert_eq!(weighted_counts(&sets)["web.example.com."], 3);
     }
 
     #[test]

@@ -30,9 +30,14 @@ pub enum DnsError {
         /// Error message.
         message: String,
     },
-    /// A 5xx, timeout, connection or other failure worth retrying.
+    /// A 5xx, connection or other failure worth retrying; the request was not applied.
     #[error("Route53 request failed, will retry: {0}")]
     Transient(String),
+    /// A timeout or a lost response: the request may or may not have been applied.
+    #[error(
+        "Route53 request outcome unknown (timeout or lost response), will re-read and retry: {0}"
+    )]
+    Ambiguous(String),
     /// `InvalidChangeBatch`: the change conflicts with the zone's current state.
     #[error("Route53 rejected the change batch: {0}")]
     InvalidChangeBatch(String),
@@ -50,7 +55,9 @@ impl DnsError {
     /// The handling this error calls for.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::Throttled { .. } | Self::Transient(_) => ErrorClass::Transient,
+            Self::Throttled { .. } | Self::Transient(_) | Self::Ambiguous(_) => {
+                ErrorClass::Transient
+            }
             Self::InvalidChangeBatch(_) => ErrorClass::Conflict,
             Self::Permanent { .. } => ErrorClass::Permanent,
         }

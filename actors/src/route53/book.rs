@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::core::plan::{plan_key, Change};
+use crate::core::plan::{plan_key, Change, MAX_WEIGHTED_PER_NAME};
 use crate::core::record::{ARecord, RecordKey};
 
 /// Desired, actual and dirty state of one owner's records.
@@ -18,6 +18,17 @@ pub struct RecordBook {
     by_container: HashMap<String, RecordKey>,
     actual: BTreeMap<RecordKey, ARecord>,
     dirty: BTreeSet<RecordKey>,
+    /// Weighted A sets per name, of every owner, as last read (and kept by our own changes).
+    counts: HashMap<String, usize>,
+}
+
+/// What one planning round produced.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Changes to send.
+    pub changes: Vec<Change>,
+    /// New records refused because their name already holds the maximum of weighted records.
+    pub refused: Vec<RecordKey>,
 }
 
 impl RecordBook {
@@ -61,14 +72,25 @@ impl RecordBook {
         self.dirty.insert(key.clone());
     }
 
-    /// Replaces the actual state with what a full read found (this owner's records only).
-    pub fn load_actual(&mut self, records: Vec<ARecord>) {
+    /// Replaces the actual state with what a full read found (this owner's records only, and every owner's
+    /// weighted counts per name).
+    pub fn load_actual(&mut self, records: Vec<ARecord>, counts: HashMap<String, usize>) {
+        self.counts = counts;
         self.actual = records.into_iter().map(|r| (r.key.clone(), r)).collect();
         self.dirty.extend(self.desired.keys().cloned());
     }
 
     /// Replaces the actual state of the given names with what a targeted read found (marks nothing dirty).
-    pub fn refresh_names(&mut self, names: &BTreeSet<String>, found: Vec<ARecord>) {
+    pub fn refresh_names(
+        &mut self,
+        names: &BTreeSet<String>,
+        found: Vec<ARecord>,
+        counts: HashMap<String, usize>,
+    ) {
+        for name in names {
+            self.counts
+                .insert(name.clone(), counts.get(name).copied().unwrap_or(0));
+        }
         self.actual.retain(|k, _| !names.contains(&k.name));
         self.actual
             .extend(found.into_iter().map(|r| (r.key.clone(), r)));
@@ -92,10 +114,34 @@ impl RecordBook {
         self.dirty.extend(keys);
     }
 
-    /// Plans every dirty key and clears the dirty set.
-    pub fn take_plan(&mut self) -> Vec<Change> {
+    /// Plans every dirty key and clears the dirty set. A record that would be new under a name already holding
+    /// the maximum of weighted records is refused instead of sent.
+    pub fn take_plan(&mut self) -> Plan {
         let dirty = std::mem::take(&mut self.dirty);
-        dirty.iter().filter_map(|k| self.plan(k)).collect()
+        self.plan_keys(&dirty)
+    }
+
+    /// Plans the given keys (without touching the dirty set), refusing new records on full names.
+    pub fn plan_keys(&self, keys: &BTreeSet<RecordKey>) -> Plan {
+        let mut plan = Plan::default();
+        let mut extra: HashMap<&str, usize> = HashMap::new();
+        for key in keys {
+            let Some(change) = self.plan(key) else {
+                continue;
+            };
+            if matches!(change, Change::Upsert(_)) && !self.actual.contains_key(key) {
+                let planned = extra.entry(key.name.as_str()).or_insert(0);
+                if self.counts.get(&key.name).copied().unwrap_or(0) + *planned
+                    >= MAX_WEIGHTED_PER_NAME
+                {
+                    plan.refused.push(key.clone());
+                    continue;
+                }
+                *planned += 1;
+            }
+            plan.changes.push(change);
+        }
+        plan
     }
 
     /// The change one key needs now.
@@ -108,10 +154,15 @@ impl RecordBook {
         for change in changes {
             match change {
                 Change::Upsert(r) => {
-                    self.actual.insert(r.key.clone(), r.clone());
+                    if self.actual.insert(r.key.clone(), r.clone()).is_none() {
+                        *self.counts.entry(r.key.name.clone()).or_insert(0) += 1;
+                    }
                 }
                 Change::Delete(r) => {
-                    self.actual.remove(&r.key);
+                    if self.actual.remove(&r.key).is_some() {
+                        let n = self.counts.entry(r.key.name.clone()).or_insert(1);
+                        *n = n.saturating_sub(1);
+                    }
                 }
             }
         }
@@ -144,18 +195,18 @@ mod tests {
         let mut b = RecordBook::default();
         b.register("c1", rec("t1", [10, 0, 0, 1]));
         b.deregister("c1");
-        assert!(b.take_plan().is_empty());
+        assert!(b.take_plan().changes.is_empty());
     }
 
     #[test]
     fn stop_deletes_the_record_as_it_exists() {
         let mut b = RecordBook::default();
         b.register("c1", rec("t1", [10, 0, 0, 1]));
-        let plan = b.take_plan();
+        let plan = b.take_plan().changes;
         b.applied(&plan);
         b.deregister("c1");
         assert_eq!(
-            b.take_plan(),
+            b.take_plan().changes,
             vec![Change::Delete(rec("t1", [10, 0, 0, 1]))]
         );
     }
@@ -165,30 +216,69 @@ mod tests {
         let mut b = RecordBook::default();
         b.register("app", rec("t1", [10, 0, 0, 1]));
         b.register("sidecar", rec("t1", [10, 0, 0, 1]));
-        let plan = b.take_plan();
+        let plan = b.take_plan().changes;
         assert_eq!(plan.len(), 1);
         b.applied(&plan);
         b.deregister("app");
-        assert!(b.take_plan().is_empty());
+        assert!(b.take_plan().changes.is_empty());
         b.deregister("sidecar");
-        assert_eq!(b.take_plan().len(), 1);
+        assert_eq!(b.take_plan().changes.len(), 1);
     }
 
     #[test]
     fn sweep_removes_only_unprotected_records() {
         let mut b = RecordBook::default();
-        b.load_actual(vec![
-            rec("live", [10, 0, 0, 1]),
-            rec("dead", [10, 0, 0, 2]),
-            rec("kept", [10, 0, 0, 3]),
-        ]);
+        b.load_actual(
+            vec![
+                rec("live", [10, 0, 0, 1]),
+                rec("dead", [10, 0, 0, 2]),
+                rec("kept", [10, 0, 0, 3]),
+            ],
+            HashMap::new(),
+        );
         b.register("c-live", rec("live", [10, 0, 0, 1]));
         let keep = BTreeSet::from([rec("kept", [0, 0, 0, 0]).key]);
-        assert!(b.take_plan().is_empty(), "loading alone deletes nothing");
+        assert!(
+            b.take_plan().changes.is_empty(),
+            "loading alone deletes nothing"
+        );
         assert_eq!(b.sweep(&keep), 1);
         assert_eq!(
-            b.take_plan(),
+            b.take_plan().changes,
             vec![Change::Delete(rec("dead", [10, 0, 0, 2]))]
+        );
+    }
+
+    #[test]
+    fn a_new_record_on_a_full_name_is_refused_but_updates_and_other_names_go_through() {
+        let mut b = RecordBook::default();
+        b.load_actual(
+            vec![rec("mine", [10, 0, 0, 1])],
+            HashMap::from([("web.example.com.".to_string(), 99)]),
+        );
+        b.register("mine", rec("mine", [10, 0, 0, 9]));
+        b.register("n1", rec("n1", [10, 0, 0, 2]));
+        b.register("n2", rec("n2", [10, 0, 0, 3]));
+        let plan = b.take_plan();
+        assert_eq!(
+            plan.changes.len(),
+            2,
+            "the update of an existing record and one new record (the 100th)"
+        );
+        assert_eq!(
+            plan.refused,
+            vec![rec("n2", [0; 4]).key],
+            "the 101st is refused"
+        );
+        b.applied(&plan.changes);
+        b.deregister("n1");
+        let plan = b.take_plan().changes;
+        b.applied(&plan);
+        b.mark_dirty([rec("n2", [0; 4]).key]);
+        assert_eq!(
+            b.take_plan().changes,
+            vec![Change::Upsert(rec("n2", [10, 0, 0, 3]))],
+            "room again after a delete"
         );
     }
 
@@ -196,11 +286,11 @@ mod tests {
     fn a_restart_with_a_new_address_upserts() {
         let mut b = RecordBook::default();
         b.register("c1", rec("t1", [10, 0, 0, 1]));
-        let plan = b.take_plan();
+        let plan = b.take_plan().changes;
         b.applied(&plan);
         b.register("c1", rec("t1", [10, 0, 0, 7]));
         assert_eq!(
-            b.take_plan(),
+            b.take_plan().changes,
             vec![Change::Upsert(rec("t1", [10, 0, 0, 7]))]
         );
     }

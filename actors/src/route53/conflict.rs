@@ -1,7 +1,8 @@
-//! Conflict handling of the writer: after `InvalidChangeBatch`, re-read the names involved (targeted paging), re-plan
-//! each key against what really exists, and send the keys one by one. "Not found" on a DELETE is settled by the
-//! re-read (nothing left to send); a key that still fails is quarantined and tried again later, never blocking
-//! the others.
+//! Re-reads of the writer. After `InvalidChangeBatch` it re-reads the names involved (targeted paging), re-plans
+//! each key against what really exists and sends the keys one by one: "not found" on a DELETE is settled by the
+//! re-read (nothing left to send), and a key that still fails is quarantined and tried again later, never blocking
+//! the others. After a timeout or a lost response (the request may have been applied) it re-reads the same way
+//! before it retries, so a DELETE that did go through is not sent again.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -10,54 +11,62 @@ use actix::prelude::*;
 
 use super::api::{read_name, DnsError, ErrorClass};
 use super::{log_applied, ours, Route53Actor, ACTOR};
-use crate::core::plan::Change;
+use crate::core::plan::{group_mismatches, weighted_counts, Change};
 use crate::core::record::RecordKey;
 
+/// What to do once the names are read again.
+pub(super) enum AfterRead {
+    /// Send each key on its own (after a conflict); then release flush waiters up to this change number.
+    SendEach(u64),
+    /// Retry the keys later with backoff (after an ambiguous failure).
+    Retry(DnsError),
+}
+
 impl Route53Actor {
-    /// `InvalidChangeBatch`: re-read the names involved, re-plan each key and send them one by one.
-    pub(super) fn resolve_conflict(
+    /// Re-reads the names of `changes`, refreshes the book, then does `after`.
+    pub(super) fn reread(
         &mut self,
-        rest: Vec<Change>,
-        err: DnsError,
-        upto: u64,
+        changes: Vec<Change>,
+        after: AfterRead,
         ctx: &mut Context<Self>,
     ) {
-        tracing::warn!(zone_id = %self.config.zone_id, error = %err, changes = rest.len(), "Change batch conflicts with the zone; re-reading.");
         self.in_flight = true;
-        let keys: BTreeSet<RecordKey> = rest.iter().map(|c| c.record().key.clone()).collect();
+        let keys: BTreeSet<RecordKey> = changes.iter().map(|c| c.record().key.clone()).collect();
         let names: BTreeSet<String> = keys.iter().map(|k| k.name.clone()).collect();
-        let (api, zone_id, owner) = (
-            self.api.clone(),
-            self.config.zone_id.clone(),
-            self.owner.clone(),
-        );
+        let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
         let read = async move {
-            let mut found = Vec::new();
+            let mut sets = Vec::new();
             for name in &names {
-                found.extend(ours(&owner, read_name(&*api, &zone_id, name).await?));
+                sets.extend(read_name(&*api, &zone_id, name).await?);
             }
-            Ok::<_, DnsError>((names, found))
+            Ok::<_, DnsError>((names, sets))
         };
-        ctx.spawn(read.into_actor(self).map(move |res, act, ctx| match res {
-            Ok((names, found)) => {
-                act.book.refresh_names(&names, found);
-                act.send_each(keys, upto, ctx);
-            }
-            Err(e) => {
-                act.in_flight = false;
-                let rest = keys.iter().filter_map(|k| act.book.plan(k)).collect();
-                act.retry_later(rest, &e, ctx);
+        ctx.spawn(read.into_actor(self).map(move |res, act, ctx| {
+            act.in_flight = false;
+            let (names, sets) = match res {
+                Ok(read) => read,
+                Err(e) => return act.retry_later(keys, &e, ctx),
+            };
+            act.warn_mismatches(&sets);
+            let counts = weighted_counts(&sets);
+            act.book
+                .refresh_names(&names, ours(&act.owner, sets), counts);
+            match after {
+                AfterRead::SendEach(upto) => act.send_each(keys, upto, ctx),
+                AfterRead::Retry(err) => act.retry_later(keys, &err, ctx),
             }
         }));
     }
 
     /// Sends each key's current plan as its own request; quarantines those that still conflict.
     fn send_each(&mut self, keys: BTreeSet<RecordKey>, upto: u64, ctx: &mut Context<Self>) {
-        let changes: Vec<Change> = keys.iter().filter_map(|k| self.book.plan(k)).collect();
+        let plan = self.book.plan_keys(&keys);
+        self.refuse(plan.refused);
+        self.in_flight = true;
         let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
         let fut = async move {
             let mut results = Vec::new();
-            for change in changes {
+            for change in plan.changes {
                 let res = api.change(&zone_id, std::slice::from_ref(&change)).await;
                 results.push((change, res));
             }
@@ -84,13 +93,35 @@ impl Route53Actor {
             Err((ErrorClass::Conflict, e)) => {
                 tracing::error!(zone_id = %self.config.zone_id, record_name = %key.name, set_identifier = %key.set_identifier,
                     action = change.action(), error = %e, retry_in = ?self.config.quarantine, "Change quarantined.");
+                self.health.stats.quarantined.inc();
                 self.quarantine
                     .insert(key, Instant::now() + self.config.quarantine);
             }
-            Err((ErrorClass::Transient, e)) => self.retry_later(vec![change], &e, ctx),
+            Err((ErrorClass::Transient, e)) => self.retry_later([key].into(), &e, ctx),
             Err((ErrorClass::Permanent, e)) => self
                 .reporter
                 .failed(ACTOR, format!("zone {}: {e}", self.config.zone_id)),
+        }
+    }
+
+    /// Logs (once per name) weighted groups whose TTL or weight differ from this agent's.
+    pub(super) fn warn_mismatches(&mut self, sets: &[crate::core::record::RecordSet]) {
+        for name in group_mismatches(sets, self.config.ttl, self.config.weight) {
+            if self.warned_names.insert(name.clone()) {
+                tracing::warn!(zone_id = %self.config.zone_id, record_name = %name, ttl = self.config.ttl, weight = self.config.weight,
+                    "Records of other agents under this name use another TTL or weight; Route53 forces one TTL per weighted group, so configure the same route53.ttl and route53.weight everywhere.");
+            }
+        }
+    }
+
+    /// New records refused because their name already holds the maximum of weighted records.
+    pub(super) fn refuse(&mut self, keys: Vec<RecordKey>) {
+        for key in keys {
+            tracing::error!(zone_id = %self.config.zone_id, record_name = %key.name, set_identifier = %key.set_identifier,
+                "Not registering: the name already holds 100 weighted records (the Route53 limit); shard the service over several names. Will retry later.");
+            self.health.stats.refused_full.inc();
+            self.quarantine
+                .insert(key, Instant::now() + self.config.quarantine);
         }
     }
 }

@@ -19,24 +19,26 @@ mod conflict;
 pub mod dry_run;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
+pub mod limiter;
 pub mod sdk;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use tokio::sync::oneshot;
 
 use self::api::{read_zone, DnsApi, DnsError, ErrorClass};
 use self::book::RecordBook;
+use self::conflict::AfterRead;
+use crate::backoff::{uniform, FullJitter};
 use crate::core::ownership::Owner;
-use crate::core::plan::{batches, Change};
-use crate::core::record::{ARecord, RecordKey};
+use crate::core::plan::{batches, weighted_counts, Change};
+use crate::core::record::{ARecord, RecordKey, RecordSet};
 use crate::health::HealthState;
 use crate::messages::Reporter;
 
@@ -49,6 +51,12 @@ pub struct Route53Config {
     pub zone_id: String,
     /// How long a change that keeps failing waits before it is tried again.
     pub quarantine: Duration,
+    /// This agent's TTL, to warn about weighted groups that use another.
+    pub ttl: i64,
+    /// This agent's weight, likewise.
+    pub weight: i64,
+    /// The first Route53 request waits a random time up to this, so a fleet-wide restart is not a herd.
+    pub startup_jitter: Duration,
 }
 
 /// Container `container_id` runs and should have `record`.
@@ -97,21 +105,18 @@ pub struct Route53Actor {
     in_flight: bool,
     /// No request before this instant (backoff after a transient error).
     retry_at: Option<Instant>,
-    backoff: ExponentialBackoff,
+    backoff: FullJitter,
     /// Count of changes received; `done` is how many of them have been attempted.
     received: u64,
     done: u64,
     waiters: Vec<(u64, oneshot::Sender<()>)>,
     quarantine: BTreeMap<RecordKey, Instant>,
+    /// Names already warned about for a TTL or weight mismatch.
+    warned_names: HashSet<String>,
 }
 
-fn new_backoff() -> ExponentialBackoff {
-    ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(200))
-        .with_max_delay(Duration::from_secs(30))
-        .with_jitter()
-        .without_max_times()
-        .build()
+fn new_backoff() -> FullJitter {
+    FullJitter::new(Duration::from_millis(500), Duration::from_secs(30))
 }
 
 /// What a run of batches achieved.
@@ -141,23 +146,19 @@ async fn send_all(api: &dyn DnsApi, zone_id: &str, changes: Vec<Change>) -> Send
 }
 
 /// This owner's A records among `sets`.
-fn ours(owner: &Owner, sets: Vec<crate::core::record::RecordSet>) -> Vec<ARecord> {
+fn ours(owner: &Owner, sets: Vec<RecordSet>) -> Vec<ARecord> {
     sets.into_iter()
         .filter(|s| s.set_identifier.as_deref().is_some_and(|id| owner.owns(id)))
         .filter_map(|s| s.as_a_record())
         .collect()
 }
 
-/// Reads the whole zone once, retrying transient failures, and keeps this owner's records.
-async fn load_owned(
-    api: Rc<dyn DnsApi>,
-    zone_id: String,
-    owner: Owner,
-) -> Result<Vec<ARecord>, DnsError> {
+/// Reads the whole zone once, retrying transient failures.
+async fn load_zone(api: Rc<dyn DnsApi>, zone_id: String) -> Result<Vec<RecordSet>, DnsError> {
     let mut backoff = new_backoff();
     loop {
         match read_zone(&*api, &zone_id).await {
-            Ok(sets) => return Ok(ours(&owner, sets)),
+            Ok(sets) => return Ok(sets),
             Err(e) if e.class() == ErrorClass::Transient => {
                 let delay = backoff.next().unwrap_or(Duration::from_secs(30));
                 tracing::warn!(zone_id, error = %e, ?delay, "Reading the zone failed; retrying.");
@@ -191,6 +192,7 @@ impl Route53Actor {
             done: 0,
             waiters: Vec::new(),
             quarantine: BTreeMap::new(),
+            warned_names: HashSet::new(),
         }
     }
 
@@ -228,7 +230,9 @@ impl Route53Actor {
         }
         self.release_quarantine();
         let upto = self.received;
-        let mut changes = self.book.take_plan();
+        let plan = self.book.take_plan();
+        self.refuse(plan.refused);
+        let mut changes = plan.changes;
         changes.retain(|c| self.owner.owns(&c.record().key.set_identifier));
         if changes.is_empty() {
             self.complete(upto);
@@ -253,10 +257,18 @@ impl Route53Actor {
             self.complete(upto);
             return self.kick(ctx);
         };
-        match err.class() {
-            ErrorClass::Transient => self.retry_later(rest, &err, ctx),
-            ErrorClass::Conflict => self.resolve_conflict(rest, err, upto, ctx),
-            ErrorClass::Permanent => {
+        match (err.class(), &err) {
+            (_, DnsError::Ambiguous(_)) => self.reread(rest, AfterRead::Retry(err), ctx),
+            (ErrorClass::Transient, _) => {
+                let keys = rest.iter().map(|c| c.record().key.clone()).collect();
+                self.retry_later(keys, &err, ctx);
+            }
+            (ErrorClass::Conflict, _) => {
+                tracing::warn!(zone_id = %self.config.zone_id, error = %err, changes = rest.len(), "Change batch conflicts with the zone; re-reading.");
+                self.health.stats.conflicts.inc();
+                self.reread(rest, AfterRead::SendEach(upto), ctx);
+            }
+            (ErrorClass::Permanent, _) => {
                 self.reporter
                     .failed(ACTOR, format!("zone {}: {err}", self.config.zone_id));
                 self.complete(upto);
@@ -264,11 +276,13 @@ impl Route53Actor {
         }
     }
 
-    fn retry_later(&mut self, rest: Vec<Change>, err: &DnsError, ctx: &mut Context<Self>) {
+    fn retry_later(&mut self, keys: BTreeSet<RecordKey>, err: &DnsError, ctx: &mut Context<Self>) {
         let delay = self.backoff.next().unwrap_or(Duration::from_secs(30));
-        tracing::warn!(zone_id = %self.config.zone_id, error = %err, changes = rest.len(), ?delay, "Route53 request failed; retrying.");
-        self.book
-            .mark_dirty(rest.into_iter().map(|c| c.record().key.clone()));
+        if matches!(err, DnsError::Throttled { .. }) {
+            self.health.stats.throttled.inc();
+        }
+        tracing::warn!(zone_id = %self.config.zone_id, error = %err, changes = keys.len(), ?delay, "Route53 request failed; retrying.");
+        self.book.mark_dirty(keys);
         self.retry_at = Some(Instant::now() + delay);
         ctx.run_later(delay, |act, ctx| {
             act.retry_at = None;
@@ -294,15 +308,19 @@ impl Actor for Route53Actor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(1024);
-        let load = load_owned(
-            self.api.clone(),
-            self.config.zone_id.clone(),
-            self.owner.clone(),
-        );
+        let jitter = uniform(self.config.startup_jitter);
+        let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
+        let load = async move {
+            actix_rt::time::sleep(jitter).await;
+            load_zone(api, zone_id).await
+        };
         ctx.wait(load.into_actor(self).map(|res, act, _ctx| match res {
-            Ok(records) => {
+            Ok(sets) => {
+                act.warn_mismatches(&sets);
+                let counts = weighted_counts(&sets);
+                let records = ours(&act.owner, sets);
                 tracing::info!(zone_id = %act.config.zone_id, records = records.len(), "Found this owner's records in the zone.");
-                act.book.load_actual(records);
+                act.book.load_actual(records, counts);
                 act.publish();
             }
             Err(e) => act.reporter.failed(ACTOR, format!("reading zone {}: {e}", act.config.zone_id)),

@@ -78,6 +78,9 @@ fn start(fake: FakeRoute53) -> Harness {
     let config = Route53Config {
         zone_id: "Z1".into(),
         quarantine: Duration::from_secs(3600),
+        ttl: 60,
+        weight: 1,
+        startup_jitter: Duration::ZERO,
     };
     let addr = Route53Actor::new(fake.clone(), config, owner(), reporter, Arc::default()).start();
     Harness {
