@@ -117,7 +117,7 @@ fn unknown_environment_keys_are_reported() {
 #[test]
 fn request_shaping_has_conservative_defaults_and_bounds() {
     let s = from_toml(MINIMAL).unwrap();
-    assert_eq!((s.route53.max_requests_per_sec, s.route53.burst), (1.0, 5));
+    assert_eq!((s.route53.max_requests_per_sec, s.route53.burst), (1.0, 2));
     assert_eq!(s.route53.startup_jitter, Duration::from_secs(10));
     let err = from_toml(&format!("{MINIMAL}max_requests_per_sec = 0.0\nburst = 0\n"))
         .unwrap_err()

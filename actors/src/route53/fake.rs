@@ -6,12 +6,18 @@
 //!   ("not found" / "values provided do not match"), and is scoped to name + type + SetIdentifier;
 //! * at most 100 weighted sets per name and type;
 //! * listing is ordered like Route53 (labels reversed, then type, then identifier) with identifier-aware paging;
-//! * faults can be queued: the next requests fail with the given errors.
+//! * faults can be queued: the next requests fail with the given errors;
+//! * optional account-wide token bucket shared by every client of the fake (`Throttling: Rate exceeded` when it
+//!   is empty), optional per-request latency, and optional `PriorRequestNotComplete` for a change that arrives
+//!   while the zone is still processing the previous one.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use governor::DefaultDirectRateLimiter;
 
 use super::api::{DnsApi, DnsError, ListPage, ListStart};
 use crate::core::plan::Change;
@@ -31,6 +37,11 @@ pub struct FakeRoute53 {
     faults: RefCell<VecDeque<DnsError>>,
     change_requests: RefCell<Vec<usize>>,
     list_requests: RefCell<usize>,
+    throttled: Cell<usize>,
+    account: RefCell<Option<Arc<DefaultDirectRateLimiter>>>,
+    latency: Duration,
+    processing: Duration,
+    busy_until: Cell<Option<Instant>>,
 }
 
 fn sort_name(name: &str) -> String {
@@ -59,6 +70,35 @@ impl FakeRoute53 {
         }
     }
 
+    /// Every request first takes a token from `bucket`, shared by all clients like an account's quota.
+    pub fn with_account_bucket(self, bucket: Arc<DefaultDirectRateLimiter>) -> Self {
+        self.set_account_bucket(bucket);
+        self
+    }
+
+    /// Starts sharing `bucket` from now on.
+    pub fn set_account_bucket(&self, bucket: Arc<DefaultDirectRateLimiter>) {
+        *self.account.borrow_mut() = Some(bucket);
+    }
+
+    /// Every request takes `latency` before it is answered.
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// After an accepted change the zone is busy for `processing`; a change arriving then gets
+    /// `PriorRequestNotComplete`.
+    pub fn with_processing(mut self, processing: Duration) -> Self {
+        self.processing = processing;
+        self
+    }
+
+    /// Requests refused for lack of an account token.
+    pub fn throttled(&self) -> usize {
+        self.throttled.get()
+    }
+
     /// Puts a set into the zone directly (a record some other writer created).
     pub fn insert(&self, set: RecordSet) {
         self.sets.borrow_mut().insert(key_of(&set), set);
@@ -82,6 +122,17 @@ impl FakeRoute53 {
     /// Number of list requests served.
     pub fn list_requests(&self) -> usize {
         *self.list_requests.borrow()
+    }
+
+    async fn admit(&self, zone_id: &str) -> Result<(), DnsError> {
+        if !self.latency.is_zero() {
+            actix_rt::time::sleep(self.latency).await;
+        }
+        if self.account.borrow().as_ref().is_some_and(|b| b.check().is_err()) {
+            self.throttled.set(self.throttled.get() + 1);
+            return Err(DnsError::Throttled { code: "Throttling".into(), message: "Rate exceeded".into() });
+        }
+        self.check_zone(zone_id)
     }
 
     fn check_zone(&self, zone_id: &str) -> Result<(), DnsError> {
@@ -146,13 +197,19 @@ fn apply(state: &mut BTreeMap<SetKey, RecordSet>, change: &Change) -> Result<(),
 #[async_trait(?Send)]
 impl DnsApi for FakeRoute53 {
     async fn zone_name(&self, zone_id: &str) -> Result<String, DnsError> {
-        self.check_zone(zone_id)?;
+        self.admit(zone_id).await?;
         Ok(self.zone_name.clone())
     }
 
     async fn change(&self, zone_id: &str, changes: &[Change]) -> Result<(), DnsError> {
         self.change_requests.borrow_mut().push(changes.len());
-        self.check_zone(zone_id)?;
+        self.admit(zone_id).await?;
+        if self.busy_until.get().is_some_and(|t| Instant::now() < t) {
+            return Err(DnsError::Throttled {
+                code: "PriorRequestNotComplete".into(),
+                message: "The request was rejected because Route 53 was still processing a prior request.".into(),
+            });
+        }
         let mut next = self.sets.borrow().clone();
         let errors: Vec<String> = changes
             .iter()
@@ -162,6 +219,9 @@ impl DnsApi for FakeRoute53 {
             return Err(DnsError::InvalidChangeBatch(errors.join("; ")));
         }
         *self.sets.borrow_mut() = next;
+        if !self.processing.is_zero() {
+            self.busy_until.set(Some(Instant::now() + self.processing));
+        }
         Ok(())
     }
 
@@ -172,7 +232,7 @@ impl DnsApi for FakeRoute53 {
         max_items: i32,
     ) -> Result<ListPage, DnsError> {
         *self.list_requests.borrow_mut() += 1;
-        self.check_zone(zone_id)?;
+        self.admit(zone_id).await?;
         let from = start.map(|s| {
             (
                 sort_name(&s.name),
@@ -266,6 +326,21 @@ mod tests {
         assert_eq!((seen.len(), unique.len()), (101, 101));
         let err = f.list("Z2", None, 10).await.unwrap_err();
         assert!(matches!(err, DnsError::Permanent { code, .. } if code == "NoSuchHostedZone"));
+    }
+
+    #[actix_rt::test]
+    async fn one_account_bucket_throttles_every_client_and_busy_zones_refuse_changes() {
+        let bucket = crate::route53::limiter::bucket(1.0, 2);
+        let a = FakeRoute53::new("Z1", "example.com.").with_account_bucket(bucket.clone());
+        let b = FakeRoute53::new("Z2", "example.com.").with_account_bucket(bucket);
+        assert!(a.list("Z1", None, 1).await.is_ok());
+        assert!(b.list("Z2", None, 1).await.is_ok());
+        assert!(matches!(a.list("Z1", None, 1).await, Err(DnsError::Throttled { code, .. }) if code == "Throttling"));
+        assert_eq!(a.throttled(), 1);
+        let busy = FakeRoute53::new("Z1", "example.com.").with_processing(Duration::from_secs(60));
+        busy.change("Z1", &[Change::Upsert(rec("a.example.com.", "a", [10, 0, 0, 1]))]).await.unwrap();
+        let err = busy.change("Z1", &[Change::Upsert(rec("b.example.com.", "b", [10, 0, 0, 1]))]).await.unwrap_err();
+        assert!(matches!(err, DnsError::Throttled { code, .. } if code == "PriorRequestNotComplete"));
     }
 
     #[actix_rt::test]

@@ -116,7 +116,7 @@ pub struct Route53Actor {
 }
 
 fn new_backoff() -> FullJitter {
-    FullJitter::new(Duration::from_millis(500), Duration::from_secs(30))
+    FullJitter::new(Duration::from_millis(250), Duration::from_secs(5))
 }
 
 /// What a run of batches achieved.

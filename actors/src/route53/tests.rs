@@ -315,3 +315,39 @@ async fn a_missing_zone_is_fatal() {
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(failures[0].contains("NoSuchHostedZone"), "{failures:?}");
 }
+
+#[actix_rt::test]
+async fn writers_sharing_one_account_bucket_all_converge() {
+    let fake = Rc::new(FakeRoute53::new("Z1", "example.com."));
+    let mut writers = Vec::new();
+    for a in 0..8 {
+        let probe = Probe::default().start();
+        let reporter = Reporter::new(probe.clone().recipient(), probe.recipient());
+        let config = Route53Config {
+            zone_id: "Z1".into(),
+            quarantine: Duration::from_secs(3600),
+            ttl: 60,
+            weight: 1,
+            startup_jitter: Duration::ZERO,
+        };
+        let owner = Owner::new("prod", &format!("agent{a}")).unwrap();
+        writers.push(Route53Actor::new(fake.clone(), config, owner, reporter, Arc::default()).start());
+    }
+    for w in &writers {
+        w.send(Flush).await.unwrap();
+    }
+    fake.set_account_bucket(super::limiter::bucket(8.0, 2));
+    for (a, w) in writers.iter().enumerate() {
+        for t in 0..5 {
+            let owner = Owner::new("prod", &format!("agent{a}")).unwrap();
+            let set_identifier = owner.set_identifier(&InstanceId::Task(format!("{t}")));
+            let record = ARecord { key: RecordKey { name: "web.example.com.".into(), set_identifier }, ip: Ipv4Addr::new(10, 0, a as u8, t), ttl: 60, weight: 1 };
+            w.do_send(Register { container_id: format!("{a}-{t}"), record });
+        }
+    }
+    for w in &writers {
+        w.send(Flush).await.unwrap();
+    }
+    assert_eq!(fake.sets().len(), 40, "nothing lost");
+    assert!(fake.throttled() > 0, "the shared bucket did throttle");
+}
