@@ -77,6 +77,8 @@ fn ours(b: &Bench) -> Vec<Duration> {
     );
     let mut agent = Agent::start(&config, port);
     agent.wait_ready();
+    // Idle: the zone lookup and launch read spent tokens; let the bucket (1 req/s, burst 2) refill first.
+    std::thread::sleep(Duration::from_secs(2));
     let (mut samples, mut keep) = (Vec::new(), Vec::new());
     for n in 0..SAMPLES {
         let (c, tid) = b.task(n);
