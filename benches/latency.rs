@@ -19,7 +19,10 @@ use support::moto::Moto;
 const SAMPLES: usize = 30;
 
 fn started_at(c: &Container) -> SystemTime {
-    let out = std::process::Command::new("docker").args(["inspect", "-f", "{{.State.StartedAt}}", &c.id]).output().unwrap();
+    let out = std::process::Command::new("docker")
+        .args(["inspect", "-f", "{{.State.StartedAt}}", &c.id])
+        .output()
+        .unwrap();
     humantime::parse_rfc3339(String::from_utf8_lossy(&out.stdout).trim()).unwrap()
 }
 
@@ -60,10 +63,24 @@ impl Bench {
     fn task(&self, n: usize) -> (Container, String) {
         let tid = support::task_id(&format!("{}-{n}", self.name));
         let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{tid}");
-        let labels = vec![(self.label.clone(), "web".to_string()), ("com.amazonaws.ecs.task-arn".into(), arn.clone())];
-        let c = Container::create(Spec { name: &format!("r53d-{}-{n}", self.name), labels, network: None });
+        let labels = vec![
+            (self.label.clone(), "web".to_string()),
+            ("com.amazonaws.ecs.task-arn".into(), arn.clone()),
+        ];
+        let c = Container::create(Spec {
+            name: &format!("r53d-{}-{n}", self.name),
+            labels,
+            network: None,
+        });
         let containers = vec![(c.id.clone(), "app".to_string())];
-        self.ecs.add_task(Task { arn, known_status: "RUNNING".into(), desired_status: None, containers, internal: vec![], awsvpc_ip: None });
+        self.ecs.add_task(Task {
+            arn,
+            known_status: "RUNNING".into(),
+            desired_status: None,
+            containers,
+            internal: vec![],
+            awsvpc_ip: None,
+        });
         c.start();
         (c, tid)
     }
@@ -83,7 +100,9 @@ fn ours(b: &Bench) -> Vec<Duration> {
     for n in 0..SAMPLES {
         let (c, tid) = b.task(n);
         let set_id = format!("r53d:{CLUSTER}:{INSTANCE_ID}:t-{tid}");
-        let at = support::wait_for("the agent to register", Duration::from_secs(30), || accepted_at(&agent, &set_id));
+        let at = support::wait_for("the agent to register", Duration::from_secs(30), || {
+            accepted_at(&agent, &set_id)
+        });
         samples.push(at.duration_since(started_at(&c)).unwrap_or_default());
         keep.push(c); // containers stay up: removing them would spend tokens on deletes
         std::thread::sleep(Duration::from_millis(1100)); // idle again: the token bucket refills (1 req/s)
@@ -98,9 +117,19 @@ fn naive(b: &Bench) -> Vec<Duration> {
         // The proof of concept's path: the start event is read, then inspect, then one UPSERT.
         let ip = c.bridge_ip();
         let set_id = format!("naive-{n}");
-        let rec = support::moto::Rec { name: format!("naive.{}", b.zone), set_identifier: set_id, weight: 1, ttl: 60, values: vec![ip] };
+        let rec = support::moto::Rec {
+            name: format!("naive.{}", b.zone),
+            set_identifier: set_id,
+            weight: 1,
+            ttl: 60,
+            values: vec![ip],
+        };
         b.moto.put(&b.zone_id, &rec);
-        samples.push(SystemTime::now().duration_since(started_at(&c)).unwrap_or_default());
+        samples.push(
+            SystemTime::now()
+                .duration_since(started_at(&c))
+                .unwrap_or_default(),
+        );
         keep.push(c);
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -112,7 +141,14 @@ fn main() {
     let name = support::unique("p1");
     let zone = format!("{name}.bench.e2e.test.");
     let zone_id = moto.create_zone(&zone);
-    let b = Bench { zone_id, moto, ecs: FakeEcsAgent::start(), label: format!("r53d.bench.{name}"), name, zone };
+    let b = Bench {
+        zone_id,
+        moto,
+        ecs: FakeEcsAgent::start(),
+        label: format!("r53d.bench.{name}"),
+        name,
+        zone,
+    };
     println!("## P1: Docker start → change accepted, idle agent (real Docker + moto_server)\n");
     println!("| strategy | samples | p50 | p99 | max |");
     println!("|---|---|---|---|---|");

@@ -50,7 +50,15 @@ fn record(agent: usize, task: usize) -> ARecord {
     let set_identifier = owner.set_identifier(&InstanceId::Task(format!("{task:032x}")));
     let name = format!("svc{task}.bench.example.com."); // 100 agents × 1 task per name: the 100-weighted limit
     let ip = Ipv4Addr::new(10, (agent / 250) as u8, (agent % 250) as u8, task as u8);
-    ARecord { key: RecordKey { name, set_identifier }, ip, ttl: 60, weight: 1 }
+    ARecord {
+        key: RecordKey {
+            name,
+            set_identifier,
+        },
+        ip,
+        ttl: 60,
+        weight: 1,
+    }
 }
 
 fn writer(fake: Rc<FakeRoute53>, agent: usize, sink: &Addr<Sink>) -> Addr<Route53Actor> {
@@ -64,7 +72,14 @@ fn writer(fake: Rc<FakeRoute53>, agent: usize, sink: &Addr<Sink>) -> Addr<Route5
     };
     let owner = Owner::new("bench", &format!("i{agent:04}")).unwrap();
     let reporter = Reporter::new(sink.clone().recipient(), sink.clone().recipient());
-    Route53Actor::new(api, config, owner, reporter, Arc::new(HealthState::default())).start()
+    Route53Actor::new(
+        api,
+        config,
+        owner,
+        reporter,
+        Arc::new(HealthState::default()),
+    )
+    .start()
 }
 
 /// The naive strategy: one request per change, no limiter, SDK-style 3 attempts; returns true if applied.
@@ -73,7 +88,9 @@ async fn naive_send(api: Rc<FakeRoute53>, change: Change) -> bool {
     for _ in 0..3 {
         match api.change("Z1", std::slice::from_ref(&change)).await {
             Ok(()) => return true,
-            Err(e) if e.class() == ErrorClass::Transient => actix_rt::time::sleep(backoff.next().unwrap()).await,
+            Err(e) if e.class() == ErrorClass::Transient => {
+                actix_rt::time::sleep(backoff.next().unwrap()).await
+            }
             Err(_) => return false,
         }
     }
@@ -96,7 +113,10 @@ async fn p2(n: usize, spread: Duration, naive: bool) -> Outcome {
     if naive {
         let mut sends = Vec::new();
         for t in 0..n {
-            sends.push(actix_rt::spawn(naive_send(fake.clone(), Change::Upsert(record(0, t)))));
+            sends.push(actix_rt::spawn(naive_send(
+                fake.clone(),
+                Change::Upsert(record(0, t)),
+            )));
             actix_rt::time::sleep(gap).await;
         }
         futures::future::join_all(sends).await;
@@ -104,14 +124,22 @@ async fn p2(n: usize, spread: Duration, naive: bool) -> Outcome {
         let w = writer(fake.clone(), 0, &sink);
         w.send(Flush).await.unwrap(); // launch read done: the agent is idle and ready
         for t in 0..n {
-            w.do_send(Register { container_id: format!("c{t}"), record: record(0, t) });
+            w.do_send(Register {
+                container_id: format!("c{t}"),
+                record: record(0, t),
+            });
             if !gap.is_zero() {
                 actix_rt::time::sleep(gap).await;
             }
         }
         w.send(Flush).await.unwrap();
     }
-    Outcome { requests: fake.change_requests().len(), throttled: fake.throttled(), present: fake.sets().len(), elapsed: start.elapsed() }
+    Outcome {
+        requests: fake.change_requests().len(),
+        throttled: fake.throttled(),
+        present: fake.sets().len(),
+        elapsed: start.elapsed(),
+    }
 }
 
 /// P3: `agents` × `tasks` starts at once against one account bucket of `rate` req/s.
@@ -130,10 +158,16 @@ async fn p3(agents: usize, tasks: usize, rate: f64, naive: bool) -> Outcome {
     }
     let start = Instant::now();
     if naive {
-        let limited = Rc::new(FakeRoute53::new("Z1", "bench.example.com.").with_latency(LATENCY).with_account_bucket(account));
+        let limited = Rc::new(
+            FakeRoute53::new("Z1", "bench.example.com.")
+                .with_latency(LATENCY)
+                .with_account_bucket(account),
+        );
         let sends: Vec<_> = (0..agents)
             .flat_map(|a| (0..tasks).map(move |t| (a, t)))
-            .map(|(a, t)| actix_rt::spawn(naive_send(limited.clone(), Change::Upsert(record(a, t)))))
+            .map(|(a, t)| {
+                actix_rt::spawn(naive_send(limited.clone(), Change::Upsert(record(a, t))))
+            })
             .collect();
         futures::future::join_all(sends).await;
         return Outcome {
@@ -146,7 +180,10 @@ async fn p3(agents: usize, tasks: usize, rate: f64, naive: bool) -> Outcome {
     fake.set_account_bucket(account);
     for (a, w) in writers.iter().enumerate() {
         for t in 0..tasks {
-            w.do_send(Register { container_id: format!("a{a}-c{t}"), record: record(a, t) });
+            w.do_send(Register {
+                container_id: format!("a{a}-c{t}"),
+                record: record(a, t),
+            });
         }
     }
     let flushes: Vec<_> = writers.iter().map(|w| w.send(Flush)).collect();
@@ -154,12 +191,22 @@ async fn p3(agents: usize, tasks: usize, rate: f64, naive: bool) -> Outcome {
     let ticker = actix_rt::spawn(async move {
         loop {
             actix_rt::time::sleep(Duration::from_secs(5)).await;
-            eprintln!("  ... {:?}: {} records, {} requests", start.elapsed(), progress.sets().len(), progress.change_requests().len());
+            eprintln!(
+                "  ... {:?}: {} records, {} requests",
+                start.elapsed(),
+                progress.sets().len(),
+                progress.change_requests().len()
+            );
         }
     });
     futures::future::join_all(flushes).await;
     ticker.abort();
-    Outcome { requests: fake.change_requests().len(), throttled: fake.throttled(), present: fake.sets().len(), elapsed: start.elapsed() }
+    Outcome {
+        requests: fake.change_requests().len(),
+        throttled: fake.throttled(),
+        present: fake.sets().len(),
+        elapsed: start.elapsed(),
+    }
 }
 
 fn row(label: &str, o: &Outcome, expected: usize) -> String {

@@ -128,9 +128,17 @@ impl FakeRoute53 {
         if !self.latency.is_zero() {
             actix_rt::time::sleep(self.latency).await;
         }
-        if self.account.borrow().as_ref().is_some_and(|b| b.check().is_err()) {
+        if self
+            .account
+            .borrow()
+            .as_ref()
+            .is_some_and(|b| b.check().is_err())
+        {
             self.throttled.set(self.throttled.get() + 1);
-            return Err(DnsError::Throttled { code: "Throttling".into(), message: "Rate exceeded".into() });
+            return Err(DnsError::Throttled {
+                code: "Throttling".into(),
+                message: "Rate exceeded".into(),
+            });
         }
         self.check_zone(zone_id)
     }
@@ -335,12 +343,27 @@ mod tests {
         let b = FakeRoute53::new("Z2", "example.com.").with_account_bucket(bucket);
         assert!(a.list("Z1", None, 1).await.is_ok());
         assert!(b.list("Z2", None, 1).await.is_ok());
-        assert!(matches!(a.list("Z1", None, 1).await, Err(DnsError::Throttled { code, .. }) if code == "Throttling"));
+        assert!(
+            matches!(a.list("Z1", None, 1).await, Err(DnsError::Throttled { code, .. }) if code == "Throttling")
+        );
         assert_eq!(a.throttled(), 1);
         let busy = FakeRoute53::new("Z1", "example.com.").with_processing(Duration::from_secs(60));
-        busy.change("Z1", &[Change::Upsert(rec("a.example.com.", "a", [10, 0, 0, 1]))]).await.unwrap();
-        let err = busy.change("Z1", &[Change::Upsert(rec("b.example.com.", "b", [10, 0, 0, 1]))]).await.unwrap_err();
-        assert!(matches!(err, DnsError::Throttled { code, .. } if code == "PriorRequestNotComplete"));
+        busy.change(
+            "Z1",
+            &[Change::Upsert(rec("a.example.com.", "a", [10, 0, 0, 1]))],
+        )
+        .await
+        .unwrap();
+        let err = busy
+            .change(
+                "Z1",
+                &[Change::Upsert(rec("b.example.com.", "b", [10, 0, 0, 1]))],
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DnsError::Throttled { code, .. } if code == "PriorRequestNotComplete")
+        );
     }
 
     #[actix_rt::test]

@@ -331,7 +331,8 @@ async fn writers_sharing_one_account_bucket_all_converge() {
             startup_jitter: Duration::ZERO,
         };
         let owner = Owner::new("prod", &format!("agent{a}")).unwrap();
-        writers.push(Route53Actor::new(fake.clone(), config, owner, reporter, Arc::default()).start());
+        writers
+            .push(Route53Actor::new(fake.clone(), config, owner, reporter, Arc::default()).start());
     }
     for w in &writers {
         w.send(Flush).await.unwrap();
@@ -341,8 +342,19 @@ async fn writers_sharing_one_account_bucket_all_converge() {
         for t in 0..5 {
             let owner = Owner::new("prod", &format!("agent{a}")).unwrap();
             let set_identifier = owner.set_identifier(&InstanceId::Task(format!("{t}")));
-            let record = ARecord { key: RecordKey { name: "web.example.com.".into(), set_identifier }, ip: Ipv4Addr::new(10, 0, a as u8, t), ttl: 60, weight: 1 };
-            w.do_send(Register { container_id: format!("{a}-{t}"), record });
+            let record = ARecord {
+                key: RecordKey {
+                    name: "web.example.com.".into(),
+                    set_identifier,
+                },
+                ip: Ipv4Addr::new(10, 0, a as u8, t),
+                ttl: 60,
+                weight: 1,
+            };
+            w.do_send(Register {
+                container_id: format!("{a}-{t}"),
+                record,
+            });
         }
     }
     for w in &writers {
