@@ -57,8 +57,12 @@ pub struct EventWatcherActor {
     health: Arc<HealthState>,
     /// Running labelled containers handed to the registrars.
     known: HashSet<String>,
-    /// (timeNano, id, action) of the last event, to resume and de-duplicate.
-    last_event: Option<(i64, String, String)>,
+    /// The newest `timeNano` seen, to resume with `since` after a reconnect.
+    last_nano: Option<i64>,
+    /// (id, action) of the events seen at exactly `last_nano`: `since` is inclusive, so they come again.
+    seen_at_last: HashSet<(String, String)>,
+    /// A reconnect is scheduled or under way (a stream error is followed by the stream's end: act once).
+    reconnecting: bool,
     stream: Option<SpawnHandle>,
     down_since: Option<Instant>,
     backoff: ExponentialBackoff,
@@ -129,7 +133,9 @@ impl EventWatcherActor {
             reporter,
             health,
             known: HashSet::new(),
-            last_event: None,
+            last_nano: None,
+            seen_at_last: HashSet::new(),
+            reconnecting: false,
             stream: None,
             down_since: None,
             backoff: new_backoff(),
@@ -138,18 +144,19 @@ impl EventWatcherActor {
     }
 
     fn connect(&mut self, ctx: &mut Context<Self>) {
-        let since = self
-            .last_event
-            .as_ref()
-            .map_or_else(now_nanos, |(t, _, _)| *t);
+        let since = self.last_nano.unwrap_or_else(now_nanos);
         let fut = connect_and_list(
             self.config.socket.clone(),
             self.policy.label_key.clone(),
             since,
         );
-        ctx.wait(fut.into_actor(self).map(|res, act, ctx| match res {
-            Ok(listed) => act.on_listed(listed, ctx),
-            Err(e) => act.on_down(format!("listing containers failed: {e}"), ctx),
+        // Spawned, not awaited, so a `Drain` is handled even while Docker hangs.
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            act.reconnecting = false;
+            match res {
+                Ok(listed) => act.on_listed(listed, ctx),
+                Err(e) => act.on_down(format!("listing containers failed: {e}"), ctx),
+            }
         }));
     }
 
@@ -181,6 +188,9 @@ impl EventWatcherActor {
             filters: Some(filters),
             ..Default::default()
         };
+        if let Some(old) = self.stream.take() {
+            ctx.cancel_future(old);
+        }
         self.stream = Some(ctx.add_stream(listed.docker.events(Some(opts))));
         self.down_since = None;
         self.health.set_stream_down(false);
@@ -213,6 +223,9 @@ impl EventWatcherActor {
     }
 
     fn on_down(&mut self, why: String, ctx: &mut Context<Self>) {
+        if std::mem::replace(&mut self.reconnecting, true) {
+            return;
+        }
         if let Some(h) = self.stream.take() {
             ctx.cancel_future(h);
         }
@@ -233,15 +246,20 @@ impl EventWatcherActor {
 
     fn on_event(&mut self, msg: EventMessage) {
         let Some(ev) = parse_event(&msg) else { return };
-        let stamp = (
+        let (nano, seen) = (
             ev.time_nano.unwrap_or_default(),
-            ev.container_id.clone(),
-            ev.action.clone(),
+            (ev.container_id.clone(), ev.action.clone()),
         );
-        if self.last_event.as_ref().is_some_and(|last| stamp <= *last) {
-            return; // `since` is inclusive: the last event is delivered again after a reconnect.
+        match self.last_nano {
+            // `since` is inclusive: events at the resume instant are delivered again after a reconnect. Older
+            // timestamps are not skipped: concurrent operations can publish slightly out of order.
+            Some(last) if nano == last && !self.seen_at_last.insert(seen.clone()) => return,
+            Some(last) if nano <= last => {}
+            _ => {
+                self.last_nano = Some(nano);
+                self.seen_at_last = HashSet::from([seen]);
+            }
         }
-        self.last_event = Some(stamp);
         tracing::debug!(container_id = %ev.container_id, action = %ev.action, "Docker event.");
         match ev.lifecycle {
             Lifecycle::Running => {

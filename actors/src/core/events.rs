@@ -39,9 +39,11 @@ pub fn event_filters(label_key: &str) -> HashMap<String, Vec<String>> {
 pub enum Lifecycle {
     /// The container runs (`start`, `unpause`, `restart`): it should have a record.
     Running,
-    /// The container stops or is gone (`kill`, `stop`, `die`, `oom`, `destroy`): its record goes.
+    /// The container stops or is gone (`kill` with a terminating signal, `stop`, `die`, `destroy`): its record
+    /// goes. `kill` comes before the container exits, so the record goes before the task stops answering.
     Stopped,
-    /// Nothing to do (`pause`, `health_status: ...`, `exec_*`, anything unknown).
+    /// Nothing to do (`pause`, `oom` (a `die` follows if the container exits), `kill` with a signal such as HUP
+    /// that a container may handle and survive, `health_status: ...`, `exec_*`, anything unknown).
     Ignored,
 }
 
@@ -60,12 +62,18 @@ pub struct ContainerEvent {
     pub time_nano: Option<i64>,
 }
 
-/// Maps an action string to its lifecycle meaning.
-pub fn lifecycle_of(action: &str) -> Lifecycle {
+/// Signals after which a `kill` counts as the container stopping (numbers as Docker reports them, or names).
+const TERMINATING: &[&str] = &[
+    "15", "9", "2", "3", "SIGTERM", "SIGKILL", "SIGINT", "SIGQUIT", "TERM", "KILL", "INT", "QUIT",
+];
+
+/// Maps an action string (and, for `kill`, its `signal` attribute) to its lifecycle meaning.
+pub fn lifecycle_of(action: &str, signal: Option<&str>) -> Lifecycle {
     let verb = action.split(':').next().unwrap_or("").trim();
     match verb {
         "start" | "unpause" | "restart" => Lifecycle::Running,
-        "kill" | "stop" | "die" | "oom" | "destroy" => Lifecycle::Stopped,
+        "kill" if signal.is_some_and(|s| !TERMINATING.contains(&s)) => Lifecycle::Ignored,
+        "kill" | "stop" | "die" | "destroy" => Lifecycle::Stopped,
         _ => Lifecycle::Ignored,
     }
 }
@@ -78,11 +86,12 @@ pub fn parse_event(msg: &EventMessage) -> Option<ContainerEvent> {
     let actor = msg.actor.as_ref()?;
     let id = actor.id.clone().filter(|id| !id.is_empty())?;
     let action = msg.action.clone().unwrap_or_default();
+    let attributes = actor.attributes.clone().unwrap_or_default();
     Some(ContainerEvent {
         container_id: id,
-        lifecycle: lifecycle_of(&action),
+        lifecycle: lifecycle_of(&action, attributes.get("signal").map(String::as_str)),
         action,
-        attributes: actor.attributes.clone().unwrap_or_default(),
+        attributes,
         time_nano: msg.time_nano,
     })
 }
@@ -128,13 +137,30 @@ mod tests {
 
     #[test]
     fn actions_are_parsed_by_prefix() {
-        assert_eq!(lifecycle_of("health_status: healthy"), Lifecycle::Ignored);
-        assert_eq!(lifecycle_of("exec_start: sh -c true"), Lifecycle::Ignored);
-        assert_eq!(lifecycle_of("kill"), Lifecycle::Stopped);
-        assert_eq!(lifecycle_of("destroy"), Lifecycle::Stopped);
-        assert_eq!(lifecycle_of("oom"), Lifecycle::Stopped);
-        assert_eq!(lifecycle_of("pause"), Lifecycle::Ignored);
-        assert_eq!(lifecycle_of("something-new"), Lifecycle::Ignored);
+        assert_eq!(
+            lifecycle_of("health_status: healthy", None),
+            Lifecycle::Ignored
+        );
+        assert_eq!(
+            lifecycle_of("exec_start: sh -c true", None),
+            Lifecycle::Ignored
+        );
+        assert_eq!(lifecycle_of("kill", Some("15")), Lifecycle::Stopped);
+        assert_eq!(lifecycle_of("kill", Some("9")), Lifecycle::Stopped);
+        assert_eq!(lifecycle_of("kill", None), Lifecycle::Stopped);
+        assert_eq!(
+            lifecycle_of("kill", Some("1")),
+            Lifecycle::Ignored,
+            "SIGHUP reloads, it does not stop"
+        );
+        assert_eq!(lifecycle_of("destroy", None), Lifecycle::Stopped);
+        assert_eq!(
+            lifecycle_of("oom", None),
+            Lifecycle::Ignored,
+            "die follows if the container exits"
+        );
+        assert_eq!(lifecycle_of("pause", None), Lifecycle::Ignored);
+        assert_eq!(lifecycle_of("something-new", None), Lifecycle::Ignored);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The writer's book-keeping, apart from actix: what should exist, what does exist, what still has to be sent.
 //!
-//! * `desired`: records running containers should have, each with the containers that hold it (two labelled
-//!   containers of one task share one record);
+//! * `desired`: records running containers should have, by key, with the record each holding container asked
+//!   for (two labelled containers of one task share one key; the first holder's address is used, and when it
+//!   stops the next holder's);
 //! * `actual`: this owner's records as they exist in Route53 (read at launch, then kept by applied changes);
 //! * `dirty`: keys whose desired and actual state may differ. A later change of a key simply re-marks it, so a
 //!   start and a stop inside one window plan nothing.
@@ -14,7 +15,7 @@ use crate::core::record::{ARecord, RecordKey};
 /// Desired, actual and dirty state of one owner's records.
 #[derive(Debug, Default)]
 pub struct RecordBook {
-    desired: BTreeMap<RecordKey, (ARecord, BTreeSet<String>)>,
+    desired: BTreeMap<RecordKey, BTreeMap<String, ARecord>>,
     by_container: HashMap<String, RecordKey>,
     actual: BTreeMap<RecordKey, ARecord>,
     dirty: BTreeSet<RecordKey>,
@@ -43,12 +44,10 @@ impl RecordBook {
             self.release(container_id, &old);
         }
         let key = record.key.clone();
-        let entry = self
-            .desired
+        self.desired
             .entry(key.clone())
-            .or_insert_with(|| (record.clone(), BTreeSet::new()));
-        entry.0 = record;
-        entry.1.insert(container_id.to_string());
+            .or_default()
+            .insert(container_id.to_string(), record);
         self.by_container
             .insert(container_id.to_string(), key.clone());
         self.dirty.insert(key);
@@ -63,7 +62,7 @@ impl RecordBook {
     }
 
     fn release(&mut self, container_id: &str, key: &RecordKey) {
-        if let Some((_, holders)) = self.desired.get_mut(key) {
+        if let Some(holders) = self.desired.get_mut(key) {
             holders.remove(container_id);
             if holders.is_empty() {
                 self.desired.remove(key);
@@ -146,7 +145,10 @@ impl RecordBook {
 
     /// The change one key needs now.
     pub fn plan(&self, key: &RecordKey) -> Option<Change> {
-        plan_key(self.desired.get(key).map(|(r, _)| r), self.actual.get(key))
+        plan_key(
+            self.desired.get(key).and_then(|h| h.values().next()),
+            self.actual.get(key),
+        )
     }
 
     /// Records the effect of changes Route53 accepted.
@@ -223,6 +225,21 @@ mod tests {
         assert!(b.take_plan().changes.is_empty());
         b.deregister("sidecar");
         assert_eq!(b.take_plan().changes.len(), 1);
+    }
+
+    #[test]
+    fn when_the_holder_whose_address_is_used_stops_the_next_holder_takes_over() {
+        let mut b = RecordBook::default();
+        b.register("a-app", rec("t1", [10, 0, 0, 1]));
+        b.register("b-sidecar", rec("t1", [10, 0, 0, 2]));
+        let plan = b.take_plan().changes;
+        assert_eq!(plan, vec![Change::Upsert(rec("t1", [10, 0, 0, 1]))]);
+        b.applied(&plan);
+        b.deregister("a-app");
+        assert_eq!(
+            b.take_plan().changes,
+            vec![Change::Upsert(rec("t1", [10, 0, 0, 2]))]
+        );
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! before it retries, so a DELETE that did go through is not sent again.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 use actix::prelude::*;
 
@@ -45,6 +44,12 @@ impl Route53Actor {
             act.in_flight = false;
             let (names, sets) = match res {
                 Ok(read) => read,
+                Err(e) if e.class() == ErrorClass::Permanent => {
+                    return act.reporter.failed(
+                        ACTOR,
+                        format!("re-reading zone {}: {e}", act.config.zone_id),
+                    );
+                }
                 Err(e) => return act.retry_later(keys, &e, ctx),
             };
             act.warn_mismatches(&sets);
@@ -61,7 +66,7 @@ impl Route53Actor {
     /// Sends each key's current plan as its own request; quarantines those that still conflict.
     fn send_each(&mut self, keys: BTreeSet<RecordKey>, upto: u64, ctx: &mut Context<Self>) {
         let plan = self.book.plan_keys(&keys);
-        self.refuse(plan.refused);
+        self.refuse(plan.refused, ctx);
         self.in_flight = true;
         let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
         let fut = async move {
@@ -94,8 +99,7 @@ impl Route53Actor {
                 tracing::error!(zone_id = %self.config.zone_id, record_name = %key.name, set_identifier = %key.set_identifier,
                     action = change.action(), error = %e, retry_in = ?self.config.quarantine, "Change quarantined.");
                 self.health.stats.quarantined.inc();
-                self.quarantine
-                    .insert(key, Instant::now() + self.config.quarantine);
+                self.quarantine([key], ctx);
             }
             Err((ErrorClass::Transient, e)) => self.retry_later([key].into(), &e, ctx),
             Err((ErrorClass::Permanent, e)) => self
@@ -115,13 +119,12 @@ impl Route53Actor {
     }
 
     /// New records refused because their name already holds the maximum of weighted records.
-    pub(super) fn refuse(&mut self, keys: Vec<RecordKey>) {
-        for key in keys {
+    pub(super) fn refuse(&mut self, keys: Vec<RecordKey>, ctx: &mut Context<Self>) {
+        for key in &keys {
             tracing::error!(zone_id = %self.config.zone_id, record_name = %key.name, set_identifier = %key.set_identifier,
                 "Not registering: the name already holds 100 weighted records (the Route53 limit); shard the service over several names. Will retry later.");
             self.health.stats.refused_full.inc();
-            self.quarantine
-                .insert(key, Instant::now() + self.config.quarantine);
         }
+        self.quarantine(keys, ctx);
     }
 }

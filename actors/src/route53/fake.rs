@@ -104,6 +104,11 @@ impl FakeRoute53 {
         self.sets.borrow_mut().insert(key_of(&set), set);
     }
 
+    /// Removes every set named `name` (another writer cleaning up).
+    pub fn remove_name(&self, name: &str) {
+        self.sets.borrow_mut().retain(|_, s| s.name != name);
+    }
+
     /// Every set in the zone, in listing order.
     pub fn sets(&self) -> Vec<RecordSet> {
         self.sets.borrow().values().cloned().collect()

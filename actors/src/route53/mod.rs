@@ -103,8 +103,10 @@ pub struct Route53Actor {
     book: RecordBook,
     /// A request (or a conflict resolution) is under way.
     in_flight: bool,
-    /// No request before this instant (backoff after a transient error).
-    retry_at: Option<Instant>,
+    /// The one pending backoff timer; no request is sent while it runs.
+    retry_timer: Option<SpawnHandle>,
+    /// The one pending quarantine check.
+    quarantine_timer: Option<SpawnHandle>,
     backoff: FullJitter,
     /// Count of changes received; `done` is how many of them have been attempted.
     received: u64,
@@ -153,13 +155,19 @@ fn ours(owner: &Owner, sets: Vec<RecordSet>) -> Vec<ARecord> {
         .collect()
 }
 
-/// Reads the whole zone once, retrying transient failures.
+/// How often quarantined keys are checked.
+const QUARANTINE_CHECK: Duration = Duration::from_secs(5);
+/// How long the launch read may keep failing transiently before the agent gives up.
+const LOAD_BUDGET: Duration = Duration::from_secs(300);
+
+/// Reads the whole zone once, retrying transient failures for at most [`LOAD_BUDGET`].
 async fn load_zone(api: Rc<dyn DnsApi>, zone_id: String) -> Result<Vec<RecordSet>, DnsError> {
     let mut backoff = new_backoff();
+    let start = Instant::now();
     loop {
         match read_zone(&*api, &zone_id).await {
             Ok(sets) => return Ok(sets),
-            Err(e) if e.class() == ErrorClass::Transient => {
+            Err(e) if e.class() == ErrorClass::Transient && start.elapsed() < LOAD_BUDGET => {
                 let delay = backoff.next().unwrap_or(Duration::from_secs(30));
                 tracing::warn!(zone_id, error = %e, ?delay, "Reading the zone failed; retrying.");
                 actix_rt::time::sleep(delay).await;
@@ -186,7 +194,8 @@ impl Route53Actor {
             health,
             book: RecordBook::default(),
             in_flight: false,
-            retry_at: None,
+            retry_timer: None,
+            quarantine_timer: None,
             backoff: new_backoff(),
             received: 0,
             done: 0,
@@ -225,13 +234,13 @@ impl Route53Actor {
 
     /// Sends what is dirty, unless a request is under way or a backoff is running.
     fn kick(&mut self, ctx: &mut Context<Self>) {
-        if self.in_flight || self.retry_at.is_some_and(|t| Instant::now() < t) {
+        if self.in_flight || self.retry_timer.is_some() {
             return;
         }
         self.release_quarantine();
         let upto = self.received;
         let plan = self.book.take_plan();
-        self.refuse(plan.refused);
+        self.refuse(plan.refused, ctx);
         let mut changes = plan.changes;
         changes.retain(|c| self.owner.owns(&c.record().key.set_identifier));
         if changes.is_empty() {
@@ -283,11 +292,42 @@ impl Route53Actor {
         }
         tracing::warn!(zone_id = %self.config.zone_id, error = %err, changes = keys.len(), ?delay, "Route53 request failed; retrying.");
         self.book.mark_dirty(keys);
-        self.retry_at = Some(Instant::now() + delay);
-        ctx.run_later(delay, |act, ctx| {
-            act.retry_at = None;
+        if let Some(old) = self.retry_timer.take() {
+            ctx.cancel_future(old);
+        }
+        self.retry_timer = Some(ctx.run_later(delay, |act, ctx| {
+            act.retry_timer = None;
             act.kick(ctx);
-        });
+        }));
+    }
+
+    /// Puts keys aside for `config.quarantine`, and makes sure something wakes up to retry them.
+    fn quarantine(&mut self, keys: impl IntoIterator<Item = RecordKey>, ctx: &mut Context<Self>) {
+        let until = Instant::now() + self.config.quarantine;
+        self.quarantine.extend(keys.into_iter().map(|k| (k, until)));
+        if self.quarantine_timer.is_none() && !self.quarantine.is_empty() {
+            self.quarantine_timer =
+                Some(ctx.run_later(self.quarantine_check(), Self::check_quarantine));
+        }
+    }
+
+    fn quarantine_check(&self) -> Duration {
+        QUARANTINE_CHECK.min(self.config.quarantine)
+    }
+
+    /// Polled while keys are quarantined: retries the due ones, and lets the actor stop once nothing holds its
+    /// address any more (a pending timer would otherwise keep it alive through a drain).
+    fn check_quarantine(&mut self, ctx: &mut Context<Self>) {
+        self.quarantine_timer = None;
+        if !ctx.connected() {
+            self.quarantine.clear();
+            return;
+        }
+        self.kick(ctx);
+        if !self.quarantine.is_empty() {
+            self.quarantine_timer =
+                Some(ctx.run_later(self.quarantine_check(), Self::check_quarantine));
+        }
     }
 }
 

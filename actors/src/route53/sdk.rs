@@ -37,6 +37,10 @@ where
             let status = Some(se.raw().status().as_u16());
             DnsError::from_code(e.code().unwrap_or(""), e.message().unwrap_or(""), status)
         }
+        // The request may have reached Route53: the caller re-reads before it retries.
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            DnsError::Ambiguous(display_chain(&err))
+        }
         SdkError::ConstructionFailure(_) => DnsError::Permanent {
             code: "ConstructionFailure".into(),
             message: display_chain(&err),

@@ -71,13 +71,17 @@ struct Harness {
 }
 
 fn start(fake: FakeRoute53) -> Harness {
+    start_with(fake, Duration::from_secs(3600))
+}
+
+fn start_with(fake: FakeRoute53, quarantine: Duration) -> Harness {
     let fake = Rc::new(fake);
     let failures = Arc::new(Mutex::new(Vec::new()));
     let probe = Probe(failures.clone()).start();
     let reporter = Reporter::new(probe.clone().recipient(), probe.recipient());
     let config = Route53Config {
         zone_id: "Z1".into(),
-        quarantine: Duration::from_secs(3600),
+        quarantine,
         ttl: 60,
         weight: 1,
         startup_jitter: Duration::ZERO,
@@ -362,4 +366,35 @@ async fn writers_sharing_one_account_bucket_all_converge() {
     }
     assert_eq!(fake.sets().len(), 40, "nothing lost");
     assert!(fake.throttled() > 0, "the shared bucket did throttle");
+}
+
+#[actix_rt::test]
+async fn a_quarantined_change_is_retried_on_its_own_once_the_conflict_is_gone() {
+    let fake = FakeRoute53::new("Z1", "example.com.");
+    // A simple (non-weighted) record of someone else blocks weighted records under the name.
+    fake.insert(RecordSet {
+        set_identifier: None,
+        weight: None,
+        ..foreign()
+    });
+    let h = start_with(fake, Duration::from_millis(300));
+    h.addr.do_send(Register {
+        container_id: "a".into(),
+        record: rec("a", [10, 0, 0, 1]),
+    });
+    h.addr.send(Flush).await.unwrap();
+    assert_eq!(
+        h.fake.sets().len(),
+        1,
+        "refused while the simple record exists"
+    );
+    h.fake.remove_name("web.example.com.");
+    actix_rt::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        values(&h.fake),
+        vec![(
+            Some(rec("a", [0; 4]).key.set_identifier),
+            vec!["10.0.0.1".into()]
+        )]
+    );
 }
