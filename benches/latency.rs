@@ -71,6 +71,7 @@ impl Bench {
             name: &format!("r53d-{}-{n}", self.name),
             labels,
             network: None,
+            ..Default::default()
         });
         let containers = vec![(c.id.clone(), "app".to_string())];
         self.ecs.add_task(Task {

@@ -219,6 +219,7 @@ async fn try_start(
     let docker_config = DockerConfig {
         socket: settings.docker.socket.clone(),
         reconnect_budget: budget,
+        reconcile_interval: settings.agent.reconcile_interval,
     };
     let watcher =
         EventWatcherActor::new(docker_config, policy, pool, route53, reporter, health).start();

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 #[command(
     version,
     about,
-    after_help = "Examples:\n  route53-discovery --config config/local.toml          # local dry run, no AWS needed\n  route53-discovery check-config --config config/prod.toml\n  route53-discovery healthcheck                           # exit 0 when /healthz answers 200"
+    after_help = "Examples:\n  route53-discovery --config config/local.toml          # local dry run, no AWS needed\n  route53-discovery check-config --config config/prod.toml\n  route53-discovery sync --once --config config/prod.toml   # one launch sync, then exit\n  route53-discovery healthcheck                           # exit 0 when /healthz answers 200"
 )]
 pub struct Cli {
     /// TOML file layered over the built-in defaults (environment variables R53D__SECTION__KEY override both).
@@ -27,6 +27,12 @@ pub enum Command {
     Run,
     /// Validate the configuration, print every problem, exit 64 if there are any.
     CheckConfig,
+    /// Sync once: register running labelled containers, remove this instance's stale records, then exit.
+    Sync {
+        /// Required: run one sync and exit (the long-running mode is `run`).
+        #[arg(long, required = true)]
+        once: bool,
+    },
     /// Probe the running agent's /healthz (at health.listen); exit 0 when healthy, 1 otherwise.
     Healthcheck,
 }

@@ -45,10 +45,28 @@ fn install_panic_hook() -> tokio::sync::mpsc::UnboundedReceiver<String> {
     rx
 }
 
+/// How long the agent runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// Until a signal or an unrecoverable failure.
+    Continuous,
+    /// One launch sync (register running containers, remove stale own records), then a normal drain and exit.
+    Once,
+}
+
 /// Runs the agent until `shutdown` resolves (exit 0 after draining) or an unrecoverable failure (exit 1).
 ///
 /// Returns the process exit code.
 pub fn run(settings: Settings, shutdown: impl Future<Output = ()> + 'static) -> i32 {
+    run_with(settings, shutdown, RunMode::Continuous)
+}
+
+/// [`run`], in the given mode.
+pub fn run_with(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + 'static,
+    mode: RunMode,
+) -> i32 {
     let system = actix_rt::System::new();
     let health = Arc::new(HealthState::default());
     let started = system.block_on(async move {
@@ -69,9 +87,19 @@ pub fn run(settings: Settings, shutdown: impl Future<Output = ()> + 'static) -> 
                 });
             }
         });
-        let sup = supervisor.clone();
+        let (sup, synced) = (supervisor.clone(), health.clone());
         actix_rt::spawn(async move {
-            shutdown.await;
+            if mode == RunMode::Once {
+                // Ends at the first of: the launch sync is done, or a signal.
+                let done = async move {
+                    while synced.readiness(std::time::Duration::MAX).is_err() {
+                        actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                };
+                futures::future::select(Box::pin(done), Box::pin(shutdown)).await;
+            } else {
+                shutdown.await;
+            }
             sup.do_send(Shutdown);
         });
         actix_rt::spawn(bootstrap::start_pipeline(settings, health, supervisor));

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 use route53_discovery::cli::{Cli, Command};
 use route53_discovery::settings::{self, LogFormat, Settings};
-use route53_discovery::EXIT_CONFIG;
+use route53_discovery::{RunMode, EXIT_CONFIG};
 use tracing_subscriber::EnvFilter;
 
 fn init_logging(settings: &Settings) {
@@ -80,6 +80,11 @@ fn main() -> ExitCode {
         Command::CheckConfig => {
             println!("configuration is valid");
             ExitCode::SUCCESS
+        }
+        Command::Sync { .. } => {
+            init_logging(&settings);
+            let code = route53_discovery::run_with(settings, shutdown_signal(), RunMode::Once);
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         Command::Run | Command::Healthcheck => {
             init_logging(&settings);

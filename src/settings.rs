@@ -47,6 +47,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "shutdown_grace_secs",
             "lookup_retries",
             "lookup_retry_delay_secs",
+            "reconcile_interval_secs",
         ],
     ),
     ("health", &["listen", "stream_down_limit_secs", "records"]),
@@ -144,6 +145,8 @@ pub struct AgentSettings {
     pub lookup_retries: u32,
     /// Delay between them.
     pub lookup_retry_delay: Duration,
+    /// Periodic reconcile interval; `None` when disabled.
+    pub reconcile_interval: Option<Duration>,
 }
 
 /// `[health]`.

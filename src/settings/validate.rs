@@ -299,6 +299,9 @@ fn agent(r: &mut Reader) -> Option<AgentSettings> {
         in_range(*v, &(0..=1000))
     });
     let delay = r.secs("agent.lookup_retry_delay_secs", 1..=3600);
+    let reconcile = r
+        .secs("agent.reconcile_interval_secs", 0..=86_400)
+        .map(Some);
     Some(AgentSettings {
         mode: if mode? == "dry-run" {
             Mode::DryRun
@@ -312,6 +315,7 @@ fn agent(r: &mut Reader) -> Option<AgentSettings> {
         shutdown_grace: grace?,
         lookup_retries: retries?,
         lookup_retry_delay: delay?,
+        reconcile_interval: reconcile?.filter(|d| !d.is_zero()),
     })
 }
 

@@ -119,6 +119,7 @@ fn dry_run_against_the_local_docker_serves_the_planned_records() {
         name: &format!("r53d-{}-c", w.name),
         labels: vec![(w.label.clone(), "web".into())],
         network: None,
+        ..Default::default()
     });
     let body = wait_for("/records to list the container", crate::CONVERGE, || {
         agent

@@ -5,6 +5,7 @@
 //! hosted zone, service label key, fake ECS agent and agent process, so tests run in parallel without seeing
 //! each other's containers.
 
+mod faults;
 mod lifecycle;
 mod pipeline;
 mod support;
@@ -124,6 +125,7 @@ listen = "127.0.0.1:{port}"
             name: &name,
             labels,
             network: None,
+            ..Default::default()
         });
         self.ecs.add_task(Task {
             arn,

@@ -18,6 +18,7 @@ fn awsvpc_task_is_registered_with_its_eni_address_and_removed_on_stop() {
         name: &format!("r53d-{}-pause", w.name),
         labels: ecs_labels.clone(),
         network: Some("none"),
+        ..Default::default()
     });
     let mut app_labels = ecs_labels;
     app_labels.push((w.label.clone(), "web".into()));
@@ -26,6 +27,7 @@ fn awsvpc_task_is_registered_with_its_eni_address_and_removed_on_stop() {
         name: &format!("r53d-{}-app", w.name),
         labels: app_labels,
         network: Some(&shared),
+        ..Default::default()
     });
     w.ecs.add_task(Task {
         arn,
@@ -77,11 +79,13 @@ fn containers_that_are_not_ecs_tasks_are_keyed_by_container_id_and_bad_labels_sk
         name: &format!("r53d-{}-good", w.name),
         labels: vec![(w.label.clone(), "plain".into())],
         network: None,
+        ..Default::default()
     });
     let bad = Container::run(Spec {
         name: &format!("r53d-{}-bad", w.name),
         labels: vec![(w.label.clone(), "not a name!".into())],
         network: None,
+        ..Default::default()
     });
     let set_identifier = format!(
         "r53d:{CLUSTER}:{}:c-{}",

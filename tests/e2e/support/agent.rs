@@ -98,6 +98,12 @@ impl Agent {
         }
     }
 
+    /// SIGKILL: the agent dies at once, without draining.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         let ok = Command::new("kill")

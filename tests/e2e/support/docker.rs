@@ -34,6 +34,8 @@ pub struct Spec<'a> {
     pub labels: Vec<(String, String)>,
     /// `--network` value (default bridge).
     pub network: Option<&'a str>,
+    /// The process ignores SIGTERM (so `docker stop` waits for its timeout, then kills).
+    pub ignore_term: bool,
 }
 
 impl Container {
@@ -61,12 +63,12 @@ impl Container {
         if let Some(n) = spec.network {
             args.push(format!("--network={n}"));
         }
-        args.extend([
-            image,
-            "sh".into(),
-            "-c".into(),
-            "trap 'exit 0' TERM; sleep 3600 & wait".into(),
-        ]);
+        let script = if spec.ignore_term {
+            "trap '' TERM; while true; do sleep 1; done"
+        } else {
+            "trap 'exit 0' TERM; sleep 3600 & wait"
+        };
+        args.extend([image, "sh".into(), "-c".into(), script.into()]);
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let id = docker(&refs);
         Self {
@@ -93,6 +95,19 @@ impl Container {
     /// `docker stop`.
     pub fn stop(&self) {
         docker(&["stop", "-t", "5", &self.id]);
+    }
+
+    /// `docker stop` in the background, with a grace period of `secs`.
+    pub fn stop_in_background(&self, secs: u32) -> std::process::Child {
+        Command::new("docker")
+            .args(["stop", "-t", &secs.to_string(), &self.id])
+            .spawn()
+            .unwrap()
+    }
+
+    /// True while the container's process runs.
+    pub fn is_running(&self) -> bool {
+        docker(&["inspect", "-f", "{{.State.Running}}", &self.id]) == "true"
     }
 }
 

@@ -30,6 +30,7 @@ pub struct Task {
 struct State {
     tasks: Vec<Task>,
     metadata_up: bool,
+    tasks_down: bool,
 }
 
 /// The running fake agent.
@@ -91,6 +92,9 @@ async fn tasks(req: HttpRequest, state: web::Data<Arc<Mutex<State>>>) -> HttpRes
             .map(|(_, v)| v.clone())
     };
     let state = state.lock().unwrap();
+    if state.tasks_down {
+        return HttpResponse::ServiceUnavailable().body("");
+    }
     let found: Vec<&Task> = match (get("dockerid"), get("taskarn")) {
         (Some(_), Some(_)) => return json_response(400, EMPTY_TASK.into()),
         (Some(id), None) if id.len() > 12 => state
@@ -137,6 +141,7 @@ impl FakeEcsAgent {
         let state = Arc::new(Mutex::new(State {
             tasks: Vec::new(),
             metadata_up: true,
+            tasks_down: false,
         }));
         let data = web::Data::new(state.clone());
         let (tx, rx) = std::sync::mpsc::channel();
@@ -167,6 +172,11 @@ impl FakeEcsAgent {
     /// Adds a task.
     pub fn add_task(&self, task: Task) {
         self.state.lock().unwrap().tasks.push(task);
+    }
+
+    /// Makes `/v1/tasks` answer 503 (the agent restarting) or normally.
+    pub fn set_tasks_down(&self, down: bool) {
+        self.state.lock().unwrap().tasks_down = down;
     }
 
     /// Makes `/v1/metadata` answer 500 (agent starting) or normally.

@@ -29,6 +29,8 @@ use crate::registrar::pool::RegistrarPool;
 use crate::registrar::Work;
 use crate::route53::{Flush, Route53Actor, Sweep};
 
+mod reconcile;
+
 const ACTOR: &str = "event_watcher";
 
 /// How Docker is reached.
@@ -38,6 +40,8 @@ pub struct DockerConfig {
     pub socket: String,
     /// How long Docker may stay unreachable before the agent gives up.
     pub reconnect_budget: Duration,
+    /// Interval of the periodic reconcile (jittered ±20 %); `None` disables it.
+    pub reconcile_interval: Option<Duration>,
 }
 
 /// Stop watching: the head of the drain.
@@ -85,6 +89,7 @@ fn now_nanos() -> i64 {
         .unwrap_or_default()
 }
 
+/// What a listing found.
 struct Listed {
     docker: Docker,
     since: i64,
@@ -161,27 +166,7 @@ impl EventWatcherActor {
     }
 
     fn on_listed(&mut self, listed: Listed, ctx: &mut Context<Self>) {
-        let running: HashSet<String> = listed.running.iter().map(|(id, _)| id.clone()).collect();
-        for gone in self.known.difference(&running).cloned().collect::<Vec<_>>() {
-            self.known.remove(&gone);
-            self.pool.dispatch(Work::Stopped { container_id: gone });
-        }
-        let keep: BTreeSet<_> = listed
-            .running
-            .iter()
-            .filter_map(|(id, l)| self.policy.key_for(id, l).ok())
-            .collect();
-        tracing::info!(
-            containers = listed.running.len(),
-            "Listed running labelled containers."
-        );
-        for (container_id, labels) in listed.running {
-            self.known.insert(container_id.clone());
-            self.pool.dispatch(Work::Running {
-                container_id,
-                labels,
-            });
-        }
+        let keep = self.apply_listing(listed.running);
         let filters = event_filters(&self.policy.label_key);
         let opts = EventsOptions {
             since: Some(since_param(listed.since)),
@@ -198,6 +183,7 @@ impl EventWatcherActor {
         if !self.launched {
             self.launched = true;
             self.finish_launch(keep, ctx);
+            self.schedule_reconcile(ctx);
         }
     }
 

@@ -1,0 +1,72 @@
+//! Reconciling with a listing of running labelled containers: at launch, after every reconnect, and on a long
+//! jittered interval. Events are hints; the listing is the truth.
+//!
+//! Every running container is handed to its registrar again (a lookup on this host; the writer sends nothing
+//! when the record is unchanged, so a quiet reconcile costs no Route53 request), and every container this
+//! watcher knew as running but that no longer runs gets a stop. A lookup that failed earlier (ECS agent down
+//! longer than the retry budget) is retried this way too.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use actix::prelude::*;
+
+use super::{connect_and_list, EventWatcherActor};
+use crate::backoff::uniform;
+use crate::core::record::RecordKey;
+use crate::registrar::Work;
+
+impl EventWatcherActor {
+    /// Dispatches a listing; returns the record keys of the running containers (the launch sweep keeps them).
+    pub(super) fn apply_listing(
+        &mut self,
+        running: Vec<(String, HashMap<String, String>)>,
+    ) -> BTreeSet<RecordKey> {
+        let ids: HashSet<String> = running.iter().map(|(id, _)| id.clone()).collect();
+        for gone in self.known.difference(&ids).cloned().collect::<Vec<_>>() {
+            self.known.remove(&gone);
+            self.pool.dispatch(Work::Stopped { container_id: gone });
+        }
+        let keep = running
+            .iter()
+            .filter_map(|(id, l)| self.policy.key_for(id, l).ok())
+            .collect();
+        tracing::info!(
+            containers = running.len(),
+            "Listed running labelled containers."
+        );
+        for (container_id, labels) in running {
+            self.known.insert(container_id.clone());
+            self.pool.dispatch(Work::Running {
+                container_id,
+                labels,
+            });
+        }
+        keep
+    }
+
+    /// Schedules the next periodic reconcile, at the interval ±20 %.
+    pub(super) fn schedule_reconcile(&mut self, ctx: &mut Context<Self>) {
+        let Some(interval) = self.config.reconcile_interval else {
+            return;
+        };
+        let delay = interval.mul_f64(0.8) + uniform(interval.mul_f64(0.4));
+        ctx.run_later(delay, Self::reconcile);
+    }
+
+    fn reconcile(&mut self, ctx: &mut Context<Self>) {
+        let fut = connect_and_list(self.config.socket.clone(), self.policy.label_key.clone(), 0);
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            match res {
+                Ok(listed) => {
+                    tracing::debug!("Periodic reconcile.");
+                    act.apply_listing(listed.running);
+                }
+                // The event stream's own reconnect handles an unreachable Docker; try again next time.
+                Err(e) => {
+                    tracing::warn!(error = %e, "Periodic reconcile could not list containers.")
+                }
+            }
+            act.schedule_reconcile(ctx);
+        }));
+    }
+}

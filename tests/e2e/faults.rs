@@ -1,0 +1,144 @@
+//! Faults and restarts through the real parts: each test ends with the zone's records equal to the running
+//! labelled containers, and the foreign record in the zone unchanged.
+
+use std::time::Duration;
+
+use crate::support::agent::{run_once, Agent};
+use crate::support::docker::{Container, Spec};
+use crate::support::ecs::{Task, CLUSTER};
+use crate::support::moto::Rec;
+use crate::support::{task_id, wait_for_result};
+use crate::World;
+
+fn foreign(w: &World) -> Rec {
+    Rec {
+        name: w.name_of("web"),
+        set_identifier: "hand-made".into(),
+        weight: 3,
+        ttl: 300,
+        values: vec!["192.0.2.7".into()],
+    }
+}
+
+#[test]
+fn sync_once_registers_running_containers_removes_stale_ones_and_exits_zero() {
+    let w = World::new("once");
+    let (c, tid) = w.bridge_task("web", 0);
+    let stale = w.expected("web", "0123456789abcdef0123456789abcdef", "10.9.9.9");
+    w.moto.put(&w.zone_id, &stale);
+    w.moto.put(&w.zone_id, &foreign(&w));
+    let (status, _, err) = run_once(&["sync", "--once"], &w.config());
+    assert_eq!(status.code(), Some(0), "{err}");
+    let mut expected = vec![w.expected("web", &tid, &c.bridge_ip()), foreign(&w)];
+    expected.sort();
+    assert_eq!(w.records(), expected);
+}
+
+#[test]
+fn agent_killed_mid_burst_then_restarted_converges() {
+    let w = World::new("sigkill");
+    w.moto.put(&w.zone_id, &foreign(&w));
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let tasks: Vec<_> = (0..6).map(|n| w.bridge_task("web", n)).collect();
+    agent.kill(); // SIGKILL in the middle of the burst: no drain, no goodbye
+    tasks[0].0.stop();
+    tasks[3].0.stop();
+    let late = w.bridge_task("web", 6);
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let mut expected: Vec<Rec> = tasks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 0 && *i != 3)
+        .map(|(_, (c, tid))| w.expected("web", tid, &c.bridge_ip()))
+        .collect();
+    expected.push(w.expected("web", &late.1, &late.0.bridge_ip()));
+    expected.push(foreign(&w));
+    w.wait_records(expected);
+}
+
+#[test]
+fn ecs_agent_down_while_a_task_starts_then_back_registers_it() {
+    let w = World::new("ecsdown");
+    w.moto.put(&w.zone_id, &foreign(&w));
+    let config = w.config().replace(
+        "[agent]\n",
+        "[agent]\nreconcile_interval_secs = 3\nlookup_retries = 1\n",
+    );
+    let mut agent = Agent::start(&config, w.port);
+    agent.wait_ready();
+    w.ecs.set_tasks_down(true);
+    // awsvpc: only the ECS agent knows the address, so nothing can be registered while it is down.
+    let tid = task_id(&w.name);
+    let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{tid}");
+    let ecs = vec![("com.amazonaws.ecs.task-arn".to_string(), arn.clone())];
+    let pause = Container::run(Spec {
+        name: &format!("r53d-{}-pause", w.name),
+        labels: ecs.clone(),
+        network: Some("none"),
+        ..Default::default()
+    });
+    let mut labels = ecs;
+    labels.push((w.label.clone(), "web".into()));
+    let shared = format!("container:{}", pause.id);
+    let app = Container::create(Spec {
+        name: &format!("r53d-{}-app", w.name),
+        labels,
+        network: Some(&shared),
+        ..Default::default()
+    });
+    let containers = vec![(app.id.clone(), "app".to_string())];
+    w.ecs.add_task(Task {
+        arn,
+        known_status: "RUNNING".into(),
+        desired_status: None,
+        containers,
+        internal: vec![pause.id.clone()],
+        awsvpc_ip: Some("10.20.30.41".into()),
+    });
+    app.start();
+    std::thread::sleep(Duration::from_secs(12)); // longer than the lookup's whole retry budget
+    assert_eq!(
+        w.records(),
+        vec![foreign(&w)],
+        "nothing to register while the ECS agent is down"
+    );
+    assert!(
+        agent.logs().contains("giving up until the next sync"),
+        "{}",
+        agent.logs()
+    );
+    w.ecs.set_tasks_down(false);
+    let mut expected = vec![w.expected("web", &tid, "10.20.30.41"), foreign(&w)];
+    expected.sort();
+    w.wait_records(expected);
+}
+
+#[test]
+fn kill_removes_the_record_before_the_container_exits() {
+    let w = World::new("killfirst");
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let name = format!("r53d-{}-slow", w.name);
+    let c = Container::run(Spec {
+        name: &name,
+        labels: vec![(w.label.clone(), "web".into())],
+        ignore_term: true,
+        ..Default::default()
+    });
+    assert!(
+        wait_for_result(crate::CONVERGE, || w.records().len() == 1),
+        "registered"
+    );
+    let mut stopping = c.stop_in_background(20); // SIGTERM is ignored: the container runs for 20 s more
+    assert!(
+        wait_for_result(Duration::from_secs(10), || w.records().is_empty()),
+        "the kill event removes the record"
+    );
+    assert!(
+        c.is_running(),
+        "the record went before the container exited"
+    );
+    let _ = stopping.kill();
+}
