@@ -141,4 +141,5 @@ fn kill_removes_the_record_before_the_container_exits() {
         "the record went before the container exited"
     );
     let _ = stopping.kill();
+    let _ = stopping.wait();
 }
