@@ -200,6 +200,7 @@ async fn try_start(
     let meta_config = MetadataConfig {
         introspection: introspection(&settings),
         host_ip: settings.agent.host_ip,
+        require_healthy: settings.agent.register_when_healthy,
     };
     let metadata = MetadataActor::new(docker, meta_config, reporter.clone()).start();
     let retry = RetryPolicy {
@@ -220,6 +221,7 @@ async fn try_start(
         socket: settings.docker.socket.clone(),
         reconnect_budget: budget,
         reconcile_interval: settings.agent.reconcile_interval,
+        register_when_healthy: settings.agent.register_when_healthy,
     };
     let watcher =
         EventWatcherActor::new(docker_config, policy, pool, route53, reporter, health).start();

@@ -48,6 +48,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "lookup_retries",
             "lookup_retry_delay_secs",
             "reconcile_interval_secs",
+            "register_when",
         ],
     ),
     ("health", &["listen", "stream_down_limit_secs", "records"]),
@@ -147,6 +148,8 @@ pub struct AgentSettings {
     pub lookup_retry_delay: Duration,
     /// Periodic reconcile interval; `None` when disabled.
     pub reconcile_interval: Option<Duration>,
+    /// Register containers with a healthcheck only while healthy.
+    pub register_when_healthy: bool,
 }
 
 /// `[health]`.

@@ -3,7 +3,7 @@
 ROOT=$PWD
 WORK="$ROOT/.test-work"
 MOTO_VERSION="5.2.5"
-IMAGE="r53d-test/busybox:latest"
+IMAGE="r53d-test/busybox:2"
 mkdir -p "$WORK"
 
 log() { printf '[scripts/test] %s\n' "$*" >&2; }
@@ -28,7 +28,7 @@ ensure_image() {
   local root="$WORK/rootfs"
   rm -rf "$root"; mkdir -p "$root/bin"
   cp /bin/busybox "$root/bin/busybox"
-  for applet in sh sleep true false kill; do ln -sf busybox "$root/bin/$applet"; done
+  for applet in sh sleep true false kill test touch rm; do ln -sf busybox "$root/bin/$applet"; done
   tar -C "$root" -c . | docker import - "$IMAGE" >/dev/null
   log "Built $IMAGE offline."
 }

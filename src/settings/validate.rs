@@ -302,6 +302,10 @@ fn agent(r: &mut Reader) -> Option<AgentSettings> {
     let reconcile = r
         .secs("agent.reconcile_interval_secs", 0..=86_400)
         .map(Some);
+    let when = r.checked("agent.register_when", true, |s: &String| match s.as_str() {
+        "running" | "healthy" => Ok(()),
+        _ => Err(format!("{s:?} must be \"running\" or \"healthy\"")),
+    });
     Some(AgentSettings {
         mode: if mode? == "dry-run" {
             Mode::DryRun
@@ -316,6 +320,7 @@ fn agent(r: &mut Reader) -> Option<AgentSettings> {
         lookup_retries: retries?,
         lookup_retry_delay: delay?,
         reconcile_interval: reconcile?.filter(|d| !d.is_zero()),
+        register_when_healthy: when? == "healthy",
     })
 }
 

@@ -143,3 +143,47 @@ fn kill_removes_the_record_before_the_container_exits() {
     let _ = stopping.kill();
     let _ = stopping.wait();
 }
+
+#[test]
+fn with_register_when_healthy_a_container_is_registered_only_while_healthy() {
+    let w = World::new("health");
+    let config = w
+        .config()
+        .replace("[agent]\n", "[agent]\nregister_when = \"healthy\"\n");
+    let mut agent = Agent::start(&config, w.port);
+    agent.wait_ready();
+    let checked = Container::run(Spec {
+        name: &format!("r53d-{}-hc", w.name),
+        labels: vec![(w.label.clone(), "web".into())],
+        healthcheck: true,
+        ..Default::default()
+    });
+    let plain = Container::run(Spec {
+        name: &format!("r53d-{}-plain", w.name),
+        labels: vec![(w.label.clone(), "api".into())],
+        ..Default::default()
+    });
+    let names = || w.records().into_iter().map(|r| r.name).collect::<Vec<_>>();
+    assert!(
+        wait_for_result(crate::CONVERGE, || names() == vec![w.name_of("api")]),
+        "a container without a healthcheck registers at once"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        names(),
+        vec![w.name_of("api")],
+        "not registered while the healthcheck fails"
+    );
+    checked.exec(&["touch", "/ok"]);
+    assert!(
+        wait_for_result(crate::CONVERGE, || names().len() == 2),
+        "registered once healthy:\n{}",
+        agent.logs()
+    );
+    checked.exec(&["rm", "/ok"]);
+    assert!(
+        wait_for_result(crate::CONVERGE, || names() == vec![w.name_of("api")]),
+        "removed when unhealthy"
+    );
+    drop(plain);
+}

@@ -45,6 +45,10 @@ pub enum Lifecycle {
     /// Nothing to do (`pause`, `oom` (a `die` follows if the container exits), `kill` with a signal such as HUP
     /// that a container may handle and survive, `health_status: ...`, `exec_*`, anything unknown).
     Ignored,
+    /// `health_status: healthy`: registers when the agent waits for health (`register_when = "healthy"`).
+    Healthy,
+    /// `health_status: unhealthy`: deregisters when the agent waits for health.
+    Unhealthy,
 }
 
 /// The part of a Docker event the agent acts on.
@@ -74,6 +78,11 @@ pub fn lifecycle_of(action: &str, signal: Option<&str>) -> Lifecycle {
         "start" | "unpause" | "restart" => Lifecycle::Running,
         "kill" if signal.is_some_and(|s| !TERMINATING.contains(&s)) => Lifecycle::Ignored,
         "kill" | "stop" | "die" | "destroy" => Lifecycle::Stopped,
+        "health_status" => match action.split(':').nth(1).map(str::trim) {
+            Some("healthy") => Lifecycle::Healthy,
+            Some("unhealthy") => Lifecycle::Unhealthy,
+            _ => Lifecycle::Ignored,
+        },
         _ => Lifecycle::Ignored,
     }
 }

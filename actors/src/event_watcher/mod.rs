@@ -42,6 +42,8 @@ pub struct DockerConfig {
     pub reconnect_budget: Duration,
     /// Interval of the periodic reconcile (jittered ±20 %); `None` disables it.
     pub reconcile_interval: Option<Duration>,
+    /// Containers with a Docker HEALTHCHECK are registered only once healthy, and removed when unhealthy.
+    pub register_when_healthy: bool,
 }
 
 /// Stop watching: the head of the drain.
@@ -247,21 +249,26 @@ impl EventWatcherActor {
             }
         }
         tracing::debug!(container_id = %ev.container_id, action = %ev.action, "Docker event.");
+        let healthy = self.config.register_when_healthy;
         match ev.lifecycle {
-            Lifecycle::Running => {
+            Lifecycle::Running | Lifecycle::Healthy
+                if healthy || ev.lifecycle == Lifecycle::Running =>
+            {
                 self.known.insert(ev.container_id.clone());
                 self.pool.dispatch(Work::Running {
                     container_id: ev.container_id,
                     labels: ev.attributes,
                 });
             }
-            Lifecycle::Stopped => {
+            Lifecycle::Stopped | Lifecycle::Unhealthy
+                if healthy || ev.lifecycle == Lifecycle::Stopped =>
+            {
                 self.known.remove(&ev.container_id);
                 self.pool.dispatch(Work::Stopped {
                     container_id: ev.container_id,
                 });
             }
-            Lifecycle::Ignored => {}
+            _ => {}
         }
     }
 }

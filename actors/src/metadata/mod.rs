@@ -40,6 +40,8 @@ pub struct MetadataConfig {
     pub introspection: Option<IntrospectionConfig>,
     /// The host's address, for host-network containers.
     pub host_ip: Option<Ipv4Addr>,
+    /// A container with a Docker HEALTHCHECK gets an address only while it is healthy.
+    pub require_healthy: bool,
 }
 
 /// Where a container's record should point.
@@ -128,6 +130,13 @@ async fn resolve(
     config: &MetadataConfig,
     msg: &Resolve,
 ) -> Result<Resolution, MetadataError> {
+    if config.require_healthy {
+        if let Some(status) = unhealthy(docker, &msg.container_id).await? {
+            return Ok(Resolution::Skip(format!(
+                "waiting for the Docker healthcheck (now {status})"
+            )));
+        }
+    }
     let mut introspection_error = None;
     if let (Some(ic), true) = (
         &config.introspection,
@@ -155,6 +164,23 @@ async fn resolve(
         }
     }
     from_docker(docker, config, &msg.container_id, introspection_error).await
+}
+
+/// The container's health status when it has a healthcheck and is not healthy.
+async fn unhealthy(docker: &Docker, id: &str) -> Result<Option<String>, MetadataError> {
+    let info = match docker.inspect_container(id, None).await {
+        Ok(i) => i,
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => return Ok(None),
+        Err(e) => return Err(MetadataError::Docker(e.to_string())),
+    };
+    let status = info
+        .state
+        .and_then(|s| s.health)
+        .and_then(|h| h.status)
+        .map(|s| s.to_string());
+    Ok(status.filter(|s| s != "healthy" && s != "none" && !s.is_empty()))
 }
 
 async fn inspect(docker: &Docker, id: &str) -> Result<Option<Placement>, MetadataError> {

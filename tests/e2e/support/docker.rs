@@ -36,6 +36,8 @@ pub struct Spec<'a> {
     pub network: Option<&'a str>,
     /// The process ignores SIGTERM (so `docker stop` waits for its timeout, then kills).
     pub ignore_term: bool,
+    /// A Docker HEALTHCHECK that passes while `/ok` exists (checked every second).
+    pub healthcheck: bool,
 }
 
 impl Container {
@@ -59,6 +61,16 @@ impl Container {
         for (k, v) in &spec.labels {
             args.push("--label".into());
             args.push(format!("{k}={v}"));
+        }
+        if spec.healthcheck {
+            args.extend(
+                [
+                    "--health-cmd=test -f /ok",
+                    "--health-interval=1s",
+                    "--health-retries=1",
+                ]
+                .map(String::from),
+            );
         }
         if let Some(n) = spec.network {
             args.push(format!("--network={n}"));
@@ -103,6 +115,13 @@ impl Container {
             .args(["stop", "-t", &secs.to_string(), &self.id])
             .spawn()
             .unwrap()
+    }
+
+    /// `docker exec` a command in the container.
+    pub fn exec(&self, cmd: &[&str]) {
+        let mut args = vec!["exec", self.id.as_str()];
+        args.extend_from_slice(cmd);
+        docker(&args);
     }
 
     /// True while the container's process runs.
