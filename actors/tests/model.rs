@@ -1,0 +1,168 @@
+//! Model-based property test of the writer: random sequences of container starts, stops and restarts (with new
+//! addresses), over many containers, with injected Route53 faults (throttling, 5xx, lost responses, spurious
+//! batch rejections), against the strict fake. Whatever happens, the zone ends equal to the model: one record
+//! per running container at its latest address, and the foreign record untouched.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use proptest::prelude::*;
+use route53_discovery_actors::core::ownership::{InstanceId, Owner};
+use route53_discovery_actors::core::record::{ARecord, RecordKey, RecordSet};
+use route53_discovery_actors::messages::{ActorFailed, ActorStopped, Reporter};
+use route53_discovery_actors::route53::api::DnsError;
+use route53_discovery_actors::route53::fake::FakeRoute53;
+use route53_discovery_actors::route53::{Deregister, Flush, Register, Route53Actor, Route53Config};
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Container n starts (or restarts: die then start) with address 10.0.n.ip.
+    Start(u8, u8),
+    /// Container n stops.
+    Stop(u8),
+    /// Wait for everything sent so far to be attempted.
+    Flush,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u8..12, 1u8..250).prop_map(|(n, ip)| Op::Start(n, ip)),
+        3 => (0u8..12).prop_map(Op::Stop),
+        1 => Just(Op::Flush),
+    ]
+}
+
+fn fault() -> impl Strategy<Value = DnsError> {
+    prop_oneof![
+        Just(DnsError::Throttled {
+            code: "Throttling".into(),
+            message: "Rate exceeded".into()
+        }),
+        Just(DnsError::Throttled {
+            code: "PriorRequestNotComplete".into(),
+            message: "busy".into()
+        }),
+        Just(DnsError::Transient("HTTP 503".into())),
+        Just(DnsError::Ambiguous("timeout".into())),
+        Just(DnsError::InvalidChangeBatch("spurious".into())),
+    ]
+}
+
+struct Sink;
+impl Actor for Sink {
+    type Context = Context<Self>;
+}
+impl Handler<ActorFailed> for Sink {
+    type Result = ();
+    fn handle(&mut self, msg: ActorFailed, _: &mut Context<Self>) {
+        panic!("no fault here is permanent, yet: {}", msg.error);
+    }
+}
+impl Handler<ActorStopped> for Sink {
+    type Result = ();
+    fn handle(&mut self, _: ActorStopped, _: &mut Context<Self>) {}
+}
+
+fn owner() -> Owner {
+    Owner::new("prod", "me").unwrap()
+}
+
+fn record(n: u8, ip: u8) -> ARecord {
+    let key = RecordKey {
+        name: "web.example.com.".into(),
+        set_identifier: owner().set_identifier(&InstanceId::Task(format!("{n:02}"))),
+    };
+    ARecord {
+        key,
+        ip: Ipv4Addr::new(10, 0, n, ip),
+        ttl: 60,
+        weight: 1,
+    }
+}
+
+fn foreign() -> RecordSet {
+    RecordSet {
+        name: "web.example.com.".into(),
+        record_type: "A".into(),
+        set_identifier: Some("hand-made".into()),
+        weight: Some(9),
+        ttl: Some(60),
+        values: vec!["192.0.2.1".into()],
+        has_extras: false,
+    }
+}
+
+fn zone_view(fake: &FakeRoute53) -> BTreeMap<String, String> {
+    fake.sets()
+        .into_iter()
+        .map(|s| (s.set_identifier.unwrap_or_default(), s.values.join(",")))
+        .collect()
+}
+
+fn run_case(ops: Vec<Op>, faults: Vec<DnsError>) -> Result<(), TestCaseError> {
+    actix_rt::System::new().block_on(async move {
+        let fake = Rc::new(FakeRoute53::new("Z1", "example.com."));
+        fake.insert(foreign());
+        let sink = Sink.start();
+        let config = Route53Config {
+            zone_id: "Z1".into(),
+            quarantine: Duration::from_millis(50),
+            ttl: 60,
+            weight: 1,
+            startup_jitter: Duration::ZERO,
+        };
+        let reporter = Reporter::new(sink.clone().recipient(), sink.recipient());
+        let writer =
+            Route53Actor::new(fake.clone(), config, owner(), reporter, Arc::default()).start();
+        writer.send(Flush).await.unwrap();
+        fake.fail_next(faults);
+        let mut model: BTreeMap<u8, u8> = BTreeMap::new();
+        for op in ops {
+            match op {
+                Op::Start(n, ip) => {
+                    model.insert(n, ip);
+                    writer.do_send(Register {
+                        container_id: format!("c{n}"),
+                        record: record(n, ip),
+                    });
+                }
+                Op::Stop(n) => {
+                    model.remove(&n);
+                    writer.do_send(Deregister {
+                        container_id: format!("c{n}"),
+                    });
+                }
+                Op::Flush => writer.send(Flush).await.unwrap(),
+            }
+        }
+        let mut expected: BTreeMap<String, String> = model
+            .iter()
+            .map(|(n, ip)| (record(*n, *ip).key.set_identifier, format!("10.0.{n}.{ip}")))
+            .collect();
+        expected.insert("hand-made".into(), "192.0.2.1".into());
+        // Quarantined keys come back on their own within a few quarantine periods.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            writer.send(Flush).await.unwrap();
+            if zone_view(&fake) == expected || Instant::now() > deadline {
+                break;
+            }
+            actix_rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        prop_assert_eq!(zone_view(&fake), expected);
+        Ok(())
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_zone_always_converges_to_the_model(ops in prop::collection::vec(op(), 1..80), faults in prop::collection::vec(fault(), 0..8)) {
+        run_case(ops, faults)?;
+    }
+}
