@@ -16,6 +16,10 @@ apt_install() {
 ensure_docker() {
   if docker info >/dev/null 2>&1; then log "Docker Engine answers."; return; fi
   command -v dockerd >/dev/null 2>&1 || { log "Installing docker.io"; apt_install docker.io iptables; }
+  # A dockerd that was killed (or ended with the session that started it) can leave its pid file behind.
+  if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+    rm -f /var/run/docker.pid
+  fi
   log "Starting dockerd"
   nohup dockerd >"$WORK/dockerd.log" 2>&1 &
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return; sleep 1; done

@@ -148,6 +148,14 @@ mod tests {
     fn actions_are_parsed_by_prefix() {
         assert_eq!(
             lifecycle_of("health_status: healthy", None),
+            Lifecycle::Healthy
+        );
+        assert_eq!(
+            lifecycle_of("health_status: unhealthy", None),
+            Lifecycle::Unhealthy
+        );
+        assert_eq!(
+            lifecycle_of("health_status: starting", None),
             Lifecycle::Ignored
         );
         assert_eq!(
