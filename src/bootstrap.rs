@@ -215,6 +215,7 @@ async fn try_start(
             route53.clone(),
             reporter.clone(),
             retry,
+            health.clone(),
         )
     });
     let docker_config = DockerConfig {

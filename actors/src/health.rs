@@ -35,6 +35,8 @@ pub struct Stats {
     pub quarantined: Counter,
     /// New records refused because their name held 100 weighted records.
     pub refused_full: Counter,
+    /// Containers skipped because their service label is not a usable DNS name.
+    pub skipped_labels: Counter,
 }
 
 /// What `/healthz`, `/readyz` and `/records` report.

@@ -15,6 +15,7 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use crate::core::desired::RecordPolicy;
+use crate::health::HealthState;
 use crate::messages::Reporter;
 use crate::metadata::{MetadataActor, Resolution, Resolve};
 use crate::route53::{Deregister, Register, Route53Actor};
@@ -68,6 +69,8 @@ pub struct Barrier;
 
 /// One worker of the pool.
 pub struct RegistrarActor {
+    /// Counters (skipped labels).
+    health: Arc<HealthState>,
     index: usize,
     policy: Arc<RecordPolicy>,
     metadata: Addr<MetadataActor>,
@@ -88,8 +91,10 @@ impl RegistrarActor {
         route53: Addr<Route53Actor>,
         reporter: Reporter,
         retry: RetryPolicy,
+        health: Arc<HealthState>,
     ) -> Self {
         Self {
+            health,
             index,
             policy,
             metadata,
@@ -113,6 +118,7 @@ impl RegistrarActor {
             Err(e) => {
                 let name = labels.get("name").cloned().unwrap_or_default();
                 tracing::warn!(container_id = %container_id, container_name = %name, error = %e, "Skipping container: its service label is not usable.");
+                self.health.stats.skipped_labels.inc();
                 return Box::pin(actix::fut::ready(()));
             }
         };
