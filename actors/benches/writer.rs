@@ -19,7 +19,7 @@ use route53_discovery_actors::core::ownership::{InstanceId, Owner};
 use route53_discovery_actors::core::plan::Change;
 use route53_discovery_actors::core::record::{ARecord, RecordKey};
 use route53_discovery_actors::health::HealthState;
-use route53_discovery_actors::messages::{ActorFailed, ActorStopped, Reporter};
+use route53_discovery_actors::messages::probe;
 use route53_discovery_actors::route53::api::{DnsApi, ErrorClass};
 use route53_discovery_actors::route53::fake::FakeRoute53;
 use route53_discovery_actors::route53::limiter::{bucket, RateLimited};
@@ -29,21 +29,6 @@ use route53_discovery_actors::route53::{Flush, Register, Route53Actor, Route53Co
 const LATENCY: Duration = Duration::from_millis(30);
 /// The agent's default client-side limit (`config/default.toml`).
 const AGENT_RATE: (f64, u32) = (1.0, 2);
-
-struct Sink;
-impl Actor for Sink {
-    type Context = Context<Self>;
-}
-impl Handler<ActorFailed> for Sink {
-    type Result = ();
-    fn handle(&mut self, msg: ActorFailed, _: &mut Context<Self>) {
-        eprintln!("writer failed: {}", msg.error);
-    }
-}
-impl Handler<ActorStopped> for Sink {
-    type Result = ();
-    fn handle(&mut self, _: ActorStopped, _: &mut Context<Self>) {}
-}
 
 fn record(agent: usize, task: usize) -> ARecord {
     let owner = Owner::new("bench", &format!("i{agent:04}")).unwrap();
@@ -61,7 +46,7 @@ fn record(agent: usize, task: usize) -> ARecord {
     }
 }
 
-fn writer(fake: Rc<FakeRoute53>, agent: usize, sink: &Addr<Sink>) -> Addr<Route53Actor> {
+fn writer(fake: Rc<FakeRoute53>, agent: usize) -> Addr<Route53Actor> {
     let api = Rc::new(RateLimited::new(fake, bucket(AGENT_RATE.0, AGENT_RATE.1)));
     let config = Route53Config {
         zone_id: "Z1".into(),
@@ -71,7 +56,7 @@ fn writer(fake: Rc<FakeRoute53>, agent: usize, sink: &Addr<Sink>) -> Addr<Route5
         startup_jitter: Duration::ZERO,
     };
     let owner = Owner::new("bench", &format!("i{agent:04}")).unwrap();
-    let reporter = Reporter::new(sink.clone().recipient(), sink.clone().recipient());
+    let (reporter, _) = probe::reporter();
     Route53Actor::new(
         api,
         config,
@@ -107,7 +92,6 @@ struct Outcome {
 /// P2: `n` container starts on one agent arriving over `spread`.
 async fn p2(n: usize, spread: Duration, naive: bool) -> Outcome {
     let fake = Rc::new(FakeRoute53::new("Z1", "bench.example.com.").with_latency(LATENCY));
-    let sink = Sink.start();
     let start = Instant::now();
     let gap = spread / n as u32;
     if naive {
@@ -121,7 +105,7 @@ async fn p2(n: usize, spread: Duration, naive: bool) -> Outcome {
         }
         futures::future::join_all(sends).await;
     } else {
-        let w = writer(fake.clone(), 0, &sink);
+        let w = writer(fake.clone(), 0);
         w.send(Flush).await.unwrap(); // launch read done: the agent is idle and ready
         for t in 0..n {
             w.do_send(Register {
@@ -146,11 +130,10 @@ async fn p2(n: usize, spread: Duration, naive: bool) -> Outcome {
 async fn p3(agents: usize, tasks: usize, rate: f64, naive: bool) -> Outcome {
     let account = bucket(rate, rate as u32);
     let fake = Rc::new(FakeRoute53::new("Z1", "bench.example.com.").with_latency(LATENCY));
-    let sink = Sink.start();
     let mut writers = Vec::new();
     if !naive {
         for a in 0..agents {
-            writers.push(writer(fake.clone(), a, &sink));
+            writers.push(writer(fake.clone(), a));
         }
         for w in &writers {
             w.send(Flush).await.unwrap(); // every agent is past its launch read before the bucket is shared

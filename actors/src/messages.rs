@@ -49,3 +49,47 @@ impl Reporter {
         self.stopped.do_send(ActorStopped { actor });
     }
 }
+
+/// A supervisor stand-in for tests and benchmarks: collects the failures actors report.
+#[cfg(any(test, feature = "test-util"))]
+pub mod probe {
+    use std::sync::{Arc, Mutex};
+
+    use actix::prelude::*;
+
+    use super::{ActorFailed, ActorStopped, Reporter};
+
+    /// Failures reported so far.
+    pub type Failures = Arc<Mutex<Vec<String>>>;
+
+    struct Probe(Failures);
+
+    impl Actor for Probe {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<ActorFailed> for Probe {
+        type Result = ();
+        fn handle(&mut self, msg: ActorFailed, _: &mut Context<Self>) {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(msg.error);
+        }
+    }
+
+    impl Handler<ActorStopped> for Probe {
+        type Result = ();
+        fn handle(&mut self, _: ActorStopped, _: &mut Context<Self>) {}
+    }
+
+    /// A reporter whose failures land in the returned list (start it inside an actix system).
+    pub fn reporter() -> (Reporter, Failures) {
+        let failures = Failures::default();
+        let probe = Probe(failures.clone()).start();
+        (
+            Reporter::new(probe.clone().recipient(), probe.recipient()),
+            failures,
+        )
+    }
+}

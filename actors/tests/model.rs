@@ -13,7 +13,7 @@ use actix::prelude::*;
 use proptest::prelude::*;
 use route53_discovery_actors::core::ownership::{InstanceId, Owner};
 use route53_discovery_actors::core::record::{ARecord, RecordKey, RecordSet};
-use route53_discovery_actors::messages::{ActorFailed, ActorStopped, Reporter};
+use route53_discovery_actors::messages::probe;
 use route53_discovery_actors::route53::api::DnsError;
 use route53_discovery_actors::route53::fake::FakeRoute53;
 use route53_discovery_actors::route53::{Deregister, Flush, Register, Route53Actor, Route53Config};
@@ -50,21 +50,6 @@ fn fault() -> impl Strategy<Value = DnsError> {
         Just(DnsError::Ambiguous("timeout".into())),
         Just(DnsError::InvalidChangeBatch("spurious".into())),
     ]
-}
-
-struct Sink;
-impl Actor for Sink {
-    type Context = Context<Self>;
-}
-impl Handler<ActorFailed> for Sink {
-    type Result = ();
-    fn handle(&mut self, msg: ActorFailed, _: &mut Context<Self>) {
-        panic!("no fault here is permanent, yet: {}", msg.error);
-    }
-}
-impl Handler<ActorStopped> for Sink {
-    type Result = ();
-    fn handle(&mut self, _: ActorStopped, _: &mut Context<Self>) {}
 }
 
 fn owner() -> Owner {
@@ -107,7 +92,6 @@ fn run_case(ops: Vec<Op>, faults: Vec<DnsError>) -> Result<(), TestCaseError> {
     actix_rt::System::new().block_on(async move {
         let fake = Rc::new(FakeRoute53::new("Z1", "example.com."));
         fake.insert(foreign());
-        let sink = Sink.start();
         let config = Route53Config {
             zone_id: "Z1".into(),
             quarantine: Duration::from_millis(50),
@@ -115,7 +99,7 @@ fn run_case(ops: Vec<Op>, faults: Vec<DnsError>) -> Result<(), TestCaseError> {
             weight: 1,
             startup_jitter: Duration::ZERO,
         };
-        let reporter = Reporter::new(sink.clone().recipient(), sink.recipient());
+        let (reporter, failures) = probe::reporter();
         let writer =
             Route53Actor::new(fake.clone(), config, owner(), reporter, Arc::default()).start();
         writer.send(Flush).await.unwrap();
@@ -154,6 +138,10 @@ fn run_case(ops: Vec<Op>, faults: Vec<DnsError>) -> Result<(), TestCaseError> {
             actix_rt::time::sleep(Duration::from_millis(20)).await;
         }
         prop_assert_eq!(zone_view(&fake), expected);
+        prop_assert!(
+            failures.lock().unwrap().is_empty(),
+            "no fault here is permanent"
+        );
         Ok(())
     })
 }

@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use crate::support::agent::{run_once, Agent};
 use crate::support::docker::{Container, Spec};
-use crate::support::ecs::{Task, CLUSTER};
 use crate::support::moto::Rec;
-use crate::support::{task_id, wait_for_result};
+use crate::support::wait_for_result;
 use crate::World;
 
 fn foreign(w: &World) -> Rec {
@@ -70,34 +69,7 @@ fn ecs_agent_down_while_a_task_starts_then_back_registers_it() {
     agent.wait_ready();
     w.ecs.set_tasks_down(true);
     // awsvpc: only the ECS agent knows the address, so nothing can be registered while it is down.
-    let tid = task_id(&w.name);
-    let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{tid}");
-    let ecs = vec![("com.amazonaws.ecs.task-arn".to_string(), arn.clone())];
-    let pause = Container::run(Spec {
-        name: &format!("r53d-{}-pause", w.name),
-        labels: ecs.clone(),
-        network: Some("none"),
-        ..Default::default()
-    });
-    let mut labels = ecs;
-    labels.push((w.label.clone(), "web".into()));
-    let shared = format!("container:{}", pause.id);
-    let app = Container::create(Spec {
-        name: &format!("r53d-{}-app", w.name),
-        labels,
-        network: Some(&shared),
-        ..Default::default()
-    });
-    let containers = vec![(app.id.clone(), "app".to_string())];
-    w.ecs.add_task(Task {
-        arn,
-        known_status: "RUNNING".into(),
-        desired_status: None,
-        containers,
-        internal: vec![pause.id.clone()],
-        awsvpc_ip: Some("10.20.30.41".into()),
-    });
-    app.start();
+    let (_app, _pause, tid) = w.awsvpc_task("web", "10.20.30.41");
     std::thread::sleep(Duration::from_secs(12)); // longer than the lookup's whole retry budget
     assert_eq!(
         w.records(),

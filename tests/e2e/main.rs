@@ -139,6 +139,40 @@ listen = "127.0.0.1:{port}"
         (c, task_id)
     }
 
+    /// An awsvpc ECS task of `service` at `ip`: a pause container (`--network none`) that holds the namespace and
+    /// an app container on `container:<pause>`, announced to the fake ECS agent before the app starts.
+    /// Returns (app, pause, task id).
+    pub fn awsvpc_task(&self, service: &str, ip: &str) -> (Container, Container, String) {
+        let task_id = support::task_id(&format!("{}-{service}", self.name));
+        let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{task_id}");
+        let ecs_labels = vec![("com.amazonaws.ecs.task-arn".to_string(), arn.clone())];
+        let pause = Container::run(Spec {
+            name: &format!("r53d-{}-{service}-pause", self.name),
+            labels: ecs_labels.clone(),
+            network: Some("none"),
+            ..Default::default()
+        });
+        let mut labels = ecs_labels;
+        labels.push((self.label.clone(), service.into()));
+        let shared = format!("container:{}", pause.id);
+        let app = Container::create(Spec {
+            name: &format!("r53d-{}-{service}-app", self.name),
+            labels,
+            network: Some(&shared),
+            ..Default::default()
+        });
+        self.ecs.add_task(Task {
+            arn,
+            known_status: "PENDING".into(),
+            desired_status: Some("RUNNING".into()),
+            containers: vec![(app.id.clone(), "app".into())],
+            internal: vec![pause.id.clone()],
+            awsvpc_ip: Some(ip.into()),
+        });
+        app.start();
+        (app, pause, task_id)
+    }
+
     /// The zone's weighted A records.
     pub fn records(&self) -> Vec<Rec> {
         self.moto.records(&self.zone_id)

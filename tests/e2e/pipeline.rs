@@ -1,8 +1,7 @@
 //! Containers on a real Docker Engine become weighted A records in moto, and go away when they stop.
 
 use crate::support::docker::{Container, Spec};
-use crate::support::ecs::{Task, CLUSTER};
-use crate::support::task_id;
+use crate::support::ecs::CLUSTER;
 use crate::World;
 
 #[test]
@@ -10,34 +9,8 @@ fn awsvpc_task_is_registered_with_its_eni_address_and_removed_on_stop() {
     let w = World::new("awsvpc");
     let mut agent = w.agent();
     agent.wait_ready();
-    let tid = task_id(&w.name);
-    let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{tid}");
-    let ecs_labels = vec![("com.amazonaws.ecs.task-arn".to_string(), arn.clone())];
     // The pause container holds the task's network namespace (--network none; the ENI is CNI's business).
-    let pause = Container::run(Spec {
-        name: &format!("r53d-{}-pause", w.name),
-        labels: ecs_labels.clone(),
-        network: Some("none"),
-        ..Default::default()
-    });
-    let mut app_labels = ecs_labels;
-    app_labels.push((w.label.clone(), "web".into()));
-    let shared = format!("container:{}", pause.id);
-    let app = Container::create(Spec {
-        name: &format!("r53d-{}-app", w.name),
-        labels: app_labels,
-        network: Some(&shared),
-        ..Default::default()
-    });
-    w.ecs.add_task(Task {
-        arn,
-        known_status: "PENDING".into(),
-        desired_status: Some("RUNNING".into()),
-        containers: vec![(app.id.clone(), "app".into())],
-        internal: vec![pause.id.clone()],
-        awsvpc_ip: Some("10.20.30.40".into()),
-    });
-    app.start();
+    let (app, _pause, tid) = w.awsvpc_task("web", "10.20.30.40");
     w.wait_records(vec![w.expected("web", &tid, "10.20.30.40")]);
     app.stop();
     w.wait_records(vec![]);

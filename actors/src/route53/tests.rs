@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -13,27 +13,7 @@ use super::fake::FakeRoute53;
 use super::*;
 use crate::core::ownership::InstanceId;
 use crate::core::record::RecordSet;
-use crate::messages::{ActorFailed, ActorStopped};
-
-/// Collects what the writer reports to its supervisor.
-#[derive(Default)]
-struct Probe(Arc<Mutex<Vec<String>>>);
-
-impl Actor for Probe {
-    type Context = Context<Self>;
-}
-
-impl Handler<ActorFailed> for Probe {
-    type Result = ();
-    fn handle(&mut self, msg: ActorFailed, _: &mut Context<Self>) {
-        self.0.lock().unwrap().push(msg.error);
-    }
-}
-
-impl Handler<ActorStopped> for Probe {
-    type Result = ();
-    fn handle(&mut self, _: ActorStopped, _: &mut Context<Self>) {}
-}
+use crate::messages::probe;
 
 fn owner() -> Owner {
     Owner::new("prod", "me").unwrap()
@@ -67,7 +47,7 @@ fn foreign() -> RecordSet {
 struct Harness {
     fake: Rc<FakeRoute53>,
     addr: Addr<Route53Actor>,
-    failures: Arc<Mutex<Vec<String>>>,
+    failures: probe::Failures,
 }
 
 fn start(fake: FakeRoute53) -> Harness {
@@ -76,9 +56,7 @@ fn start(fake: FakeRoute53) -> Harness {
 
 fn start_with(fake: FakeRoute53, quarantine: Duration) -> Harness {
     let fake = Rc::new(fake);
-    let failures = Arc::new(Mutex::new(Vec::new()));
-    let probe = Probe(failures.clone()).start();
-    let reporter = Reporter::new(probe.clone().recipient(), probe.recipient());
+    let (reporter, failures) = probe::reporter();
     let config = Route53Config {
         zone_id: "Z1".into(),
         quarantine,
@@ -325,8 +303,7 @@ async fn writers_sharing_one_account_bucket_all_converge() {
     let fake = Rc::new(FakeRoute53::new("Z1", "example.com."));
     let mut writers = Vec::new();
     for a in 0..8 {
-        let probe = Probe::default().start();
-        let reporter = Reporter::new(probe.clone().recipient(), probe.recipient());
+        let (reporter, _) = probe::reporter();
         let config = Route53Config {
             zone_id: "Z1".into(),
             quarantine: Duration::from_secs(3600),
