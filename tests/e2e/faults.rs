@@ -70,7 +70,7 @@ fn ecs_agent_down_while_a_task_starts_then_back_registers_it() {
     w.ecs.set_tasks_down(true);
     // awsvpc: only the ECS agent knows the address, so nothing can be registered while it is down.
     let (_app, _pause, tid) = w.awsvpc_task("web", "10.20.30.41");
-    std::thread::sleep(Duration::from_secs(12)); // longer than the lookup's whole retry budget
+    std::thread::sleep(Duration::from_secs(30)); // the ECS agent is down for 30 s, longer than a lookup's whole retry budget
     assert_eq!(
         w.records(),
         vec![foreign(&w)],
