@@ -159,3 +159,43 @@ fn with_register_when_healthy_a_container_is_registered_only_while_healthy() {
     );
     drop(plain);
 }
+
+#[test]
+fn route53_throttling_5xx_and_timeouts_lose_nothing() {
+    use crate::support::faulty::{Fault, FaultyRoute53};
+    let w = World::new("r53faults");
+    w.moto.put(&w.zone_id, &foreign(&w));
+    let proxy = FaultyRoute53::start(&w.moto.url);
+    let config = w
+        .config()
+        .replace(&w.moto.url, &proxy.url)
+        .replace("[route53]\n", "[route53]\nrequest_timeout_secs = 1\n");
+    let mut agent = Agent::start(&config, w.port);
+    agent.wait_ready();
+    let delay = Fault::Delay(Duration::from_secs(2)); // applied by moto, but the agent's request times out
+    proxy.inject([
+        Fault::Throttle,
+        Fault::Unavailable,
+        Fault::PriorRequestNotComplete,
+        delay,
+        Fault::Throttle,
+        Fault::Unavailable,
+    ]);
+    let tasks: Vec<_> = (0..4).map(|n| w.bridge_task("web", n)).collect();
+    let mut expected: Vec<Rec> = tasks
+        .iter()
+        .map(|(c, tid)| w.expected("web", tid, &c.bridge_ip()))
+        .collect();
+    expected.push(foreign(&w));
+    w.wait_records(expected.clone());
+    tasks[1].0.stop();
+    expected.remove(1);
+    w.wait_records(expected);
+    let (injected, queued) = proxy.counts();
+    assert_eq!(queued, 0, "every fault was served ({injected} injected)");
+    assert!(
+        agent.logs().contains("Route53 request failed; retrying"),
+        "{}",
+        agent.logs()
+    );
+}
