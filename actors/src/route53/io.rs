@@ -1,0 +1,69 @@
+//! The writer's requests: sending planned changes in batches, and the launch read of the zone.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::api::{read_zone, DnsApi, DnsError, ErrorClass};
+use super::new_backoff;
+use crate::core::ownership::Owner;
+use crate::core::plan::{batches, Change};
+use crate::core::record::{ARecord, RecordSet};
+
+/// What a run of batches achieved.
+pub(super) struct SendOutcome {
+    pub(super) applied: Vec<Change>,
+    pub(super) failed: Option<(Vec<Change>, DnsError)>,
+}
+
+pub(super) async fn send_all(api: &dyn DnsApi, zone_id: &str, changes: Vec<Change>) -> SendOutcome {
+    let mut applied = Vec::new();
+    let mut pending = batches(changes).into_iter();
+    while let Some(batch) = pending.next() {
+        tracing::debug!(zone_id, changes = batch.len(), "Sending change batch.");
+        if let Err(e) = api.change(zone_id, &batch).await {
+            let rest = batch.into_iter().chain(pending.flatten()).collect();
+            return SendOutcome {
+                applied,
+                failed: Some((rest, e)),
+            };
+        }
+        applied.extend(batch);
+    }
+    SendOutcome {
+        applied,
+        failed: None,
+    }
+}
+
+/// This owner's A records among `sets`.
+pub(super) fn ours(owner: &Owner, sets: Vec<RecordSet>) -> Vec<ARecord> {
+    sets.into_iter()
+        .filter(|s| s.set_identifier.as_deref().is_some_and(|id| owner.owns(id)))
+        .filter_map(|s| s.as_a_record())
+        .collect()
+}
+
+/// How often quarantined keys are checked.
+pub(super) const QUARANTINE_CHECK: Duration = Duration::from_secs(5);
+/// How long the launch read may keep failing transiently before the agent gives up.
+const LOAD_BUDGET: Duration = Duration::from_secs(300);
+
+/// Reads the whole zone once, retrying transient failures for at most [`LOAD_BUDGET`].
+pub(super) async fn load_zone(
+    api: Rc<dyn DnsApi>,
+    zone_id: String,
+) -> Result<Vec<RecordSet>, DnsError> {
+    let mut backoff = new_backoff();
+    let start = Instant::now();
+    loop {
+        match read_zone(&*api, &zone_id).await {
+            Ok(sets) => return Ok(sets),
+            Err(e) if e.class() == ErrorClass::Transient && start.elapsed() < LOAD_BUDGET => {
+                let delay = backoff.next().unwrap_or(Duration::from_secs(30));
+                tracing::warn!(zone_id, error = %e, ?delay, "Reading the zone failed; retrying.");
+                actix_rt::time::sleep(delay).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
