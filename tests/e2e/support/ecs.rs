@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 /// One task as the fake agent knows it.
@@ -144,29 +144,13 @@ impl FakeEcsAgent {
             tasks_down: false,
         }));
         let data = web::Data::new(state.clone());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(data.clone())
-                        .route("/v1/tasks", web::get().to(tasks))
-                        .route("/v1/metadata", web::get().to(metadata))
-                        .default_service(web::to(catch_all))
-                })
-                .workers(1)
-                .disable_signals()
-                .bind("127.0.0.1:0")
-                .unwrap();
-                tx.send(server.addrs()[0]).unwrap();
-                server.run().await.unwrap();
-            });
+        let url = super::serve(move |cfg: &mut web::ServiceConfig| {
+            cfg.app_data(data.clone())
+                .route("/v1/tasks", web::get().to(tasks))
+                .route("/v1/metadata", web::get().to(metadata))
+                .default_service(web::to(catch_all));
         });
-        let addr = rx.recv().unwrap();
-        Self {
-            url: format!("http://{addr}"),
-            state,
-        }
+        Self { url, state }
     }
 
     /// Adds a task.

@@ -1,12 +1,10 @@
 //! A fault-injecting proxy in front of moto_server: it forwards every request, except that the next change
-//! requests (`POST .../rrset`) can be answered with Route53 errors instead, or forwarded only after a delay
-//! longer than the agent's request timeout (the change is applied, the agent sees a timeout).
+//! requests (`POST .../rrset`) can be answered with Route53 errors instead.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 /// What to do with one change request.
 #[derive(Debug, Clone)]
@@ -17,8 +15,6 @@ pub enum Fault {
     PriorRequestNotComplete,
     /// Answer HTTP 503.
     Unavailable,
-    /// Forward, but only after this delay (longer than the agent's timeout: the change lands, the answer is lost).
-    Delay(Duration),
 }
 
 struct State {
@@ -53,7 +49,7 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>
     if fault.is_some() {
         *state.injected.lock().unwrap() += 1;
     }
-    match fault {
+    match &fault {
         Some(Fault::Throttle) => return error(400, "Throttling", "Rate exceeded"),
         Some(Fault::PriorRequestNotComplete) => {
             return error(
@@ -63,7 +59,6 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>
             )
         }
         Some(Fault::Unavailable) => return HttpResponse::ServiceUnavailable().body(""),
-        Some(Fault::Delay(d)) => actix_web::rt::time::sleep(d).await,
         None => {}
     }
     let url = format!(
@@ -114,26 +109,10 @@ impl FaultyRoute53 {
             injected: Mutex::default(),
         });
         let data = web::Data::new(state.clone());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(data.clone())
-                        .default_service(web::to(forward))
-                })
-                .workers(1)
-                .disable_signals()
-                .bind("127.0.0.1:0")
-                .unwrap();
-                tx.send(server.addrs()[0]).unwrap();
-                server.run().await.unwrap();
-            });
+        let url = super::serve(move |cfg: &mut web::ServiceConfig| {
+            cfg.app_data(data.clone()).default_service(web::to(forward));
         });
-        Self {
-            url: format!("http://{}", rx.recv().unwrap()),
-            state,
-        }
+        Self { url, state }
     }
 
     /// The next change requests get these faults, in order.

@@ -63,3 +63,26 @@ pub fn wait_for_result(limit: Duration, mut check: impl FnMut() -> bool) -> bool
     }
     check()
 }
+
+/// Runs an actix-web app, set up by `configure`, on a free loopback port in its own thread and actix system
+/// (the fake ECS agent, the fault-injecting Route53 proxy); returns its base URL.
+pub fn serve<F>(configure: F) -> String
+where
+    F: Fn(&mut actix_web::web::ServiceConfig) + Clone + Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(move || {
+                actix_web::App::new().configure(configure.clone())
+            })
+            .workers(1)
+            .disable_signals()
+            .bind("127.0.0.1:0")
+            .unwrap();
+            tx.send(server.addrs()[0]).unwrap();
+            server.run().await.unwrap();
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
+}
