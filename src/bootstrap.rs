@@ -194,6 +194,8 @@ async fn try_start(
         ttl: settings.route53.ttl,
         weight: settings.route53.weight,
         startup_jitter: settings.route53.startup_jitter,
+        recheck_after: settings.route53.recheck_after,
+        verify_interval: settings.route53.verify_interval,
     };
     let route53 =
         Route53Actor::new(api, r53_config, owner, reporter.clone(), health.clone()).start();

@@ -34,6 +34,8 @@ const KNOWN: &[(&str, &[&str])] = &[
             "burst",
             "startup_jitter_secs",
             "request_timeout_secs",
+            "recheck_after_secs",
+            "verify_interval_secs",
         ],
     ),
     (
@@ -49,6 +51,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "lookup_retry_delay_secs",
             "reconcile_interval_secs",
             "register_when",
+            "deregister_delay_secs",
         ],
     ),
     ("health", &["listen", "stream_down_limit_secs", "records"]),
@@ -125,6 +128,10 @@ pub struct Route53Settings {
     pub startup_jitter: Duration,
     /// Timeout of one request.
     pub request_timeout: Duration,
+    /// After an ambiguous failure, the names are read again this much later (a late-landing change shows then).
+    pub recheck_after: Duration,
+    /// Targeted re-read of every name this agent holds records under; `None` when disabled.
+    pub verify_interval: Option<Duration>,
 }
 
 /// `[agent]`.
@@ -150,6 +157,8 @@ pub struct AgentSettings {
     pub reconcile_interval: Option<Duration>,
     /// Register containers with a healthcheck only while healthy.
     pub register_when_healthy: bool,
+    /// How long a stopping container's record stays before it is removed (zero: at once).
+    pub deregister_delay: Duration,
 }
 
 /// `[health]`.

@@ -54,6 +54,8 @@ fn writer(fake: Rc<FakeRoute53>, agent: usize) -> Addr<Route53Actor> {
         ttl: 60,
         weight: 1,
         startup_jitter: Duration::ZERO,
+        recheck_after: Duration::from_secs(30),
+        verify_interval: None,
     };
     let owner = Owner::new("bench", &format!("i{agent:04}")).unwrap();
     let (reporter, _) = probe::reporter();

@@ -15,7 +15,12 @@ pub struct Counter(AtomicU64);
 impl Counter {
     /// Adds one.
     pub fn inc(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.add(1);
+    }
+
+    /// Adds `n`.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
     }
 
     /// The current value.
@@ -37,6 +42,8 @@ pub struct Stats {
     pub refused_full: Counter,
     /// Containers skipped because their service label is not a usable DNS name.
     pub skipped_labels: Counter,
+    /// Own records found different from what the agent expected (by a recheck or the periodic verification).
+    pub drift: Counter,
 }
 
 /// What `/healthz`, `/readyz` and `/records` report.

@@ -260,6 +260,8 @@ fn route53_limits(r: &mut Reader) -> Option<Route53Settings> {
     let burst = r.checked("route53.burst", true, |v: &u32| in_range(*v, &(1..=1000)));
     let jitter = r.secs("route53.startup_jitter_secs", 0..=3600);
     let timeout = r.secs("route53.request_timeout_secs", 1..=300);
+    let recheck = r.secs("route53.recheck_after_secs", 1..=3600);
+    let verify = r.secs("route53.verify_interval_secs", 0..=604_800);
     Some(Route53Settings {
         hosted_zone_id: String::new(),
         zone_name: None,
@@ -272,6 +274,8 @@ fn route53_limits(r: &mut Reader) -> Option<Route53Settings> {
         burst: burst?,
         startup_jitter: jitter?,
         request_timeout: timeout?,
+        recheck_after: recheck?,
+        verify_interval: verify.filter(|d| !d.is_zero()),
     })
 }
 
@@ -306,6 +310,7 @@ fn agent(r: &mut Reader) -> Option<AgentSettings> {
         "running" | "healthy" => Ok(()),
         _ => Err(format!("{s:?} must be \"running\" or \"healthy\"")),
     });
+    let dereg = r.secs("agent.deregister_delay_secs", 0..=300);
     Some(AgentSettings {
         mode: if mode? == "dry-run" {
             Mode::DryRun
@@ -321,6 +326,7 @@ fn agent(r: &mut Reader) -> Option<AgentSettings> {
         lookup_retry_delay: delay?,
         reconcile_interval: reconcile?.filter(|d| !d.is_zero()),
         register_when_healthy: when? == "healthy",
+        deregister_delay: dereg?,
     })
 }
 

@@ -166,11 +166,24 @@ fn route53_throttling_5xx_and_timeouts_lose_nothing() {
     let w = World::new("r53faults");
     w.moto.put(&w.zone_id, &foreign(&w));
     let proxy = FaultyRoute53::start(&w.moto.url);
-    let config = w.config().replace(&w.moto.url, &proxy.url);
+    let config = w.config().replace(&w.moto.url, &proxy.url).replace(
+        "[agent]\n",
+        "request_timeout_secs = 1\nrecheck_after_secs = 4\n[agent]\n",
+    );
     let mut agent = Agent::start(&config, w.port);
     agent.wait_ready();
-    // Not covered: a change that times out for the agent and lands after its re-read leaves a record the agent
-    // does not know (found with a delaying proxy; open in issue 4: periodic targeted reads).
+    // A change that times out for the agent and lands after its re-read: the container stops meanwhile, so the
+    // record appears late, and the recheck must find and remove it.
+    proxy.inject([Fault::Delay(Duration::from_millis(2500))]);
+    let (late, late_tid) = w.bridge_task("web", 9);
+    let late_rec = w.expected("web", &late_tid, &late.bridge_ip());
+    let sent = wait_for_result(Duration::from_secs(10), || proxy.counts() == (1, 0));
+    assert!(sent, "the delayed change was never sent");
+    let mut stopping = late.stop_in_background(5);
+    let landed = wait_for_result(Duration::from_secs(10), || w.records().contains(&late_rec));
+    assert!(landed, "the late change never landed");
+    w.wait_records(vec![foreign(&w)]);
+    stopping.wait().unwrap();
     proxy.inject([
         Fault::Throttle,
         Fault::Unavailable,

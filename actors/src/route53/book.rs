@@ -170,6 +170,25 @@ impl RecordBook {
         }
     }
 
+    /// Every key under `names` that is desired or exists.
+    pub fn keys_under(&self, names: &BTreeSet<String>) -> BTreeSet<RecordKey> {
+        self.desired
+            .keys()
+            .chain(self.actual.keys())
+            .filter(|k| names.contains(&k.name))
+            .cloned()
+            .collect()
+    }
+
+    /// Every name this owner has or wants records under.
+    pub fn names(&self) -> BTreeSet<String> {
+        self.desired
+            .keys()
+            .chain(self.actual.keys())
+            .map(|k| k.name.clone())
+            .collect()
+    }
+
     /// The records that exist, for `/records`.
     pub fn actual_records(&self) -> Vec<ARecord> {
         self.actual.values().cloned().collect()

@@ -2,13 +2,15 @@
 //! each key against what really exists and sends the keys one by one: "not found" on a DELETE is settled by the
 //! re-read (nothing left to send), and a key that still fails is quarantined and tried again later, never blocking
 //! the others. After a timeout or a lost response (the request may have been applied) it re-reads the same way
-//! before it retries, so a DELETE that did go through is not sent again.
+//! before it retries, so a DELETE that did go through is not sent again, and reads them once more after
+//! `recheck_after` (see [`super::recheck`]), since a timed-out request can still land after the first read.
 
 use std::collections::BTreeSet;
 
 use actix::prelude::*;
 
 use super::api::{read_name, DnsError, ErrorClass};
+use super::recheck::RECHECK_RETRY;
 use super::{log_applied, ours, Route53Actor, ACTOR};
 use crate::core::plan::{group_mismatches, weighted_counts, Change};
 use crate::core::record::RecordKey;
@@ -19,6 +21,9 @@ pub(super) enum AfterRead {
     SendEach(u64),
     /// Retry the keys later with backoff (after an ambiguous failure).
     Retry(DnsError),
+    /// Fix whatever differs from the book under the names read (a recheck or the periodic verification); the
+    /// keys passed along are only placeholders carrying the names, in case the read must be retried.
+    Verify,
 }
 
 impl Route53Actor {
@@ -29,9 +34,24 @@ impl Route53Actor {
         after: AfterRead,
         ctx: &mut Context<Self>,
     ) {
-        self.in_flight = true;
         let keys: BTreeSet<RecordKey> = changes.iter().map(|c| c.record().key.clone()).collect();
         let names: BTreeSet<String> = keys.iter().map(|k| k.name.clone()).collect();
+        if matches!(after, AfterRead::Retry(_)) {
+            // The request may still land after this read: read the names once more later.
+            self.recheck_later(names.iter().cloned(), self.config.recheck_after, ctx);
+        }
+        self.read_names(names, keys, after, ctx);
+    }
+
+    /// Reads `names` (targeted), refreshes the book's view of them, then does `after` with `keys`.
+    pub(super) fn read_names(
+        &mut self,
+        names: BTreeSet<String>,
+        keys: BTreeSet<RecordKey>,
+        after: AfterRead,
+        ctx: &mut Context<Self>,
+    ) {
+        self.in_flight = true;
         let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
         let read = async move {
             let mut sets = Vec::new();
@@ -50,7 +70,7 @@ impl Route53Actor {
                         format!("re-reading zone {}: {e}", act.config.zone_id),
                     );
                 }
-                Err(e) => return act.retry_later(keys, &e, ctx),
+                Err(e) => return act.read_failed(keys, after, &e, ctx),
             };
             act.warn_mismatches(&sets);
             let counts = weighted_counts(&sets);
@@ -59,8 +79,26 @@ impl Route53Actor {
             match after {
                 AfterRead::SendEach(upto) => act.send_each(keys, upto, ctx),
                 AfterRead::Retry(err) => act.retry_later(keys, &err, ctx),
+                AfterRead::Verify => act.verified(&names, ctx),
             }
         }));
+    }
+
+    fn read_failed(
+        &mut self,
+        keys: BTreeSet<RecordKey>,
+        after: AfterRead,
+        err: &DnsError,
+        ctx: &mut Context<Self>,
+    ) {
+        if let AfterRead::Verify = after {
+            let names: BTreeSet<String> = keys.into_iter().map(|k| k.name).collect();
+            let delay = self.backoff.next().unwrap_or(RECHECK_RETRY);
+            tracing::warn!(zone_id = %self.config.zone_id, error = %err, names = names.len(), ?delay, "Re-reading records failed; will try again.");
+            self.recheck_later(names, delay, ctx);
+            return self.kick(ctx);
+        }
+        self.retry_later(keys, err, ctx);
     }
 
     /// Sends each key's current plan as its own request; quarantines those that still conflict.
@@ -101,7 +139,13 @@ impl Route53Actor {
                 self.health.stats.quarantined.inc();
                 self.quarantine([key], ctx);
             }
-            Err((ErrorClass::Transient, e)) => self.retry_later([key].into(), &e, ctx),
+            Err((ErrorClass::Transient, e)) => {
+                if matches!(e, DnsError::Ambiguous(_)) {
+                    let after = self.config.recheck_after;
+                    self.recheck_later([key.name.clone()], after, ctx);
+                }
+                self.retry_later([key].into(), &e, ctx)
+            }
             Err((ErrorClass::Permanent, e)) => self
                 .reporter
                 .failed(ACTOR, format!("zone {}: {e}", self.config.zone_id)),

@@ -7,6 +7,8 @@
 //! * at most 100 weighted sets per name and type;
 //! * listing is ordered like Route53 (labels reversed, then type, then identifier) with identifier-aware paging;
 //! * faults can be queued: the next requests fail with the given errors;
+//! * a change can "land late": the client gets an ambiguous failure (a timeout) and the change is applied at a
+//!   later instant, seen by every request after it, like a request that reached Route53 after the client gave up;
 //! * optional account-wide token bucket shared by every client of the fake (`Throttling: Rate exceeded` when it
 //!   is empty), optional per-request latency, and optional `PriorRequestNotComplete` for a change that arrives
 //!   while the zone is still processing the previous one.
@@ -42,6 +44,10 @@ pub struct FakeRoute53 {
     latency: Duration,
     processing: Duration,
     busy_until: Cell<Option<Instant>>,
+    /// Delays of the next change requests that will time out for the client but land later.
+    land_late: RefCell<VecDeque<Duration>>,
+    /// Changes that timed out for the client and are applied at their instant.
+    landing: RefCell<Vec<(Instant, Vec<Change>)>>,
 }
 
 fn sort_name(name: &str) -> String {
@@ -111,12 +117,42 @@ impl FakeRoute53 {
 
     /// Every set in the zone, in listing order.
     pub fn sets(&self) -> Vec<RecordSet> {
+        self.settle_late();
         self.sets.borrow().values().cloned().collect()
     }
 
     /// The next requests (of any kind) fail with these errors, in order.
     pub fn fail_next(&self, errors: impl IntoIterator<Item = DnsError>) {
         self.faults.borrow_mut().extend(errors);
+    }
+
+    /// The next change request answers with an ambiguous failure (a timeout) but is applied `after` later.
+    pub fn land_late(&self, after: Duration) {
+        self.land_late.borrow_mut().push_back(after);
+    }
+
+    /// Applies the late changes whose instant has come (each as the batch it was; a batch that no longer applies
+    /// is dropped, as Route53 would reject it).
+    fn settle_late(&self) {
+        let now = Instant::now();
+        let due: Vec<Vec<Change>> = self
+            .landing
+            .borrow_mut()
+            .extract_if(.., |(t, _)| *t <= now)
+            .map(|(_, c)| c)
+            .collect();
+        for batch in due {
+            let mut next = self.sets.borrow().clone();
+            if batch.iter().all(|c| apply(&mut next, c).is_ok()) {
+                *self.sets.borrow_mut() = next;
+            }
+        }
+    }
+
+    /// Late changes not applied yet.
+    pub fn pending_late(&self) -> usize {
+        self.settle_late();
+        self.landing.borrow().len()
     }
 
     /// Sizes of the change batches that were accepted or rejected, in order.
@@ -133,6 +169,7 @@ impl FakeRoute53 {
         if !self.latency.is_zero() {
             actix_rt::time::sleep(self.latency).await;
         }
+        self.settle_late();
         if self
             .account
             .borrow()
@@ -217,6 +254,11 @@ impl DnsApi for FakeRoute53 {
     async fn change(&self, zone_id: &str, changes: &[Change]) -> Result<(), DnsError> {
         self.change_requests.borrow_mut().push(changes.len());
         self.admit(zone_id).await?;
+        if let Some(after) = self.land_late.borrow_mut().pop_front() {
+            let at = Instant::now() + after;
+            self.landing.borrow_mut().push((at, changes.to_vec()));
+            return Err(DnsError::Ambiguous("request timed out (fake)".into()));
+        }
         if self.busy_until.get().is_some_and(|t| Instant::now() < t) {
             return Err(DnsError::Throttled {
                 code: "PriorRequestNotComplete".into(),

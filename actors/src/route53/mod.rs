@@ -21,9 +21,13 @@ pub mod dry_run;
 pub mod fake;
 mod io;
 pub mod limiter;
+mod purge;
+mod recheck;
 pub mod sdk;
 #[cfg(test)]
 mod tests;
+
+pub use purge::{Purge, PurgeOutcome};
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::rc::Rc;
@@ -59,6 +63,10 @@ pub struct Route53Config {
     pub weight: i64,
     /// The first Route53 request waits a random time up to this, so a fleet-wide restart is not a herd.
     pub startup_jitter: Duration,
+    /// After an ambiguous failure (timeout, lost answer) the names are read once more this much later.
+    pub recheck_after: Duration,
+    /// Every so often (jittered) the names this agent holds records under are read again; `None`: never.
+    pub verify_interval: Option<Duration>,
 }
 
 /// Container `container_id` runs and should have `record`.
@@ -117,6 +125,10 @@ pub struct Route53Actor {
     quarantine: BTreeMap<RecordKey, Instant>,
     /// Names already warned about for a TTL or weight mismatch.
     warned_names: HashSet<String>,
+    /// Names to read again, and when ([`recheck`]).
+    recheck: BTreeMap<String, Instant>,
+    /// The one pending recheck timer.
+    recheck_timer: Option<SpawnHandle>,
 }
 
 fn new_backoff() -> FullJitter {
@@ -148,6 +160,8 @@ impl Route53Actor {
             waiters: Vec::new(),
             quarantine: BTreeMap::new(),
             warned_names: HashSet::new(),
+            recheck: BTreeMap::new(),
+            recheck_timer: None,
         }
     }
 
@@ -311,6 +325,7 @@ impl Actor for Route53Actor {
             }
             Err(e) => act.reporter.failed(ACTOR, format!("reading zone {}: {e}", act.config.zone_id)),
         }));
+        self.schedule_verify(ctx);
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {

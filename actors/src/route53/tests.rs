@@ -55,15 +55,23 @@ fn start(fake: FakeRoute53) -> Harness {
 }
 
 fn start_with(fake: FakeRoute53, quarantine: Duration) -> Harness {
+    start_config(
+        fake,
+        Route53Config {
+            zone_id: "Z1".into(),
+            quarantine,
+            ttl: 60,
+            weight: 1,
+            startup_jitter: Duration::ZERO,
+            recheck_after: Duration::from_secs(30),
+            verify_interval: None,
+        },
+    )
+}
+
+fn start_config(fake: FakeRoute53, config: Route53Config) -> Harness {
     let fake = Rc::new(fake);
     let (reporter, failures) = probe::reporter();
-    let config = Route53Config {
-        zone_id: "Z1".into(),
-        quarantine,
-        ttl: 60,
-        weight: 1,
-        startup_jitter: Duration::ZERO,
-    };
     let addr = Route53Actor::new(fake.clone(), config, owner(), reporter, Arc::default()).start();
     Harness {
         fake,
@@ -310,6 +318,8 @@ async fn writers_sharing_one_account_bucket_all_converge() {
             ttl: 60,
             weight: 1,
             startup_jitter: Duration::ZERO,
+            recheck_after: Duration::from_secs(30),
+            verify_interval: None,
         };
         let owner = Owner::new("prod", &format!("agent{a}")).unwrap();
         writers
@@ -374,4 +384,72 @@ async fn a_quarantined_change_is_retried_on_its_own_once_the_conflict_is_gone() 
             vec!["10.0.0.1".into()]
         )]
     );
+}
+
+fn quick_checks(recheck_after: Duration, verify_interval: Option<Duration>) -> Route53Config {
+    Route53Config {
+        zone_id: "Z1".into(),
+        quarantine: Duration::from_secs(3600),
+        ttl: 60,
+        weight: 1,
+        startup_jitter: Duration::ZERO,
+        recheck_after,
+        verify_interval,
+    }
+}
+
+#[actix_rt::test]
+async fn a_change_that_lands_after_the_reread_is_found_by_the_recheck_and_undone() {
+    let fake = FakeRoute53::new("Z1", "example.com.");
+    fake.insert(foreign());
+    let h = start_config(fake, quick_checks(Duration::from_millis(600), None));
+    h.addr.send(Flush).await.unwrap();
+    h.fake.land_late(Duration::from_millis(300));
+    h.addr.do_send(Register {
+        container_id: "a".into(),
+        record: rec("a", [10, 0, 0, 1]),
+    });
+    // The container stops while the UPSERT is "timing out": the immediate re-read finds nothing, so the book
+    // says there is nothing to delete; the UPSERT lands 300 ms later.
+    h.addr.do_send(Deregister {
+        container_id: "a".into(),
+    });
+    h.addr.send(Flush).await.unwrap();
+    actix_rt::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(h.fake.sets().len(), 2, "the late UPSERT has landed");
+    actix_rt::time::sleep(Duration::from_millis(600)).await;
+    h.addr.send(Flush).await.unwrap();
+    assert_eq!(h.fake.sets(), vec![foreign()], "the recheck removed it");
+    assert!(h.failures.lock().unwrap().is_empty());
+}
+
+#[actix_rt::test]
+async fn periodic_verification_restores_a_record_deleted_by_hand() {
+    let h = start_config(
+        FakeRoute53::new("Z1", "example.com."),
+        quick_checks(Duration::from_secs(30), Some(Duration::from_millis(300))),
+    );
+    h.addr.do_send(Register {
+        container_id: "a".into(),
+        record: rec("a", [10, 0, 0, 1]),
+    });
+    h.addr.send(Flush).await.unwrap();
+    h.fake.remove_name("web.example.com.");
+    let lists = h.fake.list_requests();
+    actix_rt::time::sleep(Duration::from_millis(800)).await;
+    h.addr.send(Flush).await.unwrap();
+    assert_eq!(values(&h.fake).len(), 1, "re-created");
+    assert!(h.fake.list_requests() > lists, "by a targeted read");
+}
+
+#[actix_rt::test]
+async fn periodic_verification_reads_nothing_when_no_record_is_held() {
+    let h = start_config(
+        FakeRoute53::new("Z1", "example.com."),
+        quick_checks(Duration::from_secs(30), Some(Duration::from_millis(100))),
+    );
+    h.addr.send(Flush).await.unwrap();
+    let lists = h.fake.list_requests();
+    actix_rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(h.fake.list_requests(), lists);
 }

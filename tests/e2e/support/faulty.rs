@@ -1,5 +1,6 @@
 //! A fault-injecting proxy in front of moto_server: it forwards every request, except that the next change
-//! requests (`POST .../rrset`) can be answered with Route53 errors instead.
+//! requests (`POST .../rrset`) can be answered with Route53 errors instead, or forwarded late (after the agent
+//! has timed out: the change lands at Route53 although the agent saw a failure).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,8 @@ pub enum Fault {
     PriorRequestNotComplete,
     /// Answer HTTP 503.
     Unavailable,
+    /// Forward the request after this delay (the forwarding goes on when the agent has given up).
+    Delay(std::time::Duration),
 }
 
 struct State {
@@ -59,8 +62,12 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>
             )
         }
         Some(Fault::Unavailable) => return HttpResponse::ServiceUnavailable().body(""),
-        None => {}
+        Some(Fault::Delay(_)) | None => {}
     }
+    let delay = match fault {
+        Some(Fault::Delay(d)) => d,
+        _ => std::time::Duration::ZERO,
+    };
     let url = format!(
         "{}{}",
         state.upstream,
@@ -70,7 +77,9 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>
             .unwrap_or("/")
     );
     let (method, headers) = (req.method().to_string(), req.headers().clone());
+    // A blocking thread finishes the forward even when the agent hangs up meanwhile.
     let result = web::block(move || {
+        std::thread::sleep(delay);
         let mut r = ureq::request(&method, &url);
         for (k, v) in headers
             .iter()
