@@ -98,6 +98,24 @@ pub fn cluster_tag(cluster: &str, budget: usize) -> String {
     format!("{}~{crc:08x}", &cluster[..keep])
 }
 
+/// True when `tag` (the cluster part of a SetIdentifier) was made from `cluster` by any agent of this kind.
+///
+/// The tag is the name itself, or — when an agent had to shorten it, which depends on that agent's owner id
+/// length — a prefix of the name, `~` and the CRC-32 of the *full* name in 8 hex digits. Parsing instead of
+/// recomputing matches the shortened tags of every owner id length.
+pub fn is_cluster_tag_of(tag: &str, cluster: &str) -> bool {
+    if tag == cluster {
+        return true;
+    }
+    let Some((prefix, crc)) = tag.rsplit_once('~') else {
+        return false;
+    };
+    crc.len() == 8
+        && cluster.starts_with(prefix)
+        && prefix.len() < cluster.len()
+        && crc == format!("{:08x}", crc32fast::hash(cluster.as_bytes()))
+}
+
 /// What a record stands for: an ECS task, or a container that is not part of one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum InstanceId {
@@ -234,6 +252,30 @@ mod tests {
         // Two long clusters with the same prefix still differ.
         let other = Owner::new(&format!("{}x", "c".repeat(254)), &"o".repeat(MAX_OWNER)).unwrap();
         assert_ne!(owner.cluster_tag(), other.cluster_tag());
+    }
+
+    #[test]
+    fn cluster_tags_match_by_parsing_whatever_the_owner_length() {
+        let cluster = format!("team-{}", "c".repeat(200));
+        for owner_len in [1, 20, MAX_OWNER] {
+            let tag = Owner::new(&cluster, &"o".repeat(owner_len)).unwrap();
+            assert!(is_cluster_tag_of(tag.cluster_tag(), &cluster), "{owner_len}");
+        }
+        assert!(is_cluster_tag_of("prod", "prod"));
+        assert!(!is_cluster_tag_of("prod", "prod2"));
+        assert!(!is_cluster_tag_of("prod2", "prod"));
+        let crc = |c: &str| format!("{:08x}", crc32fast::hash(c.as_bytes()));
+        assert!(is_cluster_tag_of(&format!("pr~{}", crc("prod")), "prod"));
+        assert!(
+            !is_cluster_tag_of(&format!("pr~{}", crc("prodx")), "prod"),
+            "the CRC is of the full name"
+        );
+        assert!(
+            !is_cluster_tag_of(&format!("px~{}", crc("prod")), "prod"),
+            "the prefix must be ours"
+        );
+        assert!(!is_cluster_tag_of("prod~", "prod"));
+        assert!(!is_cluster_tag_of(&format!("prod~{}", crc("prod")), "prod"));
     }
 
     #[test]
