@@ -208,6 +208,7 @@ async fn try_start(
     let retry = RetryPolicy {
         retries: settings.agent.lookup_retries,
         delay: settings.agent.lookup_retry_delay,
+        deregister_delay: settings.agent.deregister_delay,
     };
     let pool = RegistrarPool::start(settings.agent.workers, |i| {
         RegistrarActor::new(

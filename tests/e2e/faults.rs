@@ -117,6 +117,42 @@ fn kill_removes_the_record_before_the_container_exits() {
 }
 
 #[test]
+fn a_deregistration_delay_keeps_the_record_while_the_container_stops_then_removes_it() {
+    let w = World::new("deregdelay");
+    let config = w
+        .config()
+        .replace("[agent]\n", "[agent]\nderegister_delay_secs = 4\n");
+    let mut agent = Agent::start(&config, w.port);
+    agent.wait_ready();
+    let c = Container::run(Spec {
+        name: &format!("r53d-{}-slow", w.name),
+        labels: vec![(w.label.clone(), "web".into())],
+        ignore_term: true,
+        ..Default::default()
+    });
+    assert!(
+        wait_for_result(crate::CONVERGE, || w.records().len() == 1),
+        "registered"
+    );
+    let mut stopping = c.stop_in_background(30);
+    let seen = wait_for_result(Duration::from_secs(10), || {
+        agent.logs().contains("after the deregistration delay")
+    });
+    assert!(seen, "the kill event was handled: {}", agent.logs());
+    assert_eq!(w.records().len(), 1, "kept during the delay");
+    assert!(
+        wait_for_result(Duration::from_secs(10), || w.records().is_empty()),
+        "removed once the delay has passed"
+    );
+    assert!(
+        c.is_running(),
+        "the record went before the container exited"
+    );
+    let _ = stopping.kill();
+    let _ = stopping.wait();
+}
+
+#[test]
 fn with_register_when_healthy_a_container_is_registered_only_while_healthy() {
     let w = World::new("health");
     let config = w

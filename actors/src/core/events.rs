@@ -39,8 +39,11 @@ pub fn event_filters(label_key: &str) -> HashMap<String, Vec<String>> {
 pub enum Lifecycle {
     /// The container runs (`start`, `unpause`, `restart`): it should have a record.
     Running,
-    /// The container stops or is gone (`kill` with a terminating signal, `stop`, `die`, `destroy`): its record
-    /// goes. `kill` comes before the container exits, so the record goes before the task stops answering.
+    /// The container is being stopped (`kill` with a terminating signal, `stop`) but still runs: its record goes
+    /// (after `deregister_delay`, if one is set). `kill` comes before the container exits, so by default the record
+    /// goes before the task stops answering.
+    Stopping,
+    /// The container has exited or is gone (`die`, `destroy`): its record goes at once.
     Stopped,
     /// Nothing to do (`pause`, `oom` (a `die` follows if the container exits), `kill` with a signal such as HUP
     /// that a container may handle and survive, `health_status: ...`, `exec_*`, anything unknown).
@@ -77,7 +80,8 @@ pub fn lifecycle_of(action: &str, signal: Option<&str>) -> Lifecycle {
     match verb {
         "start" | "unpause" | "restart" => Lifecycle::Running,
         "kill" if signal.is_some_and(|s| !TERMINATING.contains(&s)) => Lifecycle::Ignored,
-        "kill" | "stop" | "die" | "destroy" => Lifecycle::Stopped,
+        "kill" | "stop" => Lifecycle::Stopping,
+        "die" | "destroy" => Lifecycle::Stopped,
         "health_status" => match action.split(':').nth(1).map(str::trim) {
             Some("healthy") => Lifecycle::Healthy,
             Some("unhealthy") => Lifecycle::Unhealthy,
@@ -162,9 +166,10 @@ mod tests {
             lifecycle_of("exec_start: sh -c true", None),
             Lifecycle::Ignored
         );
-        assert_eq!(lifecycle_of("kill", Some("15")), Lifecycle::Stopped);
-        assert_eq!(lifecycle_of("kill", Some("9")), Lifecycle::Stopped);
-        assert_eq!(lifecycle_of("kill", None), Lifecycle::Stopped);
+        assert_eq!(lifecycle_of("kill", Some("15")), Lifecycle::Stopping);
+        assert_eq!(lifecycle_of("kill", Some("9")), Lifecycle::Stopping);
+        assert_eq!(lifecycle_of("kill", None), Lifecycle::Stopping);
+        assert_eq!(lifecycle_of("stop", None), Lifecycle::Stopping);
         assert_eq!(
             lifecycle_of("kill", Some("1")),
             Lifecycle::Ignored,

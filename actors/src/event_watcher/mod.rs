@@ -260,9 +260,15 @@ impl EventWatcherActor {
                     labels: ev.attributes,
                 });
             }
-            Lifecycle::Stopped | Lifecycle::Unhealthy
-                if healthy || ev.lifecycle == Lifecycle::Stopped =>
+            Lifecycle::Stopping | Lifecycle::Unhealthy
+                if healthy || ev.lifecycle == Lifecycle::Stopping =>
             {
+                self.known.remove(&ev.container_id);
+                self.pool.dispatch(Work::Stopping {
+                    container_id: ev.container_id,
+                });
+            }
+            Lifecycle::Stopped => {
                 self.known.remove(&ev.container_id);
                 self.pool.dispatch(Work::Stopped {
                     container_id: ev.container_id,

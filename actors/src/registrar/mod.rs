@@ -1,7 +1,9 @@
 //! `RegistrarActor`: turns one container's lifecycle into Route53 writer messages.
 //!
 //! A running container: labels → record key (bad label → skipped, with a log line naming the container), then the
-//! `MetadataActor` finds its address, then [`Register`] goes to the writer. A stopped container: [`Deregister`].
+//! `MetadataActor` finds its address, then [`Register`] goes to the writer. A stopped container: [`Deregister`] —
+//! for a container that is being stopped but still runs, after the configured deregistration delay (a newer
+//! event for it cancels the wait; `die` deregisters at once; in a drain the waiting ones go at once).
 //! Each registrar handles its messages one at a time ([`AtomicResponse`]); the [`pool::RegistrarPool`] sends all
 //! events of one container to the same registrar, so they are never reordered. A lookup that fails for a
 //! transient reason is retried a bounded number of times unless a newer event for the container supersedes it.
@@ -10,7 +12,7 @@ pub mod pool;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
@@ -22,13 +24,16 @@ use crate::route53::{Deregister, Register, Route53Actor};
 
 const ACTOR: &str = "registrar";
 
-/// How often, and how far apart, a failed lookup is tried again.
+/// The registrar's timing: how often, and how far apart, a failed lookup is tried again, and how long a
+/// stopping container keeps its record.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     /// Further tries after the first.
     pub retries: u32,
     /// Delay before each further try.
     pub delay: Duration,
+    /// How long a container being stopped (still running) keeps its record.
+    pub deregister_delay: Duration,
 }
 
 /// What happened to a container.
@@ -41,7 +46,12 @@ pub enum Work {
         /// Its labels.
         labels: HashMap<String, String>,
     },
-    /// It stopped or is gone.
+    /// It is being stopped (`kill`, `stop`) or turned unhealthy, and still runs: deregistered after the delay.
+    Stopping {
+        /// Full container id.
+        container_id: String,
+    },
+    /// It exited or is gone: deregistered at once.
     Stopped {
         /// Full container id.
         container_id: String,
@@ -52,7 +62,9 @@ impl Work {
     /// The container the work is about.
     pub fn container_id(&self) -> &str {
         match self {
-            Self::Running { container_id, .. } | Self::Stopped { container_id } => container_id,
+            Self::Running { container_id, .. }
+            | Self::Stopping { container_id }
+            | Self::Stopped { container_id } => container_id,
         }
     }
 }
@@ -80,6 +92,10 @@ pub struct RegistrarActor {
     /// Per container, the number of the latest event; a delayed retry of an older one is dropped.
     latest: HashMap<String, u64>,
     counter: u64,
+    /// Containers being stopped, and when their record goes.
+    delayed: HashMap<String, Instant>,
+    /// The one timer that sends due deregistrations.
+    delay_timer: Option<SpawnHandle>,
 }
 
 impl RegistrarActor {
@@ -103,6 +119,8 @@ impl RegistrarActor {
             retry,
             latest: HashMap::new(),
             counter: 0,
+            delayed: HashMap::new(),
+            delay_timer: None,
         }
     }
 
@@ -153,6 +171,40 @@ impl RegistrarActor {
     }
 }
 
+/// How often waiting deregistrations are checked (also how fast a drain sends them).
+const DELAY_TICK: Duration = Duration::from_millis(250);
+
+impl RegistrarActor {
+    /// Deregisters `container_id` once the deregistration delay has passed.
+    fn deregister_later(&mut self, container_id: String, ctx: &mut Context<Self>) {
+        let delay = self.retry.deregister_delay;
+        tracing::info!(container_id = %container_id, ?delay, "Container stopping; its record goes after the deregistration delay.");
+        self.delayed.insert(container_id, Instant::now() + delay);
+        if self.delay_timer.is_none() {
+            self.delay_timer = Some(ctx.run_later(DELAY_TICK.min(delay), Self::send_due));
+        }
+    }
+
+    /// Sends the deregistrations that are due (all of them in a drain: nothing will hold them later).
+    fn send_due(&mut self, ctx: &mut Context<Self>) {
+        self.delay_timer = None;
+        let (now, draining) = (Instant::now(), !ctx.connected());
+        let due: Vec<String> = self
+            .delayed
+            .iter()
+            .filter(|(_, t)| draining || **t <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for container_id in due {
+            self.delayed.remove(&container_id);
+            self.route53.do_send(Deregister { container_id });
+        }
+        if !self.delayed.is_empty() {
+            self.delay_timer = Some(ctx.run_later(DELAY_TICK, Self::send_due));
+        }
+    }
+}
+
 impl Actor for RegistrarActor {
     type Context = Context<Self>;
 
@@ -169,9 +221,10 @@ impl Actor for RegistrarActor {
 impl Handler<ContainerWork> for RegistrarActor {
     type Result = AtomicResponse<Self, ()>;
 
-    fn handle(&mut self, msg: ContainerWork, _ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: ContainerWork, ctx: &mut Context<Self>) -> Self::Result {
         self.counter += 1;
         let id = msg.0.container_id().to_string();
+        self.delayed.remove(&id);
         match msg.0 {
             Work::Running {
                 container_id,
@@ -180,7 +233,12 @@ impl Handler<ContainerWork> for RegistrarActor {
                 self.latest.insert(id, self.counter);
                 AtomicResponse::new(self.running(container_id, labels, 0))
             }
-            Work::Stopped { container_id } => {
+            Work::Stopping { container_id } if !self.retry.deregister_delay.is_zero() => {
+                self.latest.remove(&id);
+                self.deregister_later(container_id, ctx);
+                AtomicResponse::new(Box::pin(actix::fut::ready(())))
+            }
+            Work::Stopping { container_id } | Work::Stopped { container_id } => {
                 self.latest.remove(&id);
                 self.route53.do_send(Deregister { container_id });
                 AtomicResponse::new(Box::pin(actix::fut::ready(())))
