@@ -14,12 +14,14 @@
 //! * [`core`]: parsing, naming, ownership, planning: plain functions with unit tests.
 //! * [`event_watcher`], [`registrar`], [`metadata`], [`route53`], [`supervisor`]: one module per actor; messages
 //!   live beside the actor that receives them; [`messages`] holds the cross-cutting lifecycle ones.
+//! * [`janitor`]: the elected clean-up of dead instances' records (ECS API → zone read → [`route53::Purge`]).
 //! * [`health`]: state shared with the HTTP endpoints.
 
 pub mod backoff;
 pub mod core;
 pub mod event_watcher;
 pub mod health;
+pub mod janitor;
 pub mod messages;
 pub mod metadata;
 pub mod registrar;

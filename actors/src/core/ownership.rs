@@ -259,7 +259,10 @@ mod tests {
         let cluster = format!("team-{}", "c".repeat(200));
         for owner_len in [1, 20, MAX_OWNER] {
             let tag = Owner::new(&cluster, &"o".repeat(owner_len)).unwrap();
-            assert!(is_cluster_tag_of(tag.cluster_tag(), &cluster), "{owner_len}");
+            assert!(
+                is_cluster_tag_of(tag.cluster_tag(), &cluster),
+                "{owner_len}"
+            );
         }
         assert!(is_cluster_tag_of("prod", "prod"));
         assert!(!is_cluster_tag_of("prod", "prod2"));

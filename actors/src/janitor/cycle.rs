@@ -1,0 +1,170 @@
+//! One janitor cycle as a plain async function, without actix: elect, read the zone, judge the owners, purge.
+//!
+//! ```text
+//! ListContainerInstances ACTIVE + DRAINING (paged) ─▶ DescribeContainerInstances, lowest ids first, until a
+//!   connected one is found ─▶ elected? no: done (no zone read, nothing deleted)
+//!                                       yes: ListResourceRecordSets (whole zone, paged, once)
+//!                                            ─▶ this cluster's other owners ─▶ describe those not known yet
+//!                                            ─▶ DeadTracker (grace) ─▶ Purge to the writer
+//! ```
+//!
+//! Any ECS error ends the cycle before anything is deleted.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Instant;
+
+use actix::WeakRecipient;
+
+use super::ecs::{describe_into, list_all, EcsApi, EcsError, Knowledge, DESCRIBE_CHUNK};
+use super::plan::{elect, liveness, records_by_owner, DeadTracker, Liveness, Observed};
+use crate::core::record::ARecord;
+use crate::route53::api::{read_zone, DnsApi, DnsError};
+use crate::route53::{Purge, PurgeOutcome};
+
+/// What a cycle works with; built once by the actor.
+pub struct Cycle {
+    /// ECS (rate-limited).
+    pub ecs: Rc<dyn EcsApi>,
+    /// Route53 (the writer's rate-limited client), for the zone read.
+    pub dns: Rc<dyn DnsApi>,
+    /// Full ECS cluster name.
+    pub cluster: String,
+    /// Hosted zone id.
+    pub zone_id: String,
+    /// This agent's owner id (its container instance id).
+    pub me: String,
+}
+
+/// What an elected cycle found and did.
+#[derive(Debug, Default)]
+pub struct Done {
+    /// Record sets read from the zone.
+    pub zone_records: usize,
+    /// Other owners of this cluster holding records.
+    pub owners: usize,
+    /// What the tracker made of them.
+    pub observed: Observed,
+    /// Records asked to be purged, per owner.
+    pub doomed: BTreeMap<String, usize>,
+    /// The writer's answer, when something was purged.
+    pub purge: Option<PurgeOutcome>,
+}
+
+/// The result of one cycle.
+#[derive(Debug)]
+pub enum Report {
+    /// ECS could not be asked; nothing was read or deleted.
+    Skipped(EcsError),
+    /// Another instance is the janitor (or none can be); `listed` tells whether this agent's id is an instance
+    /// of the cluster at all.
+    NotElected {
+        /// The elected instance, if any.
+        janitor: Option<String>,
+        /// This agent's owner id is among the cluster's ACTIVE/DRAINING instances.
+        listed: bool,
+    },
+    /// Elected, but the zone could not be read; nothing was deleted.
+    ZoneUnreadable(DnsError),
+    /// Elected and done.
+    Done(Done),
+}
+
+/// Lists the ACTIVE and DRAINING instances and describes them, lowest ids first, until the janitor is known.
+async fn election(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsError> {
+    let mut ids = list_all(&*c.ecs, &c.cluster, "ACTIVE").await?;
+    ids.extend(list_all(&*c.ecs, &c.cluster, "DRAINING").await?);
+    ids.sort();
+    ids.dedup();
+    let listed = ids.contains(&c.me);
+    let mut known = Knowledge::default();
+    for chunk in ids.chunks(DESCRIBE_CHUNK) {
+        describe_into(&*c.ecs, &c.cluster, chunk, &mut known).await?;
+        // Every lower id is described by now, so the lowest connected one found is the lowest overall.
+        if let Some(winner) = elect(known.instances.values()) {
+            return Ok((Some(winner.to_string()), listed, known));
+        }
+    }
+    Ok((None, listed, known))
+}
+
+/// Runs one cycle. The tracker goes in and comes back out, so the caller keeps it between cycles; it is cleared
+/// whenever this agent is not the janitor.
+pub async fn run(
+    c: Rc<Cycle>,
+    mut tracker: DeadTracker,
+    writer: WeakRecipient<Purge>,
+) -> (DeadTracker, Report) {
+    let (janitor, listed, mut known) = match election(&c).await {
+        Ok(e) => e,
+        Err(e) => return (tracker, Report::Skipped(e)),
+    };
+    if janitor.as_deref() != Some(c.me.as_str()) {
+        tracker.clear();
+        return (tracker, Report::NotElected { janitor, listed });
+    }
+    let sets = match read_zone(&*c.dns, &c.zone_id).await {
+        Ok(sets) => sets,
+        Err(e) => return (tracker, Report::ZoneUnreadable(e)),
+    };
+    let zone_records = sets.len();
+    let by_owner = records_by_owner(sets, &c.cluster, &c.me);
+    let owners: Vec<String> = by_owner.keys().cloned().collect();
+    if let Err(e) = describe_into(&*c.ecs, &c.cluster, &owners, &mut known).await {
+        return (tracker, Report::Skipped(e));
+    }
+    let verdicts: BTreeMap<String, Liveness> = owners
+        .iter()
+        .map(|o| {
+            let l = liveness(known.instances.get(o), known.missing.contains(o));
+            (o.clone(), l)
+        })
+        .collect();
+    let observed = tracker.observe(Instant::now(), &verdicts);
+    let doomed: Vec<ARecord> = observed
+        .due
+        .iter()
+        .flat_map(|o| by_owner[o].iter().cloned())
+        .collect();
+    let mut done = Done {
+        zone_records,
+        owners: owners.len(),
+        doomed: observed
+            .due
+            .iter()
+            .map(|o| (o.clone(), by_owner[o].len()))
+            .collect(),
+        observed,
+        purge: None,
+    };
+    if !doomed.is_empty() {
+        done.purge = Some(send_purge(&writer, &c.cluster, doomed).await);
+    }
+    (tracker, Report::Done(done))
+}
+
+/// Hands the records to the writer; the strong address is held only while the purge runs, so it never keeps the
+/// writer alive through a drain.
+async fn send_purge(
+    writer: &WeakRecipient<Purge>,
+    cluster: &str,
+    records: Vec<ARecord>,
+) -> PurgeOutcome {
+    let kept = records.len();
+    let Some(writer) = writer.upgrade() else {
+        return PurgeOutcome {
+            kept,
+            error: Some("the Route53 writer has stopped".into()),
+            ..PurgeOutcome::default()
+        };
+    };
+    let msg = Purge {
+        cluster: cluster.to_string(),
+        records,
+    };
+    writer.send(msg).await.unwrap_or_else(|e| PurgeOutcome {
+        kept,
+        error: Some(format!("the Route53 writer did not answer: {e}")),
+        ..PurgeOutcome::default()
+    })
+}

@@ -1,0 +1,198 @@
+//! `JanitorActor`: removes the records of dead container instances of this cluster, with no Lambda and no lock
+//! service. Every agent runs it; each cycle (jittered ±20 %) decides by a deterministic election over the ECS API
+//! whether *this* agent is the cluster's janitor:
+//!
+//! * **Election** ([`plan::elect`]): among the cluster's ACTIVE and DRAINING container instances whose agent is
+//!   connected, the lowest instance id wins. Agents that see the same ECS state agree; if the janitor's instance
+//!   dies, its agent disconnects and another agent wins at its next cycle.
+//! * **Judgement**: the janitor reads the zone once, keeps the records whose SetIdentifier names this cluster and
+//!   another owner ([`plan::records_by_owner`]), and asks ECS about those owners. An owner that is INACTIVE,
+//!   unknown to ECS, or whose agent is disconnected, on two cycles at least `grace` apart ([`plan::DeadTracker`]),
+//!   is dead: its records go to the writer as one [`Purge`] (batched, rate-limited, exact DELETEs).
+//! * **Safety**: any ECS error skips the cycle before anything is read or deleted; records of other clusters,
+//!   of foreign writers and of this agent are never touched; nothing here stops the agent.
+//!
+//! The actor holds the writer only as a weak recipient, so it never keeps it alive during a drain; it stops by
+//! itself once the agent drains.
+
+pub mod cycle;
+pub mod ecs;
+#[cfg(any(test, feature = "test-util"))]
+pub mod fake;
+pub mod plan;
+pub mod sdk;
+mod stats;
+#[cfg(test)]
+mod tests;
+
+pub use stats::JanitorStats;
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix::WeakRecipient;
+
+use self::cycle::{Cycle, Done, Report};
+use self::ecs::EcsApi;
+use self::plan::DeadTracker;
+use crate::backoff::uniform;
+use crate::health::{HealthState, NotReady};
+use crate::route53::api::DnsApi;
+use crate::route53::Purge;
+
+/// Settings of the janitor.
+#[derive(Debug, Clone)]
+pub struct JanitorConfig {
+    /// Full ECS cluster name.
+    pub cluster: String,
+    /// This agent's owner id (its container instance id).
+    pub owner: String,
+    /// Hosted zone id.
+    pub zone_id: String,
+    /// Time between cycles (each one jittered ±20 %; the first is uniform in `[0, interval]`).
+    pub interval: Duration,
+    /// How long an owner must be seen dead before its records go.
+    pub grace: Duration,
+}
+
+/// The janitor.
+pub struct JanitorActor {
+    cycle: Rc<Cycle>,
+    config: JanitorConfig,
+    /// `None` while a cycle runs (the cycle owns it then).
+    tracker: Option<DeadTracker>,
+    /// The writer, weakly: the janitor must not keep it alive through a drain.
+    writer: WeakRecipient<Purge>,
+    stats: Arc<JanitorStats>,
+    /// Read to stop once the agent drains.
+    health: Arc<HealthState>,
+}
+
+impl JanitorActor {
+    /// A janitor that asks `ecs`, reads through `dns` and purges through `writer`.
+    pub fn new(
+        config: JanitorConfig,
+        ecs: Rc<dyn EcsApi>,
+        dns: Rc<dyn DnsApi>,
+        writer: WeakRecipient<Purge>,
+        stats: Arc<JanitorStats>,
+        health: Arc<HealthState>,
+    ) -> Self {
+        let cycle = Rc::new(Cycle {
+            ecs,
+            dns,
+            cluster: config.cluster.clone(),
+            zone_id: config.zone_id.clone(),
+            me: config.owner.clone(),
+        });
+        Self {
+            tracker: Some(DeadTracker::new(config.grace)),
+            cycle,
+            config,
+            writer,
+            stats,
+            health,
+        }
+    }
+
+    fn schedule(&mut self, delay: Duration, ctx: &mut Context<Self>) {
+        ctx.run_later(delay, Self::start_cycle);
+    }
+
+    fn start_cycle(&mut self, ctx: &mut Context<Self>) {
+        let draining = self.health.readiness(Duration::MAX) == Err(NotReady::Draining);
+        if draining || self.writer.upgrade().is_none() {
+            return ctx.stop();
+        }
+        let Some(tracker) = self.tracker.take() else {
+            return;
+        };
+        let run = cycle::run(self.cycle.clone(), tracker, self.writer.clone());
+        ctx.spawn(run.into_actor(self).map(|(tracker, report), act, ctx| {
+            act.tracker = Some(tracker);
+            act.record(report);
+            let i = act.config.interval;
+            act.schedule(i.mul_f64(0.8) + uniform(i.mul_f64(0.4)), ctx);
+        }));
+    }
+
+    /// Logs the cycle and counts it.
+    fn record(&self, report: Report) {
+        let cluster = self.config.cluster.as_str();
+        match report {
+            Report::Skipped(e) if e.is_transient() => {
+                self.stats.cycles_skipped.inc();
+                tracing::warn!(cluster, error = %e, "ECS API unavailable; skipping this janitor cycle.");
+            }
+            Report::Skipped(e) => {
+                self.stats.cycles_skipped.inc();
+                tracing::error!(cluster, error = %e, "ECS API refused the janitor's request (check ecs:ListContainerInstances and ecs:DescribeContainerInstances on the cluster); skipping this janitor cycle.");
+            }
+            Report::NotElected { janitor, listed } => {
+                self.stats.touch();
+                let janitor = janitor.unwrap_or_default();
+                if listed {
+                    tracing::debug!(cluster, owner = %self.config.owner, janitor = %janitor, "Not the elected janitor this cycle.");
+                } else {
+                    tracing::warn!(cluster, owner = %self.config.owner, janitor = %janitor, "This agent's owner id is not an ACTIVE or DRAINING container instance of the cluster, so it is never the janitor.");
+                }
+            }
+            Report::ZoneUnreadable(e) => {
+                self.stats.cycles_skipped.inc();
+                tracing::warn!(cluster, zone_id = %self.config.zone_id, error = %e, "Janitor could not read the zone; skipping this cycle.");
+            }
+            Report::Done(done) => self.record_done(done),
+        }
+    }
+
+    fn record_done(&self, done: Done) {
+        let (cluster, zone_id) = (self.config.cluster.as_str(), self.config.zone_id.as_str());
+        let s = &self.stats;
+        s.elections_won.inc();
+        for (owner, reason) in &done.observed.newly_dead {
+            tracing::info!(cluster, owner = %owner, reason, grace = ?self.config.grace, "Owner looks dead; its records go after the grace period unless it comes back.");
+        }
+        for owner in &done.observed.back_alive {
+            tracing::info!(cluster, owner = %owner, "Owner is back; keeping its records.");
+        }
+        for (owner, records) in &done.doomed {
+            tracing::warn!(cluster, zone_id, owner = %owner, records, "Owner dead past the grace period; deleting its records.");
+        }
+        if let Some(p) = &done.purge {
+            s.records_removed.add(p.removed as u64);
+            if p.error.is_none() {
+                s.owners_found_dead.add(done.doomed.len() as u64);
+            }
+        }
+        s.touch();
+        let p = done.purge.unwrap_or_default();
+        tracing::info!(
+            cluster,
+            zone_id,
+            zone_records = done.zone_records,
+            owners = done.owners,
+            dead_pending = done.observed.newly_dead.len(),
+            removed = p.removed,
+            already_gone = p.already_gone,
+            kept = p.kept,
+            error = p.error.as_deref().unwrap_or(""),
+            elections_won = s.elections_won.get(),
+            owners_found_dead = s.owners_found_dead.get(),
+            records_removed = s.records_removed.get(),
+            last_cycle = s.last_cycle(),
+            "Janitor cycle done."
+        );
+    }
+}
+
+impl Actor for JanitorActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        tracing::info!(cluster = %self.config.cluster, owner = %self.config.owner, interval = ?self.config.interval,
+            grace = ?self.config.grace, "Janitor started.");
+        self.schedule(uniform(self.config.interval), ctx);
+    }
+}

@@ -1,0 +1,335 @@
+//! Tests of the janitor's cycle and actor against the in-memory ECS and Route53 fakes, with a stand-in writer
+//! that applies purges to the fake zone. The states moto cannot express (an agent that disconnects and comes
+//! back under the same id, an INACTIVE instance) are covered here.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use super::cycle::{self, Cycle, Report};
+use super::fake::FakeEcs;
+use super::plan::DeadTracker;
+use super::{JanitorActor, JanitorConfig, JanitorStats};
+use crate::core::plan::Change;
+use crate::core::record::{ARecord, RecordKey};
+use crate::health::HealthState;
+use crate::route53::api::DnsApi;
+use crate::route53::fake::FakeRoute53;
+use crate::route53::{Purge, PurgeOutcome};
+
+/// Applies purges to the fake zone as one batch and remembers their sizes.
+struct Writer {
+    zone: Rc<FakeRoute53>,
+    batches: Rc<RefCell<Vec<usize>>>,
+}
+
+impl Actor for Writer {
+    type Context = Context<Self>;
+}
+
+impl Handler<Purge> for Writer {
+    type Result = ResponseFuture<PurgeOutcome>;
+
+    fn handle(&mut self, msg: Purge, _ctx: &mut Context<Self>) -> Self::Result {
+        let (zone, batches) = (self.zone.clone(), self.batches.clone());
+        Box::pin(async move {
+            let changes: Vec<Change> = msg.records.into_iter().map(Change::Delete).collect();
+            batches.borrow_mut().push(changes.len());
+            match zone.change("Z1", &changes).await {
+                Ok(()) => PurgeOutcome {
+                    removed: changes.len(),
+                    ..PurgeOutcome::default()
+                },
+                Err(e) => PurgeOutcome {
+                    kept: changes.len(),
+                    error: Some(e.to_string()),
+                    ..PurgeOutcome::default()
+                },
+            }
+        })
+    }
+}
+
+struct World {
+    ecs: Rc<FakeEcs>,
+    zone: Rc<FakeRoute53>,
+    batches: Rc<RefCell<Vec<usize>>>,
+    writer: Addr<Writer>,
+}
+
+fn rec(name: &str, id: &str, n: u8) -> ARecord {
+    ARecord {
+        key: RecordKey {
+            name: name.into(),
+            set_identifier: id.into(),
+        },
+        ip: [10, 0, 0, n].into(),
+        ttl: 60,
+        weight: 1,
+    }
+}
+
+/// Instances a (lowest), b, c, d in cluster `prod`; records of each of them, of another cluster, and a foreign
+/// one, all under the same names.
+async fn world() -> World {
+    let ecs = Rc::new(FakeEcs::new("prod", 2));
+    for id in ["a", "b", "c", "d"] {
+        ecs.register(id);
+    }
+    let zone = Rc::new(FakeRoute53::new("Z1", "z."));
+    let mut ups = Vec::new();
+    for (i, owner) in ["a", "b", "c", "d"].iter().enumerate() {
+        let i = i as u8;
+        ups.push(rec("web.z.", &format!("r53d:prod:{owner}:t-{i}1"), 10 + i));
+        ups.push(rec("api.z.", &format!("r53d:prod:{owner}:t-{i}2"), 20 + i));
+    }
+    ups.push(rec("web.z.", "r53d:staging:c:t-91", 91));
+    ups.push(rec("web.z.", "r53d:prod-2:c:t-92", 92));
+    ups.push(rec("web.z.", "hand-made", 93));
+    let ups: Vec<Change> = ups.into_iter().map(Change::Upsert).collect();
+    zone.change("Z1", &ups).await.unwrap();
+    let batches = Rc::new(RefCell::new(Vec::new()));
+    let writer = Writer {
+        zone: zone.clone(),
+        batches: batches.clone(),
+    }
+    .start();
+    World {
+        ecs,
+        zone,
+        batches,
+        writer,
+    }
+}
+
+impl World {
+    fn cycle(&self, me: &str) -> Rc<Cycle> {
+        Rc::new(Cycle {
+            ecs: self.ecs.clone(),
+            dns: self.zone.clone() as Rc<dyn DnsApi>,
+            cluster: "prod".into(),
+            zone_id: "Z1".into(),
+            me: me.into(),
+        })
+    }
+
+    async fn run(&self, me: &str, tracker: DeadTracker) -> (DeadTracker, Report) {
+        let weak = self.writer.clone().recipient().downgrade();
+        cycle::run(self.cycle(me), tracker, weak).await
+    }
+
+    fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .zone
+            .sets()
+            .into_iter()
+            .filter_map(|s| s.set_identifier)
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+fn owners_left(ids: &[String]) -> Vec<&str> {
+    let mut o: Vec<&str> = ids
+        .iter()
+        .filter_map(|i| i.strip_prefix("r53d:prod:"))
+        .map(|rest| rest.split(':').next().unwrap())
+        .collect();
+    o.dedup();
+    o
+}
+
+#[actix_rt::test]
+async fn the_elected_janitor_purges_exactly_the_dead_owners_records() {
+    let w = world().await;
+    w.ecs.set("b", "INACTIVE", false);
+    w.ecs.remove("c");
+    w.ecs.set("d", "ACTIVE", false);
+    let before = w.ids();
+    let (_, report) = w.run("a", DeadTracker::new(Duration::ZERO)).await;
+    let Report::Done(done) = report else {
+        panic!("{report:?}")
+    };
+    assert_eq!(done.doomed.len(), 3);
+    assert_eq!(done.purge.unwrap().removed, 6);
+    assert_eq!(*w.batches.borrow(), vec![6], "one batch");
+    let after = w.ids();
+    assert_eq!(owners_left(&after), ["a"], "its own records stay");
+    assert_eq!(before.len() - after.len(), 6);
+    for kept in ["r53d:staging:c:t-91", "r53d:prod-2:c:t-92", "hand-made"] {
+        assert!(after.iter().any(|i| i == kept), "{kept} was touched");
+    }
+    // ACTIVE: a and d (one page of 2), DRAINING: none (one empty page); describes: the election's (a, d), then
+    // the owners not known yet (b INACTIVE, c missing).
+    assert_eq!(w.ecs.calls(), (2, 2));
+    assert_eq!(w.zone.list_requests(), 1, "the zone is read once a cycle");
+}
+
+#[actix_rt::test]
+async fn a_non_elected_agent_reads_no_zone_and_deletes_nothing() {
+    let w = world().await;
+    w.ecs.remove("c");
+    let (tracker, report) = w.run("b", DeadTracker::new(Duration::ZERO)).await;
+    assert!(
+        matches!(&report, Report::NotElected { janitor: Some(j), listed: true } if j == "a"),
+        "{report:?}"
+    );
+    assert!(tracker.pending().is_empty());
+    assert_eq!(w.zone.list_requests(), 0);
+    assert!(w.batches.borrow().is_empty());
+    let (_, report) = w.run("zz", DeadTracker::new(Duration::ZERO)).await;
+    assert!(matches!(report, Report::NotElected { listed: false, .. }));
+}
+
+#[actix_rt::test]
+async fn the_election_pages_and_describes_lowest_ids_first_until_one_is_connected() {
+    let mut w = world().await;
+    w.ecs = Rc::new(FakeEcs::new("prod", 100));
+    for i in 0..250 {
+        w.ecs.set(&format!("i{i:03}"), "ACTIVE", i >= 120);
+    }
+    let (_, report) = w.run("i121", DeadTracker::new(Duration::ZERO)).await;
+    assert!(
+        matches!(&report, Report::NotElected { janitor: Some(j), .. } if j == "i120"),
+        "{report:?}"
+    );
+    assert_eq!(
+        w.ecs.calls(),
+        (4, 2),
+        "3 + 1 pages; 2 of 3 chunks described"
+    );
+    let (_, report) = w.run("i120", DeadTracker::new(Duration::ZERO)).await;
+    assert!(matches!(report, Report::Done(_)), "{report:?}");
+}
+
+#[actix_rt::test]
+async fn when_the_janitors_agent_disconnects_the_next_instance_takes_over() {
+    let w = world().await;
+    w.ecs.set("a", "ACTIVE", false);
+    w.ecs.set("b", "DRAINING", true);
+    let (_, report) = w
+        .run("b", DeadTracker::new(Duration::from_secs(3600)))
+        .await;
+    let Report::Done(done) = report else {
+        panic!("{report:?}")
+    };
+    assert_eq!(done.observed.newly_dead.len(), 1, "a is seen dead");
+    assert!(done.purge.is_none(), "but not before the grace period");
+}
+
+#[actix_rt::test]
+async fn two_agents_running_cycles_concurrently_purge_once_without_conflicts() {
+    let w = world().await;
+    w.ecs.set("d", "INACTIVE", false);
+    let ((_, ra), (_, rb)) = futures::join!(
+        w.run("a", DeadTracker::new(Duration::ZERO)),
+        w.run("b", DeadTracker::new(Duration::ZERO))
+    );
+    assert!(matches!(ra, Report::Done(_)), "{ra:?}");
+    assert!(matches!(rb, Report::NotElected { .. }), "{rb:?}");
+    assert_eq!(*w.batches.borrow(), vec![2]);
+    assert_eq!(
+        w.zone.change_requests().len(),
+        2,
+        "the set-up and one purge"
+    );
+    assert_eq!(owners_left(&w.ids()), ["a", "b", "c"]);
+}
+
+#[actix_rt::test]
+async fn an_agent_that_disconnects_briefly_keeps_its_records() {
+    let w = world().await;
+    let grace = Duration::from_millis(300);
+    w.ecs.set("c", "ACTIVE", false);
+    let (tracker, _) = w.run("a", DeadTracker::new(grace)).await;
+    assert_eq!(tracker.pending().into_iter().collect::<Vec<_>>(), ["c"]);
+    w.ecs.set("c", "ACTIVE", true);
+    actix_rt::time::sleep(grace).await;
+    let (tracker, report) = w.run("a", tracker).await;
+    let Report::Done(done) = report else {
+        panic!("{report:?}")
+    };
+    assert_eq!(done.observed.back_alive, ["c"]);
+    w.ecs.set("c", "ACTIVE", false);
+    let (_, report) = w.run("a", tracker).await;
+    let Report::Done(done) = report else {
+        panic!("{report:?}")
+    };
+    assert!(done.purge.is_none(), "the grace period starts over");
+    assert_eq!(owners_left(&w.ids()), ["a", "b", "c", "d"]);
+}
+
+#[actix_rt::test]
+async fn with_ecs_unreachable_the_cycle_is_skipped_before_anything_is_read() {
+    let w = world().await;
+    w.ecs.set_down(true);
+    let (_, report) = w.run("a", DeadTracker::new(Duration::ZERO)).await;
+    assert!(
+        matches!(&report, Report::Skipped(e) if e.is_transient()),
+        "{report:?}"
+    );
+    assert_eq!(w.zone.list_requests(), 0);
+    assert_eq!(w.ids().len(), 11);
+}
+
+fn actor(w: &World, me: &str, grace: Duration, stats: &Arc<JanitorStats>) -> Addr<JanitorActor> {
+    let config = JanitorConfig {
+        cluster: "prod".into(),
+        owner: me.into(),
+        zone_id: "Z1".into(),
+        interval: Duration::from_millis(40),
+        grace,
+    };
+    let weak = w.writer.clone().recipient().downgrade();
+    let health = Arc::new(HealthState::default());
+    let dns = w.zone.clone() as Rc<dyn DnsApi>;
+    JanitorActor::new(config, w.ecs.clone(), dns, weak, stats.clone(), health).start()
+}
+
+async fn wait_until(limit: Duration, check: impl Fn() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        actix_rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    check()
+}
+
+#[actix_rt::test]
+async fn the_actor_waits_out_the_grace_period_then_purges_and_counts() {
+    let w = world().await;
+    let stats = Arc::new(JanitorStats::default());
+    w.ecs.set("d", "INACTIVE", false);
+    let started = std::time::Instant::now();
+    let _janitor = actor(&w, "a", Duration::from_millis(200), &stats);
+    assert!(wait_until(Duration::from_secs(5), || stats.records_removed.get() == 2).await);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert_eq!(owners_left(&w.ids()), ["a", "b", "c"]);
+    assert_eq!(stats.owners_found_dead.get(), 1);
+    assert!(stats.elections_won.get() >= 2 && stats.last_cycle() > 0);
+}
+
+#[actix_rt::test]
+async fn the_actor_skips_cycles_while_ecs_is_down() {
+    let w = world().await;
+    let stats = Arc::new(JanitorStats::default());
+    w.ecs.set_down(true);
+    w.ecs.remove("d");
+    let _janitor = actor(&w, "a", Duration::ZERO, &stats);
+    assert!(wait_until(Duration::from_secs(5), || stats.cycles_skipped.get() >= 2).await);
+    assert_eq!(
+        (stats.records_removed.get(), w.zone.list_requests()),
+        (0, 0)
+    );
+    w.ecs.set_down(false);
+    assert!(
+        wait_until(Duration::from_secs(5), || stats.records_removed.get() == 2).await,
+        "the first cycle after the outage judges again"
+    );
+}
