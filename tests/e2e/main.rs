@@ -3,13 +3,16 @@
 //!
 //! Run them with `scripts/test`, which sets up Docker, the offline test image and moto. Every test has its own
 //! hosted zone, service label key, fake ECS agent and agent process, so tests run in parallel without seeing
-//! each other's containers.
+//! each other's containers. The one test that restarts the Docker daemon takes Docker for itself
+//! ([`World::alone`]); every other world holds a shared lock on it.
 
 mod faults;
 mod lifecycle;
 mod pipeline;
+mod restart;
 mod support;
 
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use support::agent::{free_port, Agent};
@@ -19,6 +22,16 @@ use support::moto::{Moto, Rec};
 
 /// Longest wait for DNS to converge in a test.
 pub const CONVERGE: Duration = Duration::from_secs(30);
+
+/// Docker is shared by the tests of this binary; the daemon-restart test needs it alone.
+static DOCKER: RwLock<()> = RwLock::new(());
+
+/// A test's hold on Docker (a failed test poisons nothing: the guard is taken back).
+#[allow(dead_code)] // held for its drop only
+enum DockerHold {
+    Shared(RwLockReadGuard<'static, ()>),
+    Alone(RwLockWriteGuard<'static, ()>),
+}
 
 /// One test's world: a zone in moto, a fake ECS agent, a label key, a health port.
 pub struct World {
@@ -36,11 +49,23 @@ pub struct World {
     pub label: String,
     /// Health endpoint port.
     pub port: u16,
+    _docker: DockerHold,
 }
 
 impl World {
-    /// A fresh world for `test`.
+    /// A fresh world for `test`, sharing Docker with the other tests.
     pub fn new(test: &str) -> Self {
+        let hold = DockerHold::Shared(DOCKER.read().unwrap_or_else(|e| e.into_inner()));
+        Self::with(test, hold)
+    }
+
+    /// A fresh world for `test` that has Docker to itself (it may restart the daemon).
+    pub fn alone(test: &str) -> Self {
+        let hold = DockerHold::Alone(DOCKER.write().unwrap_or_else(|e| e.into_inner()));
+        Self::with(test, hold)
+    }
+
+    fn with(test: &str, hold: DockerHold) -> Self {
         let moto = Moto::connect();
         let zone = format!("{}.e2e.test.", support::unique(test));
         let zone_id = moto.create_zone(&zone);
@@ -52,6 +77,7 @@ impl World {
             ecs: FakeEcsAgent::start(),
             label: format!("r53d.e2e.{}", support::unique(test)),
             port: free_port(),
+            _docker: hold,
         }
     }
 
@@ -114,6 +140,16 @@ listen = "127.0.0.1:{port}"
 
     /// A bridge-mode ECS task of `service`: created, announced to the fake ECS agent (no `Networks`), started.
     pub fn bridge_task(&self, service: &str, n: usize) -> (Container, String) {
+        self.bridge_task_with(service, n, false)
+    }
+
+    /// [`World::bridge_task`], optionally with the restart policy `always`.
+    pub fn bridge_task_with(
+        &self,
+        service: &str,
+        n: usize,
+        restart_always: bool,
+    ) -> (Container, String) {
         let task_id = support::task_id(&format!("{}-{service}-{n}", self.name));
         let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{task_id}");
         let labels = vec![
@@ -125,6 +161,7 @@ listen = "127.0.0.1:{port}"
             name: &name,
             labels,
             network: None,
+            restart_always,
             ..Default::default()
         });
         self.ecs.add_task(Task {

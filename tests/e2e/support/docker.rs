@@ -38,6 +38,8 @@ pub struct Spec<'a> {
     pub ignore_term: bool,
     /// A Docker HEALTHCHECK that passes while `/ok` exists (checked every second).
     pub healthcheck: bool,
+    /// Restart policy `always` (the daemon starts it again after a restart).
+    pub restart_always: bool,
 }
 
 impl Container {
@@ -71,6 +73,9 @@ impl Container {
                 ]
                 .map(String::from),
             );
+        }
+        if spec.restart_always {
+            args.push("--restart=always".into());
         }
         if let Some(n) = spec.network {
             args.push(format!("--network={n}"));

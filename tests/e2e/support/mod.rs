@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod docker;
+pub mod dockerd;
 pub mod ecs;
 pub mod faulty;
 pub mod moto;
