@@ -31,6 +31,8 @@ use route53_discovery_actors::supervisor::{Attach, SupervisorActor};
 
 use crate::settings::{Mode, Settings};
 
+mod janitor;
+
 /// Actors besides the registrars that report `ActorStopped`: watcher, metadata, route53.
 const FIXED_ACTORS: usize = 3;
 
@@ -75,8 +77,9 @@ async fn connect_docker(socket: &str, budget: Duration) -> Result<Docker, String
     }
 }
 
-/// Owner and cluster: from the settings, else from the ECS agent's `/v1/metadata` (retried within `budget`).
-async fn identity(settings: &Settings, budget: Duration) -> Result<Owner, String> {
+/// Owner and full cluster name: from the settings, else from the ECS agent's `/v1/metadata` (retried within
+/// `budget`).
+async fn identity(settings: &Settings, budget: Duration) -> Result<(Owner, String), String> {
     let (mut owner, mut cluster) = (
         settings.agent.owner_id.clone(),
         settings.agent.cluster.clone(),
@@ -104,7 +107,8 @@ async fn identity(settings: &Settings, budget: Duration) -> Result<Owner, String
         cluster = cluster.or(Some(meta.cluster));
     }
     let (owner, cluster) = (owner.expect("set above"), cluster.expect("set above"));
-    Owner::new(&cluster, &owner).map_err(|e| e.to_string())
+    let me = Owner::new(&cluster, &owner).map_err(|e| e.to_string())?;
+    Ok((me, cluster))
 }
 
 async fn route53_api(settings: &Settings) -> Rc<dyn DnsApi> {
@@ -175,7 +179,7 @@ async fn try_start(
 ) -> Result<(), String> {
     let budget = settings.docker.reconnect_budget;
     let docker = connect_docker(&settings.docker.socket, budget).await?;
-    let owner = identity(&settings, budget).await?;
+    let (owner, cluster) = identity(&settings, budget).await?;
     let api = route53_api(&settings).await;
     let zone = zone_name(&*api, &settings, budget).await?;
     let zone_id = settings.route53.hosted_zone_id.clone();
@@ -197,8 +201,15 @@ async fn try_start(
         recheck_after: settings.route53.recheck_after,
         verify_interval: settings.route53.verify_interval,
     };
-    let route53 =
-        Route53Actor::new(api, r53_config, owner, reporter.clone(), health.clone()).start();
+    let route53 = Route53Actor::new(
+        api.clone(),
+        r53_config,
+        owner.clone(),
+        reporter.clone(),
+        health.clone(),
+    )
+    .start();
+    janitor::start(&settings, &owner, &cluster, api, &route53, health.clone()).await;
     let meta_config = MetadataConfig {
         introspection: introspection(&settings),
         host_ip: settings.agent.host_ip,

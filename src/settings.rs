@@ -19,7 +19,15 @@ pub const ENV_PREFIX: &str = "R53D";
 /// Every key the settings know, by section.
 const KNOWN: &[(&str, &[&str])] = &[
     ("docker", &["socket", "label", "reconnect_budget_secs"]),
-    ("ecs", &["introspection_url", "timeout_ms", "attempts"]),
+    (
+        "ecs",
+        &[
+            "introspection_url",
+            "timeout_ms",
+            "attempts",
+            "api_endpoint_url",
+        ],
+    ),
     (
         "route53",
         &[
@@ -54,6 +62,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "deregister_delay_secs",
         ],
     ),
+    ("janitor", &["enabled", "interval_secs", "grace_secs"]),
     ("health", &["listen", "stream_down_limit_secs", "records"]),
     ("log", &["format", "level"]),
 ];
@@ -101,6 +110,19 @@ pub struct EcsSettings {
     pub timeout: Duration,
     /// Tries per lookup (≥ 1).
     pub attempts: usize,
+    /// ECS API endpoint override (emulators); `None`: the SDK's regional endpoint.
+    pub api_endpoint_url: Option<String>,
+}
+
+/// `[janitor]`.
+#[derive(Debug, Clone)]
+pub struct JanitorSettings {
+    /// Run the elected clean-up of dead instances' records.
+    pub enabled: bool,
+    /// Time between cycles (jittered ±20 %).
+    pub interval: Duration,
+    /// How long an owner must be seen dead before its records are deleted.
+    pub grace: Duration,
 }
 
 /// `[route53]`.
@@ -194,6 +216,8 @@ pub struct Settings {
     pub agent: AgentSettings,
     /// `[health]`.
     pub health: HealthSettings,
+    /// `[janitor]`.
+    pub janitor: JanitorSettings,
     /// `[log]`.
     pub log: LogSettings,
 }

@@ -124,3 +124,52 @@ fn request_shaping_has_conservative_defaults_and_bounds() {
         .0;
     assert_eq!(err.len(), 2, "{err:?}");
 }
+
+#[test]
+fn the_janitor_is_on_by_default_with_documented_timings() {
+    let s = from_toml(MINIMAL).unwrap();
+    assert!(s.janitor.enabled);
+    assert_eq!(s.janitor.interval, Duration::from_secs(300));
+    assert_eq!(s.janitor.grace, Duration::from_secs(600));
+    assert_eq!(s.ecs.api_endpoint_url, None);
+    let s = from_toml(&format!(
+        "{MINIMAL}[janitor]\nenabled = false\ninterval_secs = 2\ngrace_secs = 5\n[ecs]\napi_endpoint_url = \"http://127.0.0.1:5000\"\n"
+    ))
+    .unwrap();
+    assert!(!s.janitor.enabled);
+    assert_eq!(
+        (s.janitor.interval, s.janitor.grace),
+        (Duration::from_secs(2), Duration::from_secs(5))
+    );
+    assert_eq!(
+        s.ecs.api_endpoint_url.as_deref(),
+        Some("http://127.0.0.1:5000")
+    );
+}
+
+#[test]
+fn bad_janitor_settings_are_reported_together() {
+    let bad = format!(
+        "{MINIMAL}[janitor]\nenabled = \"maybe\"\ninterval_secs = 0\ngrace_secs = -1\nlease = 3\n[ecs]\napi_endpoint_url = \"ecs.local\"\n"
+    );
+    let err = from_toml(&bad).unwrap_err().0;
+    let text = err.join("\n");
+    for needle in [
+        "janitor.lease: unknown key",
+        "janitor.enabled",
+        "janitor.interval_secs",
+        "janitor.grace_secs",
+        "ecs.api_endpoint_url",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert_eq!(err.len(), 5, "{text}");
+    let env = HashMap::from([
+        (
+            "R53D__ROUTE53__HOSTED_ZONE_ID".to_string(),
+            "Z1".to_string(),
+        ),
+        ("R53D__JANITOR__ENABLED".to_string(), "false".to_string()),
+    ]);
+    assert!(!load_from(None, env).unwrap().janitor.enabled);
+}

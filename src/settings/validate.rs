@@ -138,24 +138,30 @@ pub fn validate(cfg: &Config) -> Result<Settings, SettingsError> {
     let route53 = route53(&mut r, agent.as_ref().map(|a| a.mode));
     let health = health(&mut r);
     let log = log(&mut r);
+    let janitor = janitor(&mut r);
     if let (Some(a), Some(e)) = (&agent, &ecs) {
         if e.introspection_url.is_none() && (a.owner_id.is_none() || a.cluster.is_none()) {
             r.errors.push("agent.owner_id and agent.cluster: required when ecs.introspection_url is \"\" (no ECS agent to ask)".into());
         }
     }
-    match (docker, ecs, route53, agent, health, log) {
-        (Some(docker), Some(ecs), Some(route53), Some(agent), Some(health), Some(log))
-            if r.errors.is_empty() =>
-        {
-            Ok(Settings {
-                docker,
-                ecs,
-                route53,
-                agent,
-                health,
-                log,
-            })
-        }
+    match (docker, ecs, route53, agent, health, log, janitor) {
+        (
+            Some(docker),
+            Some(ecs),
+            Some(route53),
+            Some(agent),
+            Some(health),
+            Some(log),
+            Some(janitor),
+        ) if r.errors.is_empty() => Ok(Settings {
+            docker,
+            ecs,
+            route53,
+            agent,
+            health,
+            janitor,
+            log,
+        }),
         _ => Err(SettingsError(r.errors)),
     }
 }
@@ -203,10 +209,23 @@ fn ecs(r: &mut Reader) -> Option<EcsSettings> {
         in_range(*v, &(100..=60_000))
     });
     let attempts = r.checked("ecs.attempts", true, |v: &usize| in_range(*v, &(1..=20)));
+    let api = r.checked("ecs.api_endpoint_url", false, http_url);
     Some(EcsSettings {
         introspection_url: url,
         timeout: Duration::from_millis(timeout?),
         attempts: attempts?,
+        api_endpoint_url: api,
+    })
+}
+
+fn janitor(r: &mut Reader) -> Option<JanitorSettings> {
+    let enabled = r.req::<bool>("janitor.enabled");
+    let interval = r.secs("janitor.interval_secs", 1..=86_400);
+    let grace = r.secs("janitor.grace_secs", 1..=604_800);
+    Some(JanitorSettings {
+        enabled: enabled?,
+        interval: interval?,
+        grace: grace?,
     })
 }
 

@@ -103,6 +103,8 @@ shutdown_grace_secs = 10
 lookup_retry_delay_secs = 1
 [health]
 listen = "127.0.0.1:{port}"
+[janitor]
+enabled = false
 "#,
             label = self.label,
             ecs = self.ecs.url,
