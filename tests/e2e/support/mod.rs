@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod docker;
 pub mod dockerd;
+pub mod sockproxy;
 pub mod ecs;
 pub mod faulty;
 pub mod moto;
