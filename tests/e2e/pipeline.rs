@@ -1,5 +1,7 @@
 //! Containers on a real Docker Engine become weighted A records in moto, and go away when they stop.
 
+use std::time::Duration;
+
 use crate::support::docker::{Container, Spec};
 use crate::support::ecs::CLUSTER;
 use crate::World;
@@ -54,12 +56,20 @@ fn containers_that_are_not_ecs_tasks_are_keyed_by_container_id_and_bad_labels_sk
         network: None,
         ..Default::default()
     });
-    let bad = Container::run(Spec {
-        name: &format!("r53d-{}-bad", w.name),
-        labels: vec![(w.label.clone(), "not a name!".into())],
-        network: None,
-        ..Default::default()
-    });
+    let long_label = "a".repeat(64);
+    let bad_values = ["not a name!", "ünïcode", long_label.as_str(), ""];
+    let bad: Vec<Container> = bad_values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            Container::run(Spec {
+                name: &format!("r53d-{}-bad{i}", w.name),
+                labels: vec![(w.label.clone(), value.to_string())],
+                network: None,
+                ..Default::default()
+            })
+        })
+        .collect();
     let set_identifier = format!(
         "r53d:{CLUSTER}:{}:c-{}",
         crate::support::ecs::INSTANCE_ID,
@@ -70,9 +80,16 @@ fn containers_that_are_not_ecs_tasks_are_keyed_by_container_id_and_bad_labels_sk
         ..w.expected("plain", "x", &good.bridge_ip())
     };
     w.wait_records(vec![expected]);
-    let logs = agent.logs();
+    let reported = crate::support::wait_for_result(Duration::from_secs(10), || {
+        let logs = agent.logs();
+        bad.iter().all(|c| {
+            logs.lines()
+                .any(|l| l.contains(&c.id) && l.contains("Skipping container"))
+        })
+    });
     assert!(
-        logs.contains(&bad.id) && logs.contains("Skipping container"),
-        "the bad label is reported with the container id:\n{logs}"
+        reported,
+        "every bad label is reported with its container id:\n{}",
+        agent.logs()
     );
 }
