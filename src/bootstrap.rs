@@ -25,6 +25,7 @@ use route53_discovery_actors::registrar::{RegistrarActor, RetryPolicy};
 use route53_discovery_actors::route53::api::{DnsApi, ErrorClass};
 use route53_discovery_actors::route53::dry_run::DryRunDns;
 use route53_discovery_actors::route53::limiter::{self, RateLimited};
+use route53_discovery_actors::route53::measured::Measured;
 use route53_discovery_actors::route53::sdk::SdkDns;
 use route53_discovery_actors::route53::{Route53Actor, Route53Config};
 use route53_discovery_actors::supervisor::{Attach, SupervisorActor};
@@ -111,7 +112,12 @@ async fn identity(settings: &Settings, budget: Duration) -> Result<(Owner, Strin
     Ok((me, cluster))
 }
 
-async fn route53_api(settings: &Settings) -> Rc<dyn DnsApi> {
+/// The Route53 API the agent uses, measured (`r53d_route53_*` metrics).
+async fn route53_api(settings: &Settings, health: &Arc<HealthState>) -> Rc<dyn DnsApi> {
+    Rc::new(Measured::new(raw_route53_api(settings).await, health.clone()))
+}
+
+async fn raw_route53_api(settings: &Settings) -> Rc<dyn DnsApi> {
     if settings.agent.mode == Mode::DryRun {
         let zone = settings
             .route53
@@ -180,7 +186,7 @@ async fn try_start(
     let budget = settings.docker.reconnect_budget;
     let docker = connect_docker(&settings.docker.socket, budget).await?;
     let (owner, cluster) = identity(&settings, budget).await?;
-    let api = route53_api(&settings).await;
+    let api = route53_api(&settings, &health).await;
     let zone = zone_name(&*api, &settings, budget).await?;
     let zone_id = settings.route53.hosted_zone_id.clone();
     tracing::info!(zone_id = %zone_id, zone = zone.as_str(), cluster = owner.cluster_tag(), owner = owner.owner(), mode = ?settings.agent.mode, "Starting.");
@@ -221,6 +227,7 @@ async fn try_start(
         delay: settings.agent.lookup_retry_delay,
         deregister_delay: settings.agent.deregister_delay,
     };
+    let depth = health.stats.queue_depth.with_label_values(&["registrar"]);
     let pool = RegistrarPool::start(settings.agent.workers, |i| {
         RegistrarActor::new(
             i,
@@ -231,7 +238,8 @@ async fn try_start(
             retry,
             health.clone(),
         )
-    });
+    })
+    .with_depth_gauge(depth);
     let docker_config = DockerConfig {
         socket: settings.docker.socket.clone(),
         reconnect_budget: budget,

@@ -1,4 +1,4 @@
-//! Command line: `run` (the default), `check-config`, `healthcheck`.
+//! Command line: `run` (the default), `check-config`, `healthcheck`, `sync --once`; `--config`, `--log-format`.
 
 use std::path::PathBuf;
 
@@ -9,12 +9,15 @@ use clap::{Parser, Subcommand};
 #[command(
     version,
     about,
-    after_help = "Examples:\n  route53-discovery --config config/local.toml          # local dry run, no AWS needed\n  route53-discovery check-config --config config/prod.toml\n  route53-discovery sync --once --config config/prod.toml   # one launch sync, then exit\n  route53-discovery healthcheck                           # exit 0 when /healthz answers 200"
+    after_help = "Examples:\n  route53-discovery --config config/local.toml          # local dry run, no AWS needed\n  route53-discovery check-config --config config/prod.toml\n  route53-discovery sync --once --config config/prod.toml   # one launch sync, then exit\n  route53-discovery healthcheck                           # exit 0 when /healthz answers 200\n  route53-discovery --log-format json --config config/prod.toml   # JSON logs, one object per line"
 )]
 pub struct Cli {
     /// TOML file layered over the built-in defaults (environment variables R53D__SECTION__KEY override both).
     #[arg(long, short, global = true, value_name = "FILE", env = "R53D_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Log format, overriding `log.format`: human (default) or json (one object per line).
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["human", "json"])]
+    pub log_format: Option<String>,
     /// What to do (default: run).
     #[command(subcommand)]
     pub command: Option<Command>,

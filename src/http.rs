@@ -1,5 +1,8 @@
 //! The HTTP endpoints: `/healthz` (the process and its actor system respond), `/readyz` (launch sync done, not
-//! draining, Docker event stream up) and `/records` (the records this agent holds, as JSON).
+//! draining, Docker event stream up), `/metrics` (Prometheus text format) and `/records` (the records this agent
+//! holds: JSON, or an HTML table per service for a browser or `?format=html`). All on `health.listen`
+//! (loopback by default); `health.metrics_listen`, when set, serves `/metrics` alone on another address, so a
+//! scraper can reach the metrics without the rest.
 //!
 //! It reads [`HealthState`] only; it holds no actor address, so it never keeps the pipeline alive in a drain.
 //! Its own signal handling is off: only the supervisor reacts to SIGTERM, and stops this server last.
@@ -8,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::http::header;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use route53_discovery_actors::health::{HealthState, NotReady};
 
 use crate::settings::HealthSettings;
@@ -42,8 +46,15 @@ async fn readyz(state: web::Data<State>) -> HttpResponse {
     }
 }
 
+async fn metrics(state: web::Data<State>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.health.stats.encode())
+}
+
+/// A record as `/records` shows it.
 #[derive(serde::Serialize)]
-struct RecordView {
+pub(crate) struct RecordView {
     name: String,
     set_identifier: String,
     ip: String,
@@ -51,7 +62,20 @@ struct RecordView {
     weight: i64,
 }
 
-async fn records(state: web::Data<State>) -> HttpResponse {
+fn wants_html(req: &HttpRequest) -> bool {
+    let query = req.query_string();
+    if query.split('&').any(|kv| kv == "format=json") {
+        return false;
+    }
+    query.split('&').any(|kv| kv == "format=html")
+        || req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+}
+
+async fn records(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
     let list: Vec<RecordView> = state
         .health
         .records()
@@ -64,34 +88,73 @@ async fn records(state: web::Data<State>) -> HttpResponse {
             weight: r.weight,
         })
         .collect();
+    if wants_html(&req) {
+        return HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(page::render(&list));
+    }
     HttpResponse::Ok().json(list)
 }
 
-/// Binds and starts the server on the current actix system; returns its handle for a graceful stop.
-pub fn start(settings: &HealthSettings, health: Arc<HealthState>) -> std::io::Result<ServerHandle> {
+/// The running servers; [`Servers::stop`] stops them all.
+pub struct Servers(Vec<ServerHandle>);
+
+impl Servers {
+    /// Graceful stop of every server.
+    pub async fn stop(self) {
+        for h in self.0 {
+            h.stop(true).await;
+        }
+    }
+}
+
+/// Binds and runs one server on the current actix system, without its own signal handling; its handle.
+macro_rules! serve {
+    ($server:expr, $addr:expr) => {{
+        let server = $server
+            .workers(1)
+            .disable_signals()
+            .shutdown_timeout(2)
+            .bind($addr)?
+            .run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        handle
+    }};
+}
+
+/// Binds and starts the servers on the current actix system; returns their handles for a graceful stop.
+pub fn start(settings: &HealthSettings, health: Arc<HealthState>) -> std::io::Result<Servers> {
     let data = web::Data::new(State {
         health,
         stream_down_limit: settings.stream_down_limit,
     });
     let with_records = settings.records;
+    let main = data.clone();
     let server = HttpServer::new(move || {
         let app = App::new()
-            .app_data(data.clone())
+            .app_data(main.clone())
             .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(readyz));
+            .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(metrics));
         if with_records {
             app.route("/records", web::get().to(records))
         } else {
             app
         }
-    })
-    .workers(1)
-    .disable_signals()
-    .shutdown_timeout(2)
-    .bind(settings.listen)?
-    .run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
+    });
+    let mut handles = vec![serve!(server, settings.listen)];
     tracing::info!(listen = %settings.listen, "Health endpoint listening.");
-    Ok(handle)
+    if let Some(addr) = settings.metrics_listen {
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/metrics", web::get().to(metrics))
+        });
+        handles.push(serve!(server, addr));
+        tracing::info!(listen = %addr, "Metrics endpoint listening.");
+    }
+    Ok(Servers(handles))
 }
+
+mod page;

@@ -74,7 +74,7 @@ pub fn run_with(
             .map_err(|e| format!("cannot listen on {}: {e}", settings.health.listen))?;
         let mut supervisor = SupervisorActor::new(health.clone(), settings.agent.shutdown_grace);
         supervisor.on_stop(Box::new(move || {
-            Box::pin(async move { http.stop(true).await })
+            Box::pin(async move { http.stop().await })
         }));
         let supervisor = supervisor.start();
         let mut panics = install_panic_hook();

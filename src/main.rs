@@ -69,13 +69,18 @@ fn main() -> ExitCode {
     if let Some(Command::Healthcheck) = cli.command {
         return ExitCode::from(if probe(loaded.as_ref().ok()) { 0 } else { 1 });
     }
-    let settings = match loaded {
+    let mut settings = match loaded {
         Ok(s) => s,
         Err(e) => {
             eprintln!("route53-discovery: {e}");
             return ExitCode::from(EXIT_CONFIG as u8);
         }
     };
+    match cli.log_format.as_deref() {
+        Some("json") => settings.log.format = LogFormat::Json,
+        Some(_) => settings.log.format = LogFormat::Human,
+        None => {}
+    }
     match cli.command.unwrap_or(Command::Run) {
         Command::CheckConfig => {
             println!("configuration is valid");

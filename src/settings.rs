@@ -63,7 +63,10 @@ const KNOWN: &[(&str, &[&str])] = &[
         ],
     ),
     ("janitor", &["enabled", "interval_secs", "grace_secs"]),
-    ("health", &["listen", "stream_down_limit_secs", "records"]),
+    (
+        "health",
+        &["listen", "metrics_listen", "stream_down_limit_secs", "records"],
+    ),
     ("log", &["format", "level"]),
 ];
 
@@ -192,6 +195,8 @@ pub struct HealthSettings {
     pub stream_down_limit: Duration,
     /// Serve `/records`.
     pub records: bool,
+    /// A second address serving `/metrics` only, for a scraper; `None`: metrics on `listen` only.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// `[log]`.

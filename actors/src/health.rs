@@ -7,6 +7,7 @@ use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::core::record::ARecord;
+use crate::metrics::Metrics;
 
 /// A monotonically increasing count.
 #[derive(Debug, Default)]
@@ -29,28 +30,11 @@ impl Counter {
     }
 }
 
-/// Counts of what the writer had to deal with (exported as metrics later).
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Requests answered `Throttling` / `PriorRequestNotComplete`.
-    pub throttled: Counter,
-    /// Batches rejected with `InvalidChangeBatch`.
-    pub conflicts: Counter,
-    /// Changes quarantined after failing on their own.
-    pub quarantined: Counter,
-    /// New records refused because their name held 100 weighted records.
-    pub refused_full: Counter,
-    /// Containers skipped because their service label is not a usable DNS name.
-    pub skipped_labels: Counter,
-    /// Own records found different from what the agent expected (by a recheck or the periodic verification).
-    pub drift: Counter,
-}
-
 /// What `/healthz`, `/readyz` and `/records` report.
 #[derive(Debug)]
 pub struct HealthState {
-    /// The writer's counters.
-    pub stats: Stats,
+    /// The agent's Prometheus metrics.
+    pub stats: Metrics,
     created: Instant,
     /// Milliseconds after `created` of the last heartbeat from the actor system's main arbiter.
     last_beat_ms: AtomicU64,
@@ -74,7 +58,7 @@ pub enum NotReady {
 impl Default for HealthState {
     fn default() -> Self {
         Self {
-            stats: Stats::default(),
+            stats: Metrics::default(),
             created: Instant::now(),
             last_beat_ms: AtomicU64::new(0),
             synced: AtomicBool::default(),
@@ -101,6 +85,7 @@ impl HealthState {
     /// Marks the launch sync as done.
     pub fn set_synced(&self) {
         self.synced.store(true, Ordering::SeqCst);
+        self.stats.synced_now();
     }
 
     /// Marks the agent as draining; it never becomes ready again.
@@ -110,6 +95,7 @@ impl HealthState {
 
     /// Records that the event stream is down (keeps the first time) or up again.
     pub fn set_stream_down(&self, down: bool) {
+        self.stats.stream_up.set(i64::from(!down));
         let mut since = self
             .stream_down_since
             .lock()
@@ -141,6 +127,7 @@ impl HealthState {
 
     /// Replaces the view of the records this agent holds.
     pub fn set_records(&self, records: Vec<ARecord>) {
+        self.stats.records_owned.set(records.len() as i64);
         *self.records.write().unwrap_or_else(|p| p.into_inner()) = records;
     }
 

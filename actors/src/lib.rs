@@ -24,6 +24,7 @@ pub mod health;
 pub mod janitor;
 pub mod messages;
 pub mod metadata;
+pub mod metrics;
 pub mod registrar;
 pub mod route53;
 pub mod supervisor;

@@ -357,7 +357,13 @@ fn health(r: &mut Reader) -> Option<HealthSettings> {
     });
     let limit = r.secs("health.stream_down_limit_secs", 1..=86_400);
     let records = r.req::<bool>("health.records");
+    let metrics = r.checked("health.metrics_listen", false, |s: &String| {
+        s.parse::<SocketAddr>()
+            .map(|_| ())
+            .map_err(|_| format!("{s:?} is not an address:port"))
+    });
     Some(HealthSettings {
+        metrics_listen: metrics.map(|s| s.parse().expect("validated")),
         listen: listen?.parse().expect("validated"),
         stream_down_limit: limit?,
         records: records?,

@@ -8,6 +8,7 @@
 
 mod faults;
 mod lifecycle;
+mod ops;
 mod pipeline;
 mod restart;
 mod support;

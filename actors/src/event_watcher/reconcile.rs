@@ -60,6 +60,7 @@ impl EventWatcherActor {
                 Ok(listed) => {
                     tracing::debug!("Periodic reconcile.");
                     act.apply_listing(listed.running);
+                    act.health.stats.synced_now();
                 }
                 // The event stream's own reconnect handles an unreachable Docker; try again next time.
                 Err(e) => {

@@ -222,6 +222,11 @@ impl Handler<ContainerWork> for RegistrarActor {
     type Result = AtomicResponse<Self, ()>;
 
     fn handle(&mut self, msg: ContainerWork, ctx: &mut Context<Self>) -> Self::Result {
+        self.health
+            .stats
+            .queue_depth
+            .with_label_values(&["registrar"])
+            .dec();
         self.counter += 1;
         let id = msg.0.container_id().to_string();
         self.delayed.remove(&id);

@@ -12,6 +12,8 @@ use super::{Barrier, ContainerWork, RegistrarActor, Work};
 #[derive(Clone)]
 pub struct RegistrarPool {
     shards: Vec<Addr<RegistrarActor>>,
+    /// `r53d_queue_depth{queue="registrar"}`: raised here, lowered by the registrar that takes the work.
+    depth: Option<prometheus::IntGauge>,
 }
 
 impl RegistrarPool {
@@ -19,7 +21,14 @@ impl RegistrarPool {
     pub fn start(n: usize, factory: impl Fn(usize) -> RegistrarActor) -> Self {
         Self {
             shards: (0..n.max(1)).map(|i| factory(i).start()).collect(),
+            depth: None,
         }
+    }
+
+    /// Counts dispatched work in `depth` (the registrars count it down).
+    pub fn with_depth_gauge(mut self, depth: prometheus::IntGauge) -> Self {
+        self.depth = Some(depth);
+        self
     }
 
     /// The worker index for a container.
@@ -30,6 +39,9 @@ impl RegistrarPool {
     /// Hands work to its worker without waiting (the event reader must never block).
     pub fn dispatch(&self, work: Work) {
         let i = self.shard_for(work.container_id());
+        if let Some(d) = &self.depth {
+            d.inc();
+        }
         self.shards[i].do_send(ContainerWork(work));
     }
 

@@ -11,7 +11,7 @@ use actix::prelude::*;
 
 use super::api::{read_name, DnsError, ErrorClass};
 use super::recheck::RECHECK_RETRY;
-use super::{log_applied, ours, Route53Actor, ACTOR};
+use super::{ours, Route53Actor, ACTOR};
 use crate::core::plan::{group_mismatches, weighted_counts, Change};
 use crate::core::record::RecordKey;
 
@@ -130,7 +130,7 @@ impl Route53Actor {
         let key = change.record().key.clone();
         match res.map_err(|e| (e.class(), e)) {
             Ok(()) => {
-                log_applied(&self.config.zone_id, std::slice::from_ref(&change));
+                self.log_applied(std::slice::from_ref(&change));
                 self.book.applied(&[change]);
             }
             Err((ErrorClass::Conflict, e)) => {

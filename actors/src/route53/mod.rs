@@ -21,6 +21,7 @@ pub mod dry_run;
 pub mod fake;
 mod io;
 pub mod limiter;
+pub mod measured;
 mod purge;
 mod recheck;
 pub mod sdk;
@@ -172,10 +173,21 @@ impl Route53Actor {
         for (_, tx) in self.waiters.extract_if(.., |(n, _)| *n <= done) {
             let _ = tx.send(());
         }
+        self.track_queue();
     }
 
     fn publish(&self) {
         self.health.set_records(self.book.actual_records());
+    }
+
+    /// `r53d_queue_depth{queue="route53"}`: changes received and not yet attempted.
+    fn track_queue(&self) {
+        let queued = self.received.saturating_sub(self.done);
+        self.health
+            .stats
+            .queue_depth
+            .with_label_values(&["route53"])
+            .set(queued as i64);
     }
 
     fn release_quarantine(&mut self) {
@@ -194,6 +206,7 @@ impl Route53Actor {
 
     /// Sends what is dirty, unless a request is under way or a backoff is running.
     fn kick(&mut self, ctx: &mut Context<Self>) {
+        self.track_queue();
         if self.in_flight || self.retry_timer.is_some() {
             return;
         }
@@ -218,7 +231,7 @@ impl Route53Actor {
 
     fn on_sent(&mut self, outcome: SendOutcome, upto: u64, ctx: &mut Context<Self>) {
         self.in_flight = false;
-        log_applied(&self.config.zone_id, &outcome.applied);
+        self.log_applied(&outcome.applied);
         self.book.applied(&outcome.applied);
         self.publish();
         let Some((rest, err)) = outcome.failed else {
@@ -247,9 +260,6 @@ impl Route53Actor {
 
     fn retry_later(&mut self, keys: BTreeSet<RecordKey>, err: &DnsError, ctx: &mut Context<Self>) {
         let delay = self.backoff.next().unwrap_or(Duration::from_secs(30));
-        if matches!(err, DnsError::Throttled { .. }) {
-            self.health.stats.throttled.inc();
-        }
         tracing::warn!(zone_id = %self.config.zone_id, error = %err, changes = keys.len(), ?delay, "Route53 request failed; retrying.");
         self.book.mark_dirty(keys);
         if let Some(old) = self.retry_timer.take() {
@@ -291,15 +301,22 @@ impl Route53Actor {
     }
 }
 
-fn log_applied(zone_id: &str, changes: &[Change]) {
-    for c in changes {
-        let r = c.record();
-        let what = if matches!(c, Change::Upsert(_)) {
-            "Registered record."
-        } else {
-            "Removed record."
-        };
-        tracing::info!(zone_id, record_name = %r.key.name, set_identifier = %r.key.set_identifier, ip = %r.ip, "{what}");
+impl Route53Actor {
+    /// Logs and counts changes Route53 accepted.
+    fn log_applied(&self, changes: &[Change]) {
+        let zone_id = self.config.zone_id.as_str();
+        let stats = &self.health.stats;
+        for c in changes {
+            let r = c.record();
+            let what = if matches!(c, Change::Upsert(_)) {
+                stats.registrations.inc();
+                "Registered record."
+            } else {
+                stats.deregistrations.inc();
+                "Removed record."
+            };
+            tracing::info!(zone_id, record_name = %r.key.name, set_identifier = %r.key.set_identifier, ip = %r.ip, "{what}");
+        }
     }
 }
 

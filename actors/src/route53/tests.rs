@@ -386,6 +386,18 @@ async fn a_quarantined_change_is_retried_on_its_own_once_the_conflict_is_gone() 
     );
 }
 
+/// Polls `check` every 20 ms for at most `limit`.
+async fn eventually(limit: Duration, check: impl Fn() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    check()
+}
+
 fn quick_checks(recheck_after: Duration, verify_interval: Option<Duration>) -> Route53Config {
     Route53Config {
         zone_id: "Z1".into(),
@@ -402,7 +414,7 @@ fn quick_checks(recheck_after: Duration, verify_interval: Option<Duration>) -> R
 async fn a_change_that_lands_after_the_reread_is_found_by_the_recheck_and_undone() {
     let fake = FakeRoute53::new("Z1", "example.com.");
     fake.insert(foreign());
-    let h = start_config(fake, quick_checks(Duration::from_millis(600), None));
+    let h = start_config(fake, quick_checks(Duration::from_millis(1500), None));
     h.addr.send(Flush).await.unwrap();
     h.fake.land_late(Duration::from_millis(300));
     h.addr.do_send(Register {
@@ -415,11 +427,14 @@ async fn a_change_that_lands_after_the_reread_is_found_by_the_recheck_and_undone
         container_id: "a".into(),
     });
     h.addr.send(Flush).await.unwrap();
-    actix_rt::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(h.fake.sets().len(), 2, "the late UPSERT has landed");
-    actix_rt::time::sleep(Duration::from_millis(600)).await;
-    h.addr.send(Flush).await.unwrap();
-    assert_eq!(h.fake.sets(), vec![foreign()], "the recheck removed it");
+    assert!(
+        eventually(Duration::from_secs(1), || h.fake.sets().len() == 2).await,
+        "the late UPSERT has landed"
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || h.fake.sets() == vec![foreign()]).await,
+        "the recheck removed it"
+    );
     assert!(h.failures.lock().unwrap().is_empty());
 }
 
@@ -436,9 +451,10 @@ async fn periodic_verification_restores_a_record_deleted_by_hand() {
     h.addr.send(Flush).await.unwrap();
     h.fake.remove_name("web.example.com.");
     let lists = h.fake.list_requests();
-    actix_rt::time::sleep(Duration::from_millis(800)).await;
-    h.addr.send(Flush).await.unwrap();
-    assert_eq!(values(&h.fake).len(), 1, "re-created");
+    assert!(
+        eventually(Duration::from_secs(5), || values(&h.fake).len() == 1).await,
+        "re-created"
+    );
     assert!(h.fake.list_requests() > lists, "by a targeted read");
 }
 

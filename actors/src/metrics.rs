@@ -1,0 +1,271 @@
+//! The agent's Prometheus metrics (`prometheus` crate), in one registry served at `/metrics`.
+//!
+//! Family names are stable (they are part of the agent's interface; dashboards and alerts use them):
+//!
+//! | family | type | labels | meaning |
+//! |---|---|---|---|
+//! | `r53d_docker_events_total` | counter | `action` | container events received, by action verb |
+//! | `r53d_docker_event_stream_up` | gauge | | 1 while the Docker event stream is connected |
+//! | `r53d_registrations_total` | counter | | records created or updated in Route53 |
+//! | `r53d_deregistrations_total` | counter | | records deleted from Route53 |
+//! | `r53d_route53_requests_total` | counter | `operation`, `outcome` | Route53 requests by kind and result |
+//! | `r53d_route53_throttled_total` | counter | | requests answered `Throttling` / `PriorRequestNotComplete` |
+//! | `r53d_route53_batch_size` | histogram | | changes per change batch sent |
+//! | `r53d_route53_consecutive_errors` | gauge | | failed Route53 requests since the last success |
+//! | `r53d_route53_conflicts_total` | counter | | batches rejected with `InvalidChangeBatch` |
+//! | `r53d_route53_quarantined_total` | counter | | changes put aside after failing on their own |
+//! | `r53d_route53_refused_full_total` | counter | | new records refused: the name holds 100 weighted records |
+//! | `r53d_route53_drift_total` | counter | | own records found different from what the agent expected |
+//! | `r53d_queue_depth` | gauge | `queue` | work waiting: `registrar` (container events), `route53` (changes) |
+//! | `r53d_records_owned` | gauge | | records this agent holds |
+//! | `r53d_last_sync_timestamp_seconds` | gauge | | Unix time of the last successful sync with Docker |
+//! | `r53d_skipped_labels_total` | counter | | containers skipped for an unusable service label |
+//!
+//! The janitor's families are registered by the janitor (`r53d_janitor_*`).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use prometheus::{
+    Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
+};
+
+/// Every metric of the agent, and the registry they are in.
+pub struct Metrics {
+    registry: Registry,
+    /// `r53d_docker_events_total{action}`.
+    pub events: IntCounterVec,
+    /// `r53d_docker_event_stream_up`.
+    pub stream_up: IntGauge,
+    /// `r53d_registrations_total`.
+    pub registrations: IntCounter,
+    /// `r53d_deregistrations_total`.
+    pub deregistrations: IntCounter,
+    /// `r53d_route53_requests_total{operation,outcome}`.
+    pub requests: IntCounterVec,
+    /// `r53d_route53_throttled_total`.
+    pub throttled: IntCounter,
+    /// `r53d_route53_batch_size`.
+    pub batch_size: Histogram,
+    /// `r53d_route53_consecutive_errors`.
+    pub consecutive_errors: IntGauge,
+    /// `r53d_route53_conflicts_total`.
+    pub conflicts: IntCounter,
+    /// `r53d_route53_quarantined_total`.
+    pub quarantined: IntCounter,
+    /// `r53d_route53_refused_full_total`.
+    pub refused_full: IntCounter,
+    /// `r53d_route53_drift_total`.
+    pub drift: IntCounter,
+    /// `r53d_queue_depth{queue}`.
+    pub queue_depth: IntGaugeVec,
+    /// `r53d_records_owned`.
+    pub records_owned: IntGauge,
+    /// `r53d_last_sync_timestamp_seconds`.
+    pub last_sync: Gauge,
+    /// `r53d_skipped_labels_total`.
+    pub skipped_labels: IntCounter,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+fn counter(r: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).expect("valid metric");
+    r.register(Box::new(c.clone())).expect("unique metric");
+    c
+}
+
+fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("unique metric");
+    g
+}
+
+fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(c.clone())).expect("unique metric");
+    c
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let r = Registry::new();
+        let batch_size = Histogram::with_opts(
+            HistogramOpts::new("r53d_route53_batch_size", "Changes per change batch sent.")
+                .buckets(vec![1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0]),
+        )
+        .expect("valid metric");
+        r.register(Box::new(batch_size.clone()))
+            .expect("unique metric");
+        let queue_depth = IntGaugeVec::new(
+            Opts::new("r53d_queue_depth", "Work waiting, by queue."),
+            &["queue"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(queue_depth.clone()))
+            .expect("unique metric");
+        let last_sync = Gauge::new(
+            "r53d_last_sync_timestamp_seconds",
+            "Unix time of the last successful sync with Docker.",
+        )
+        .expect("valid metric");
+        r.register(Box::new(last_sync.clone()))
+            .expect("unique metric");
+        Self {
+            events: counter_vec(
+                &r,
+                "r53d_docker_events_total",
+                "Container events received.",
+                &["action"],
+            ),
+            stream_up: gauge(
+                &r,
+                "r53d_docker_event_stream_up",
+                "1 while the Docker event stream is connected.",
+            ),
+            registrations: counter(
+                &r,
+                "r53d_registrations_total",
+                "Records created or updated in Route53.",
+            ),
+            deregistrations: counter(
+                &r,
+                "r53d_deregistrations_total",
+                "Records deleted from Route53.",
+            ),
+            requests: counter_vec(
+                &r,
+                "r53d_route53_requests_total",
+                "Route53 requests.",
+                &["operation", "outcome"],
+            ),
+            throttled: counter(
+                &r,
+                "r53d_route53_throttled_total",
+                "Route53 requests answered Throttling or PriorRequestNotComplete.",
+            ),
+            consecutive_errors: gauge(
+                &r,
+                "r53d_route53_consecutive_errors",
+                "Failed Route53 requests since the last success.",
+            ),
+            conflicts: counter(
+                &r,
+                "r53d_route53_conflicts_total",
+                "Change batches rejected with InvalidChangeBatch.",
+            ),
+            quarantined: counter(
+                &r,
+                "r53d_route53_quarantined_total",
+                "Changes put aside after failing on their own.",
+            ),
+            refused_full: counter(
+                &r,
+                "r53d_route53_refused_full_total",
+                "New records refused: the name holds 100 weighted records.",
+            ),
+            drift: counter(
+                &r,
+                "r53d_route53_drift_total",
+                "Own records found different from what the agent expected.",
+            ),
+            records_owned: gauge(&r, "r53d_records_owned", "Records this agent holds."),
+            skipped_labels: counter(
+                &r,
+                "r53d_skipped_labels_total",
+                "Containers skipped for an unusable service label.",
+            ),
+            batch_size,
+            queue_depth,
+            last_sync,
+            registry: r,
+        }
+        .with_initial_series()
+    }
+}
+
+/// Actions whose event counters exist from the start (at 0), so rates and alerts work before the first event.
+const ACTIONS: &[&str] = &[
+    "start",
+    "die",
+    "stop",
+    "kill",
+    "destroy",
+    "oom",
+    "pause",
+    "unpause",
+    "restart",
+    "health_status",
+];
+/// Route53 operations, likewise.
+const OPERATIONS: &[&str] = &[
+    "change_resource_record_sets",
+    "list_resource_record_sets",
+    "get_hosted_zone",
+];
+
+impl Metrics {
+    /// Creates the labelled series that should exist from the start.
+    fn with_initial_series(self) -> Self {
+        for a in ACTIONS {
+            self.events.with_label_values(&[a]);
+        }
+        for op in OPERATIONS {
+            self.requests.with_label_values(&[op, "ok"]);
+        }
+        for q in ["registrar", "route53"] {
+            self.queue_depth.with_label_values(&[q]);
+        }
+        self
+    }
+
+    /// The registry, for other parts (the janitor) to add their families.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Sets `r53d_last_sync_timestamp_seconds` to now.
+    pub fn synced_now(&self) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        self.last_sync.set(now.as_secs_f64());
+    }
+
+    /// Everything in the Prometheus text format.
+    pub fn encode(&self) -> String {
+        let mut out = Vec::new();
+        let encoder = TextEncoder::new();
+        if let Err(e) = encoder.encode(&self.registry.gather(), &mut out) {
+            tracing::error!(error = %e, "Encoding metrics failed.");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_is_exported() {
+        let m = Metrics::default();
+        m.events.with_label_values(&["start"]).inc();
+        m.requests.with_label_values(&["change", "ok"]).inc();
+        m.queue_depth.with_label_values(&["registrar"]).set(0);
+        let text = m.encode();
+        for family in [
+            "r53d_docker_events_total{action=\"start\"} 1",
+            "r53d_route53_requests_total{operation=\"change\",outcome=\"ok\"} 1",
+            "r53d_route53_batch_size_bucket",
+            "r53d_records_owned 0",
+            "r53d_last_sync_timestamp_seconds 0",
+        ] {
+            assert!(text.contains(family), "{family} missing in\n{text}");
+        }
+    }
+}
