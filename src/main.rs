@@ -11,9 +11,30 @@ use route53_discovery::settings::{self, LogFormat, Settings};
 use route53_discovery::{RunMode, EXIT_CONFIG};
 use tracing_subscriber::EnvFilter;
 
+/// Crates that could log credentials, signatures or whole request bodies at debug/trace level: capped at info
+/// whatever the configured level, so secrets and bodies never reach the logs.
+const CAPPED: &[&str] = &[
+    "aws_sigv4=info",
+    "aws_smithy_runtime=info",
+    "aws_smithy_runtime_api=info",
+    "aws_smithy_http_client=info",
+    "aws_config=info",
+    "aws_credential_types=info",
+    "aws_sdk_route53=info",
+    "aws_sdk_ecs=info",
+    "hyper=info",
+    "hyper_util=info",
+    "h2=info",
+    "awc=info",
+    "actix_http=info",
+];
+
 fn init_logging(settings: &Settings) {
-    let filter =
+    let mut filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.level));
+    for directive in CAPPED {
+        filter = filter.add_directive(directive.parse().expect("valid directive"));
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -144,3 +144,28 @@ fn healthcheck_exits_zero_while_the_agent_runs_and_one_when_it_is_down() {
     let (down, _, _) = run_once(&["healthcheck"], &w.config());
     assert_eq!(down.code(), Some(1));
 }
+
+#[test]
+fn at_trace_level_no_credential_and_no_request_body_reaches_the_logs() {
+    let w = World::new("secrets");
+    let secret = "r53d-e2e-SECRET-do-not-log";
+    let env = [
+        ("RUST_LOG", "trace"),
+        ("AWS_SECRET_ACCESS_KEY", secret),
+        ("AWS_SESSION_TOKEN", "r53d-e2e-TOKEN-do-not-log"),
+    ];
+    let mut agent = Agent::start_with_env(&w.config(), w.port, &env);
+    agent.wait_ready();
+    let (c, tid) = w.bridge_task("web", 0);
+    w.wait_records(vec![w.expected("web", &tid, &c.bridge_ip())]);
+    let logs = agent.logs();
+    assert!(logs.contains("TRACE"), "trace logging is on");
+    for leak in [
+        secret,
+        "r53d-e2e-TOKEN-do-not-log",
+        "ChangeResourceRecordSetsRequest",
+        "Signature=",
+    ] {
+        assert!(!logs.contains(leak), "{leak:?} reached the logs");
+    }
+}

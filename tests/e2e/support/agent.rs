@@ -44,6 +44,11 @@ pub fn run_once(args: &[&str], toml: &str) -> (ExitStatus, String, String) {
 impl Agent {
     /// Starts the agent with `toml` as its config file; `health_port` must match `[health] listen`.
     pub fn start(toml: &str, health_port: u16) -> Self {
+        Self::start_with_env(toml, health_port, &[])
+    }
+
+    /// [`Agent::start`] with extra environment variables (later ones win over the defaults set here).
+    pub fn start_with_env(toml: &str, health_port: u16, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("agent.toml");
         std::fs::File::create(&config)
@@ -55,6 +60,7 @@ impl Agent {
             .arg("--config")
             .arg(&config)
             .env("RUST_LOG", "info,route53_discovery_actors=debug")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
