@@ -173,3 +173,22 @@ fn bad_janitor_settings_are_reported_together() {
     ]);
     assert!(!load_from(None, env).unwrap().janitor.enabled);
 }
+
+#[test]
+fn every_key_is_documented_in_the_default_file_and_the_readme() {
+    let readme = include_str!("../../README.md");
+    for (section, keys) in KNOWN {
+        for key in *keys {
+            let full = format!("{section}.{key}");
+            assert!(
+                DEFAULTS.contains(&format!("\n{key} ="))
+                    || DEFAULTS.contains(&format!("\n# {key} =")),
+                "{full} is not in config/default.toml"
+            );
+            assert!(
+                readme.contains(&format!("`{full}`")),
+                "{full} is not in the README's configuration table"
+            );
+        }
+    }
+}
