@@ -88,6 +88,26 @@ fn ecs_agent_down_while_a_task_starts_then_back_registers_it() {
 }
 
 #[test]
+fn malformed_introspection_answers_are_logged_and_retried_never_a_crash() {
+    let w = World::new("garbage");
+    let config = w
+        .config()
+        .replace("[agent]\n", "[agent]\nreconcile_interval_secs = 3\n");
+    let mut agent = Agent::start(&config, w.port);
+    agent.wait_ready();
+    w.ecs.set_tasks_garbage(true);
+    let (_app, _pause, tid) = w.awsvpc_task("web", "10.20.30.42");
+    let logged = wait_for_result(Duration::from_secs(10), || {
+        agent.logs().contains("malformed JSON")
+    });
+    assert!(logged, "{}", agent.logs());
+    assert!(w.records().is_empty());
+    w.ecs.set_tasks_garbage(false);
+    w.wait_records(vec![w.expected("web", &tid, "10.20.30.42")]);
+    assert!(agent.is_running());
+}
+
+#[test]
 fn kill_removes_the_record_before_the_container_exits() {
     let w = World::new("killfirst");
     let mut agent = w.agent();

@@ -31,6 +31,7 @@ struct State {
     tasks: Vec<Task>,
     metadata_up: bool,
     tasks_down: bool,
+    tasks_garbage: bool,
 }
 
 /// The running fake agent.
@@ -92,6 +93,12 @@ async fn tasks(req: HttpRequest, state: web::Data<Arc<Mutex<State>>>) -> HttpRes
             .map(|(_, v)| v.clone())
     };
     let state = state.lock().unwrap();
+    if state.tasks_garbage {
+        return json_response(
+            200,
+            r#"{"Arn":"arn:aws:ecs:us-east-1:1:task/e2e/x","Containers":[{"Docker"#.into(),
+        );
+    }
     if state.tasks_down {
         return HttpResponse::ServiceUnavailable().body("");
     }
@@ -142,6 +149,7 @@ impl FakeEcsAgent {
             tasks: Vec::new(),
             metadata_up: true,
             tasks_down: false,
+            tasks_garbage: false,
         }));
         let data = web::Data::new(state.clone());
         let url = super::serve(move |cfg: &mut web::ServiceConfig| {
@@ -161,6 +169,11 @@ impl FakeEcsAgent {
     /// Makes `/v1/tasks` answer 503 (the agent restarting) or normally.
     pub fn set_tasks_down(&self, down: bool) {
         self.state.lock().unwrap().tasks_down = down;
+    }
+
+    /// Makes `/v1/tasks` answer 200 with a truncated JSON body, or normally.
+    pub fn set_tasks_garbage(&self, garbage: bool) {
+        self.state.lock().unwrap().tasks_garbage = garbage;
     }
 
     /// Makes `/v1/metadata` answer 500 (agent starting) or normally.
