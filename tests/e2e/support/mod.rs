@@ -7,6 +7,8 @@ pub mod sockproxy;
 pub mod ecs;
 pub mod faulty;
 pub mod moto;
+pub mod moto_ecs;
+pub mod spy;
 
 use std::time::{Duration, Instant};
 

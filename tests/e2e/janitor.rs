@@ -1,0 +1,310 @@
+//! The janitor end to end: agent binaries elect a janitor over moto's ECS API and it removes the records of a
+//! dead container instance from moto's Route53, behind a spying proxy that counts every request (and can make
+//! an instance look missing or disconnected, which moto cannot express for an instance that comes back).
+//!
+//! Every test has its own cluster, zone and label, so they run in parallel with the others. Cycles run every
+//! second (jittered ±20 %) with a grace period of a few seconds.
+
+use std::time::{Duration, Instant};
+
+use crate::support::agent::{free_port, Agent};
+use crate::support::moto::Rec;
+use crate::support::moto_ecs::MotoEcs;
+use crate::support::spy::Spy;
+use crate::support::{unique, wait_for};
+use crate::World;
+
+/// The grace period of these tests.
+const GRACE: Duration = Duration::from_secs(3);
+/// Longest wait for a janitor outcome.
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// A test's cluster in moto, its zone, and a spy in front of moto.
+struct Fleet {
+    w: World,
+    ecs: MotoEcs,
+    spy: Spy,
+    cluster: String,
+    /// Registered container instance ids, sorted: `ids[0]` is the janitor while it lives.
+    ids: Vec<String>,
+}
+
+impl Fleet {
+    fn new(test: &str, instances: usize) -> Self {
+        let w = World::new(test);
+        let ecs = MotoEcs::connect();
+        let cluster = unique(test);
+        ecs.create_cluster(&cluster);
+        let mut ids: Vec<String> = (0..instances)
+            .map(|_| ecs.register_instance(&cluster))
+            .collect();
+        ids.sort();
+        let spy = Spy::start(&w.moto.url);
+        Self {
+            w,
+            ecs,
+            spy,
+            cluster,
+            ids,
+        }
+    }
+
+    /// Config of an agent acting for instance `owner`, talking to moto through `spy`, janitor section `janitor`.
+    fn config(&self, owner: &str, port: u16, spy: &Spy, janitor: &str) -> String {
+        let w = &self.w;
+        format!(
+            "[docker]\nlabel = \"{label}\"\n[ecs]\nintrospection_url = \"{ecs}\"\nattempts = 4\napi_endpoint_url = \"{spy}\"\n\
+             [route53]\nhosted_zone_id = \"{zone}\"\nendpoint_url = \"{spy}\"\nregion = \"us-east-1\"\n\
+             startup_jitter_secs = 0\nmax_requests_per_sec = 20.0\nburst = 20\n\
+             [agent]\nowner_id = \"{owner}\"\ncluster = \"{cluster}\"\nworkers = 2\nshutdown_grace_secs = 10\n\
+             lookup_retry_delay_secs = 1\n[health]\nlisten = \"127.0.0.1:{port}\"\n[janitor]\n{janitor}\n",
+            label = w.label,
+            ecs = w.ecs.url,
+            spy = spy.url,
+            zone = w.zone_id,
+            cluster = self.cluster,
+        )
+    }
+
+    /// Starts a ready agent for `owner` with the janitor on (1 s cycles, [`GRACE`]).
+    fn agent(&self, owner: &str, port: u16, spy: &Spy) -> Agent {
+        let janitor = format!("interval_secs = 1\ngrace_secs = {}", GRACE.as_secs());
+        let mut agent = Agent::start(&self.config(owner, port, spy, &janitor), port);
+        agent.wait_ready();
+        agent
+    }
+
+    /// A record of `owner` in `cluster` (unique SetIdentifier zone-wide: moto deletes by identifier).
+    fn rec(&self, cluster: &str, owner: &str, service: &str, n: u8) -> Rec {
+        Rec {
+            name: self.w.name_of(service),
+            set_identifier: format!("r53d:{cluster}:{owner}:t-{:032x}", u128::from(n)),
+            weight: 1,
+            ttl: 60,
+            values: vec![format!("10.9.0.{n}")],
+        }
+    }
+
+    /// Puts two records (web, api) for each of `owners`; returns them.
+    fn put_owned(&self, owners: &[&str]) -> Vec<Rec> {
+        let mut out = Vec::new();
+        for (i, owner) in owners.iter().enumerate() {
+            for (j, service) in ["web", "api"].iter().enumerate() {
+                let rec = self.rec(&self.cluster, owner, service, (10 * i + j + 1) as u8);
+                self.w.moto.put(&self.w.zone_id, &rec);
+                out.push(rec);
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+fn wait_log(agent: &Agent, what: &str, needle: &str) {
+    wait_for(what, LIMIT, || agent.logs().contains(needle).then_some(()));
+}
+
+fn cycles(agent: &Agent) -> usize {
+    agent.logs().matches("Janitor cycle done.").count()
+}
+
+fn without(mut all: Vec<Rec>, gone: &[Rec]) -> Vec<Rec> {
+    all.retain(|r| !gone.contains(r));
+    all
+}
+
+#[test]
+fn a_deregistered_instances_records_go_after_the_grace_period_and_nothing_else() {
+    let f = Fleet::new("jan-dead", 3);
+    let (me, alive, dead) = (&f.ids[0], &f.ids[1], &f.ids[2]);
+    let alive_recs = f.put_owned(&[alive]);
+    let dead_recs = f.put_owned(&[dead]);
+    let other = f.rec(&format!("{}-other", f.cluster), dead, "web", 91);
+    let foreign = Rec {
+        set_identifier: "hand-made".into(),
+        ..f.rec("x", "y", "web", 92)
+    };
+    for r in [&other, &foreign] {
+        f.w.moto.put(&f.w.zone_id, r);
+    }
+    let agent = f.agent(me, f.w.port, &f.spy);
+    let (c, tid) = f.w.bridge_task("web", 0);
+    let own = Rec {
+        set_identifier: format!("r53d:{}:{me}:t-{tid}", f.cluster),
+        values: vec![c.bridge_ip()],
+        ..f.rec("x", "y", "web", 0)
+    };
+    let mut before = [alive_recs, dead_recs.clone(), vec![other, foreign, own]].concat();
+    f.w.wait_records(before.clone());
+    wait_for("an elected cycle", LIMIT, || {
+        (cycles(&agent) >= 1).then_some(())
+    });
+    // A DRAINING instance is alive: its records stay.
+    f.ecs.drain(&f.cluster, alive);
+    let (ecs_before, cycles_before) = (f.spy.summary(), cycles(&agent));
+    f.ecs.deregister(&f.cluster, dead);
+    let t0 = Instant::now();
+    before.sort();
+    let expected = without(before, &dead_recs);
+    f.w.wait_records(expected.clone());
+    let took = t0.elapsed();
+    assert!(
+        took >= GRACE,
+        "removed after {took:?}, before the grace period"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(f.w.records(), expected, "nothing else is touched later");
+    let logs = agent.logs();
+    let doomed: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("deleting its records"))
+        .collect();
+    assert!(
+        doomed.len() == 1 && doomed[0].contains(dead.as_str()),
+        "{doomed:?}"
+    );
+    assert_eq!(f.spy.failed("r53:change"), 0, "{}", f.spy.summary());
+    eprintln!(
+        "janitor: removed after {took:?}; {} cycles; before deregistration {ecs_before} after {cycles_before} cycles; total {}",
+        cycles(&agent),
+        f.spy.summary()
+    );
+}
+
+#[test]
+fn an_instance_gone_for_less_than_the_grace_period_keeps_its_records() {
+    let f = Fleet::new("jan-flap", 2);
+    let (me, flapper) = (&f.ids[0], &f.ids[1]);
+    let recs = f.put_owned(&[flapper]);
+    let agent = f.agent(me, f.w.port, &f.spy);
+    f.w.wait_records(recs.clone());
+    wait_for("an elected cycle", LIMIT, || {
+        (cycles(&agent) >= 1).then_some(())
+    });
+    // Unknown to ECS for a moment (the spy answers MISSING), then back under the same id.
+    f.spy.hide(flapper, true);
+    wait_log(&agent, "the owner seen dead", "Owner looks dead");
+    f.spy.hide(flapper, false);
+    wait_log(&agent, "the owner seen back", "Owner is back");
+    // Its agent disconnected for a moment, then connected again.
+    let seen = agent.logs().matches("Owner looks dead").count();
+    f.spy.disconnect(flapper, true);
+    wait_for("the owner seen disconnected", LIMIT, || {
+        (agent.logs().matches("Owner looks dead").count() > seen).then_some(())
+    });
+    f.spy.disconnect(flapper, false);
+    let back = Instant::now();
+    wait_for("two more cycles past the grace period", LIMIT, || {
+        (back.elapsed() > GRACE + Duration::from_secs(2)).then_some(())
+    });
+    assert_eq!(f.w.records(), recs, "{}", agent.logs());
+    assert!(!agent.logs().contains("Removed record of a dead owner"));
+    // Disconnected for good: now the records go.
+    f.spy.disconnect(flapper, true);
+    f.w.wait_records(vec![]);
+}
+
+#[test]
+fn two_agents_of_one_cluster_only_the_elected_one_deletes() {
+    let f = Fleet::new("jan-two", 3);
+    let (a, b, dead) = (&f.ids[0], &f.ids[1], &f.ids[2]);
+    f.put_owned(&[dead]);
+    let spy_b = Spy::start(&f.w.moto.url);
+    let agent_a = f.agent(a, f.w.port, &f.spy);
+    let agent_b = f.agent(b, free_port(), &spy_b);
+    f.ecs.deregister(&f.cluster, dead);
+    f.w.wait_records(vec![]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(agent_a.logs().contains("Removed record of a dead owner"));
+    let b_logs = agent_b.logs();
+    assert!(b_logs.contains("Not the elected janitor this cycle."));
+    assert!(!b_logs.contains("Removed record") && !b_logs.contains("Janitor cycle done."));
+    assert_eq!(
+        spy_b.count("r53:change"),
+        0,
+        "B never wrote: {}",
+        spy_b.summary()
+    );
+    assert_eq!(spy_b.count("r53:list"), 1, "B read the zone only at launch");
+    assert!(
+        spy_b.count("ListContainerInstances") >= 2,
+        "B did run cycles"
+    );
+    assert_eq!(
+        f.spy.count("r53:change"),
+        1,
+        "one batch: {}",
+        f.spy.summary()
+    );
+    assert_eq!(f.spy.failed("r53:change"), 0);
+    assert!(!agent_a.logs().contains("conflicts"), "{}", agent_a.logs());
+}
+
+#[test]
+fn with_the_janitor_disabled_nothing_is_read_or_deleted() {
+    let f = Fleet::new("jan-off", 2);
+    let (me, dead) = (&f.ids[0], &f.ids[1]);
+    let recs = f.put_owned(&[dead]);
+    let config = f.config(
+        me,
+        f.w.port,
+        &f.spy,
+        "enabled = false\ninterval_secs = 1\ngrace_secs = 1",
+    );
+    let mut agent = Agent::start(&config, f.w.port);
+    agent.wait_ready();
+    f.ecs.deregister(&f.cluster, dead);
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(f.w.records(), recs);
+    assert!(agent.logs().contains("Janitor disabled"));
+    for op in ["ListContainerInstances", "DescribeContainerInstances"] {
+        assert_eq!(f.spy.count(op), 0, "{}", f.spy.summary());
+    }
+    assert_eq!(f.spy.count("r53:list"), 1, "only the launch read");
+}
+
+#[test]
+fn with_the_ecs_api_unreachable_the_janitor_skips_and_the_agent_works_on() {
+    let f = Fleet::new("jan-noecs", 2);
+    let (me, dead) = (&f.ids[0], &f.ids[1]);
+    let recs = f.put_owned(&[dead]);
+    f.ecs.deregister(&f.cluster, dead);
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let janitor = "interval_secs = 1\ngrace_secs = 1";
+    let config = f.config(me, f.w.port, &f.spy, janitor).replace(
+        &format!("api_endpoint_url = \"{}\"", f.spy.url),
+        &format!("api_endpoint_url = \"{closed}\""),
+    );
+    let mut agent = Agent::start(&config, f.w.port);
+    agent.wait_ready();
+    let (c, tid) = f.w.bridge_task("web", 0);
+    let own = Rec {
+        set_identifier: format!("r53d:{}:{me}:t-{tid}", f.cluster),
+        values: vec![c.bridge_ip()],
+        ..f.rec("x", "y", "web", 0)
+    };
+    let mut expected = [recs.clone(), vec![own]].concat();
+    expected.sort();
+    f.w.wait_records(expected.clone());
+    wait_for("two skipped cycles", LIMIT, || {
+        let n = agent
+            .logs()
+            .matches("ECS API unavailable; skipping this janitor cycle.")
+            .count();
+        (n >= 2).then_some(())
+    });
+    assert_eq!(agent.get("/healthz").map(|r| r.0), Some(200));
+    assert_eq!(agent.get("/readyz").map(|r| r.0), Some(200));
+    assert_eq!(
+        f.w.records(),
+        expected,
+        "the dead owner's records wait for ECS to answer"
+    );
+    assert_eq!(
+        f.spy.count("r53:list"),
+        1,
+        "no zone read without an election"
+    );
+    c.stop();
+    f.w.wait_records(recs);
+}

@@ -1,0 +1,106 @@
+//! The ECS side of the janitor tests: clusters and container instances in `moto_server`, through the real
+//! `aws-sdk-ecs` (and one raw EC2 `RunInstances`, since moto registers a container instance only for an EC2
+//! instance it knows).
+
+use aws_sdk_ecs::types::ContainerInstanceStatus;
+use aws_sdk_ecs::Client;
+
+/// A client of moto's ECS (and EC2) with its own runtime.
+pub struct MotoEcs {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+    url: String,
+}
+
+/// moto does not check AMIs by default; any well-formed id will do.
+const AMI: &str = "ami-12c6146b";
+
+impl MotoEcs {
+    /// Connects to the moto_server `scripts/test` started.
+    pub fn connect() -> Self {
+        let url = super::env("R53D_E2E_MOTO_URL");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = rt.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(&url)
+                .load(),
+        );
+        Self {
+            client: Client::new(&config),
+            rt,
+            url,
+        }
+    }
+
+    /// Creates a cluster.
+    pub fn create_cluster(&self, name: &str) {
+        let req = self.client.create_cluster().cluster_name(name);
+        self.rt.block_on(req.send()).expect("CreateCluster");
+    }
+
+    /// Starts an EC2 instance in moto (a raw query request: moto only reads the credential scope to route it).
+    fn run_ec2_instance(&self) -> String {
+        let body = format!(
+            "Action=RunInstances&Version=2016-11-15&ImageId={AMI}&MinCount=1&MaxCount=1&InstanceType=t3.micro"
+        );
+        let auth = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0";
+        let resp = ureq::post(&format!("{}/", self.url))
+            .set("Authorization", auth)
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .send_string(&body)
+            .expect("EC2 RunInstances")
+            .into_string()
+            .unwrap();
+        let start = resp.find("<instanceId>").expect("an instance id") + "<instanceId>".len();
+        let end = start + resp[start..].find("</instanceId>").unwrap();
+        resp[start..end].to_string()
+    }
+
+    /// Registers a new container instance (on a new EC2 instance); returns its id (last part of the ARN).
+    pub fn register_instance(&self, cluster: &str) -> String {
+        let document = serde_json::json!({ "instanceId": self.run_ec2_instance() }).to_string();
+        let req = self
+            .client
+            .register_container_instance()
+            .cluster(cluster)
+            .instance_identity_document(document);
+        let out = self
+            .rt
+            .block_on(req.send())
+            .expect("RegisterContainerInstance");
+        let arn = out
+            .container_instance()
+            .and_then(|c| c.container_instance_arn())
+            .expect("an ARN");
+        arn.rsplit('/').next().unwrap().to_string()
+    }
+
+    /// Deregisters a container instance (moto then forgets it: describe reports it `MISSING`).
+    pub fn deregister(&self, cluster: &str, id: &str) {
+        let req = self
+            .client
+            .deregister_container_instance()
+            .cluster(cluster)
+            .container_instance(id)
+            .force(true);
+        self.rt
+            .block_on(req.send())
+            .expect("DeregisterContainerInstance");
+    }
+
+    /// Sets a container instance to DRAINING.
+    pub fn drain(&self, cluster: &str, id: &str) {
+        let req = self
+            .client
+            .update_container_instances_state()
+            .cluster(cluster)
+            .container_instances(id)
+            .status(ContainerInstanceStatus::Draining);
+        self.rt
+            .block_on(req.send())
+            .expect("UpdateContainerInstancesState");
+    }
+}

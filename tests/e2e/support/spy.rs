@@ -1,0 +1,194 @@
+//! A spying proxy in front of moto_server for the janitor tests: it forwards every request (ECS and Route53) and
+//! counts them by operation and outcome, and it can make ECS look different from what moto holds: an instance
+//! *hidden* (left out of listings, `MISSING` in descriptions) or *disconnected* (`agentConnected: false`), which
+//! moto itself cannot express for an instance that comes back under the same id.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+#[derive(Default)]
+struct State {
+    upstream: String,
+    /// (operation, HTTP status) → count.
+    calls: Mutex<BTreeMap<(String, u16), usize>>,
+    hidden: Mutex<BTreeSet<String>>,
+    disconnected: Mutex<BTreeSet<String>>,
+}
+
+/// The running proxy.
+pub struct Spy {
+    /// Its URL, for `route53.endpoint_url` and `ecs.api_endpoint_url`.
+    pub url: String,
+    state: Arc<State>,
+}
+
+/// `ListContainerInstances`, `DescribeContainerInstances`, ... for ECS; `r53:list`, `r53:change`, `r53:zone`.
+fn operation(req: &HttpRequest) -> String {
+    if let Some(target) = req.headers().get("x-amz-target") {
+        let t = target.to_str().unwrap_or_default();
+        return t.rsplit('.').next().unwrap_or(t).to_string();
+    }
+    match (req.method().as_str(), req.path().ends_with("/rrset")) {
+        ("GET", true) => "r53:list".into(),
+        ("POST", true) => "r53:change".into(),
+        _ => "r53:zone".into(),
+    }
+}
+
+fn id_of(arn: &Value) -> String {
+    let s = arn.as_str().unwrap_or_default();
+    s.rsplit('/').next().unwrap_or(s).to_string()
+}
+
+impl State {
+    /// Rewrites moto's ECS answers for hidden and disconnected instances.
+    fn rewrite(&self, op: &str, body: Vec<u8>) -> Vec<u8> {
+        let Ok(mut v) = serde_json::from_slice::<Value>(&body) else {
+            return body;
+        };
+        let hidden = self.hidden.lock().unwrap().clone();
+        let disconnected = self.disconnected.lock().unwrap().clone();
+        if op == "ListContainerInstances" {
+            if let Some(arns) = v["containerInstanceArns"].as_array_mut() {
+                arns.retain(|a| !hidden.contains(&id_of(a)));
+            }
+        }
+        if op == "DescribeContainerInstances" {
+            let mut gone = Vec::new();
+            if let Some(list) = v["containerInstances"].as_array_mut() {
+                list.retain(|ci| {
+                    let arn = &ci["containerInstanceArn"];
+                    let keep = !hidden.contains(&id_of(arn));
+                    if !keep {
+                        gone.push(json!({"arn": arn, "reason": "MISSING"}));
+                    }
+                    keep
+                });
+                for ci in list.iter_mut() {
+                    if disconnected.contains(&id_of(&ci["containerInstanceArn"])) {
+                        ci["agentConnected"] = json!(false);
+                    }
+                }
+            }
+            if let Some(failures) = v["failures"].as_array_mut() {
+                failures.extend(gone);
+            }
+        }
+        serde_json::to_vec(&v).unwrap_or(body)
+    }
+}
+
+fn send(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Option<(u16, String, Vec<u8>)> {
+    let mut r = ureq::request(method, url);
+    for (k, v) in headers {
+        r = r.set(k, v);
+    }
+    match r.send_bytes(body) {
+        Ok(resp) | Err(ureq::Error::Status(_, resp)) => {
+            let (status, ctype) = (resp.status(), resp.content_type().to_string());
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).ok()?;
+            Some((status, ctype, bytes))
+        }
+        Err(_) => None,
+    }
+}
+
+async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>) -> HttpResponse {
+    let op = operation(&req);
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let url = format!("{}{path}", state.upstream);
+    let method = req.method().to_string();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .filter(|(k, _)| *k != "host" && *k != "content-length")
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let result = web::block(move || send(&method, &url, &headers, &body)).await;
+    let Ok(Some((status, ctype, bytes))) = result else {
+        return HttpResponse::BadGateway().body("");
+    };
+    *state
+        .calls
+        .lock()
+        .unwrap()
+        .entry((op.clone(), status))
+        .or_insert(0) += 1;
+    let bytes = if status == 200 {
+        state.rewrite(&op, bytes)
+    } else {
+        bytes
+    };
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+        .content_type(ctype)
+        .body(bytes)
+}
+
+impl Spy {
+    /// Starts the proxy on a free loopback port in front of `upstream`.
+    pub fn start(upstream: &str) -> Self {
+        let state = Arc::new(State {
+            upstream: upstream.into(),
+            ..State::default()
+        });
+        let data = web::Data::new(state.clone());
+        let url = super::serve(move |cfg: &mut web::ServiceConfig| {
+            cfg.app_data(data.clone()).default_service(web::to(forward));
+        });
+        Self { url, state }
+    }
+
+    /// Requests of `op` answered so far (any status).
+    pub fn count(&self, op: &str) -> usize {
+        let calls = self.state.calls.lock().unwrap();
+        calls
+            .iter()
+            .filter(|((o, _), _)| o == op)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Requests of `op` answered with another status than 200.
+    pub fn failed(&self, op: &str) -> usize {
+        let calls = self.state.calls.lock().unwrap();
+        calls
+            .iter()
+            .filter(|((o, s), _)| o == op && *s != 200)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Every count, for messages: `op status → n`.
+    pub fn summary(&self) -> String {
+        format!("{:?}", self.state.calls.lock().unwrap())
+    }
+
+    /// Hides an instance from ECS answers (as if ECS no longer knew it), or shows it again.
+    pub fn hide(&self, id: &str, hidden: bool) {
+        let mut set = self.state.hidden.lock().unwrap();
+        if hidden {
+            set.insert(id.into());
+        } else {
+            set.remove(id);
+        }
+    }
+
+    /// Reports an instance's agent as disconnected, or connected again.
+    pub fn disconnect(&self, id: &str, disconnected: bool) {
+        let mut set = self.state.disconnected.lock().unwrap();
+        if disconnected {
+            set.insert(id.into());
+        } else {
+            set.remove(id);
+        }
+    }
+}
