@@ -114,7 +114,10 @@ async fn identity(settings: &Settings, budget: Duration) -> Result<(Owner, Strin
 
 /// The Route53 API the agent uses, measured (`r53d_route53_*` metrics).
 async fn route53_api(settings: &Settings, health: &Arc<HealthState>) -> Rc<dyn DnsApi> {
-    Rc::new(Measured::new(raw_route53_api(settings).await, health.clone()))
+    Rc::new(Measured::new(
+        raw_route53_api(settings).await,
+        health.clone(),
+    ))
 }
 
 async fn raw_route53_api(settings: &Settings) -> Rc<dyn DnsApi> {
@@ -215,7 +218,11 @@ async fn try_start(
         health.clone(),
     )
     .start();
-    janitor::start(&settings, &owner, &cluster, api, &route53, health.clone()).await;
+    if let Some(stats) =
+        janitor::start(&settings, &owner, &cluster, api, &route53, health.clone()).await
+    {
+        health.stats.attach_janitor(stats);
+    }
     let meta_config = MetadataConfig {
         introspection: introspection(&settings),
         host_ip: settings.agent.host_ip,

@@ -21,14 +21,81 @@
 //! | `r53d_last_sync_timestamp_seconds` | gauge | | Unix time of the last successful sync with Docker |
 //! | `r53d_skipped_labels_total` | counter | | containers skipped for an unusable service label |
 //!
-//! The janitor's families are registered by the janitor (`r53d_janitor_*`).
+//! | `r53d_janitor_elections_won_total` | counter | | janitor cycles this agent was elected for and finished |
+//! | `r53d_janitor_owners_found_dead_total` | counter | | dead container instances whose records were purged |
+//! | `r53d_janitor_records_removed_total` | counter | | records the janitor deleted |
+//! | `r53d_janitor_cycles_skipped_total` | counter | | janitor cycles skipped (ECS or the zone unreachable) |
+//! | `r53d_janitor_last_cycle_timestamp_seconds` | gauge | | Unix time of the last janitor cycle (0: none yet) |
+//!
+//! The janitor keeps its own atomics ([`JanitorStats`]); they are copied into these families at each scrape.
 
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use prometheus::{
     Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
     Opts, Registry, TextEncoder,
 };
+
+use crate::janitor::JanitorStats;
+
+/// The janitor's families, filled from its [`JanitorStats`] at each scrape.
+struct JanitorFamilies {
+    elections_won: IntCounter,
+    owners_found_dead: IntCounter,
+    records_removed: IntCounter,
+    cycles_skipped: IntCounter,
+    last_cycle: IntGauge,
+    source: Mutex<Option<Arc<JanitorStats>>>,
+}
+
+impl JanitorFamilies {
+    fn new(r: &Registry) -> Self {
+        Self {
+            elections_won: counter(
+                r,
+                "r53d_janitor_elections_won_total",
+                "Janitor cycles this agent was elected for and finished.",
+            ),
+            owners_found_dead: counter(
+                r,
+                "r53d_janitor_owners_found_dead_total",
+                "Dead container instances whose records were purged.",
+            ),
+            records_removed: counter(
+                r,
+                "r53d_janitor_records_removed_total",
+                "Records the janitor deleted.",
+            ),
+            cycles_skipped: counter(
+                r,
+                "r53d_janitor_cycles_skipped_total",
+                "Janitor cycles skipped (ECS or the zone unreachable).",
+            ),
+            last_cycle: gauge(
+                r,
+                "r53d_janitor_last_cycle_timestamp_seconds",
+                "Unix time of the last janitor cycle (0: none yet).",
+            ),
+            source: Mutex::default(),
+        }
+    }
+
+    /// Brings the families up to the janitor's counters (which only grow).
+    fn refresh(&self) {
+        let source = self.source.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(s) = source.as_ref() else { return };
+        for (family, value) in [
+            (&self.elections_won, s.elections_won.get()),
+            (&self.owners_found_dead, s.owners_found_dead.get()),
+            (&self.records_removed, s.records_removed.get()),
+            (&self.cycles_skipped, s.cycles_skipped.get()),
+        ] {
+            family.inc_by(value.saturating_sub(family.get()));
+        }
+        self.last_cycle.set(s.last_cycle() as i64);
+    }
+}
 
 /// Every metric of the agent, and the registry they are in.
 pub struct Metrics {
@@ -65,6 +132,7 @@ pub struct Metrics {
     pub last_sync: Gauge,
     /// `r53d_skipped_labels_total`.
     pub skipped_labels: IntCounter,
+    janitor: JanitorFamilies,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -182,6 +250,7 @@ impl Default for Metrics {
             batch_size,
             queue_depth,
             last_sync,
+            janitor: JanitorFamilies::new(&r),
             registry: r,
         }
         .with_initial_series()
@@ -236,8 +305,18 @@ impl Metrics {
         self.last_sync.set(now.as_secs_f64());
     }
 
+    /// Exports the janitor's counters from now on.
+    pub fn attach_janitor(&self, stats: Arc<JanitorStats>) {
+        *self
+            .janitor
+            .source
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(stats);
+    }
+
     /// Everything in the Prometheus text format.
     pub fn encode(&self) -> String {
+        self.janitor.refresh();
         let mut out = Vec::new();
         let encoder = TextEncoder::new();
         if let Err(e) = encoder.encode(&self.registry.gather(), &mut out) {
@@ -264,8 +343,26 @@ mod tests {
             "r53d_route53_batch_size_bucket",
             "r53d_records_owned 0",
             "r53d_last_sync_timestamp_seconds 0",
+            "r53d_janitor_records_removed_total 0",
         ] {
             assert!(text.contains(family), "{family} missing in\n{text}");
         }
+    }
+
+    #[test]
+    fn janitor_counters_are_copied_at_each_scrape() {
+        let m = Metrics::default();
+        let stats = Arc::new(JanitorStats::default());
+        m.attach_janitor(stats.clone());
+        stats.records_removed.add(3);
+        assert!(m.encode().contains("r53d_janitor_records_removed_total 3"));
+        stats.records_removed.add(2);
+        stats.touch();
+        let text = m.encode();
+        assert!(
+            text.contains("r53d_janitor_records_removed_total 5"),
+            "{text}"
+        );
+        assert!(!text.contains("r53d_janitor_last_cycle_timestamp_seconds 0"));
     }
 }
