@@ -50,12 +50,14 @@ impl Fleet {
     }
 
     /// Config of an agent acting for instance `owner`, talking to moto through `spy`, janitor section `janitor`.
+    /// The writer's periodic verify is off: its pending timer keeps the writer alive through a SIGTERM drain
+    /// until the deadline, which would hide whether the janitor holds the drain up.
     fn config(&self, owner: &str, port: u16, spy: &Spy, janitor: &str) -> String {
         let w = &self.w;
         format!(
             "[docker]\nlabel = \"{label}\"\n[ecs]\nintrospection_url = \"{ecs}\"\nattempts = 4\napi_endpoint_url = \"{spy}\"\n\
              [route53]\nhosted_zone_id = \"{zone}\"\nendpoint_url = \"{spy}\"\nregion = \"us-east-1\"\n\
-             startup_jitter_secs = 0\nmax_requests_per_sec = 20.0\nburst = 20\n\
+             startup_jitter_secs = 0\nmax_requests_per_sec = 20.0\nburst = 20\nverify_interval_secs = 0\n\
              [agent]\nowner_id = \"{owner}\"\ncluster = \"{cluster}\"\nworkers = 2\nshutdown_grace_secs = 10\n\
              lookup_retry_delay_secs = 1\n[health]\nlisten = \"127.0.0.1:{port}\"\n[janitor]\n{janitor}\n",
             label = w.label,
@@ -124,17 +126,25 @@ fn a_deregistered_instances_records_go_after_the_grace_period_and_nothing_else()
         set_identifier: "hand-made".into(),
         ..f.rec("x", "y", "web", 92)
     };
-    for r in [&other, &foreign] {
+    // An owner id that is no container instance (an `agent.owner_id` override): ECS does not know it, but that
+    // does not make it dead.
+    let custom = f.rec(&f.cluster, "host-1", "web", 93);
+    for r in [&other, &foreign, &custom] {
         f.w.moto.put(&f.w.zone_id, r);
     }
-    let agent = f.agent(me, f.w.port, &f.spy);
+    let mut agent = f.agent(me, f.w.port, &f.spy);
     let (c, tid) = f.w.bridge_task("web", 0);
     let own = Rec {
         set_identifier: format!("r53d:{}:{me}:t-{tid}", f.cluster),
         values: vec![c.bridge_ip()],
         ..f.rec("x", "y", "web", 0)
     };
-    let mut before = [alive_recs, dead_recs.clone(), vec![other, foreign, own]].concat();
+    let mut before = [
+        alive_recs,
+        dead_recs.clone(),
+        vec![other, foreign, custom, own],
+    ]
+    .concat();
     f.w.wait_records(before.clone());
     wait_for("an elected cycle", LIMIT, || {
         (cycles(&agent) >= 1).then_some(())
@@ -164,6 +174,12 @@ fn a_deregistered_instances_records_go_after_the_grace_period_and_nothing_else()
         "{doomed:?}"
     );
     assert_eq!(f.spy.failed("r53:change"), 0, "{}", f.spy.summary());
+    // The janitor does not hold up a drain: SIGTERM exits 0 well before the drain deadline.
+    let drain = Instant::now();
+    agent.terminate();
+    assert!(agent.wait_exit(Duration::from_secs(15)).success());
+    assert!(!agent.logs().contains("Drain deadline reached"));
+    eprintln!("janitor: drained in {:?};", drain.elapsed());
     eprintln!(
         "janitor: removed after {took:?}; {} cycles; before deregistration {ecs_before} after {cycles_before} cycles; total {}",
         cycles(&agent),

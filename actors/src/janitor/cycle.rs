@@ -8,7 +8,8 @@
 //!                                            ─▶ DeadTracker (grace) ─▶ Purge to the writer
 //! ```
 //!
-//! Any ECS error ends the cycle before anything is deleted.
+//! Any ECS error ends the cycle before anything is deleted. Owners whose id is not shaped like a container
+//! instance id are never judged (an `agent.owner_id` override is unknown to ECS, not dead).
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -17,7 +18,9 @@ use std::time::Instant;
 use actix::WeakRecipient;
 
 use super::ecs::{describe_into, list_all, EcsApi, EcsError, Knowledge, DESCRIBE_CHUNK};
-use super::plan::{elect, liveness, records_by_owner, DeadTracker, Liveness, Observed};
+use super::plan::{
+    elect, liveness, looks_like_instance_id, records_by_owner, DeadTracker, Liveness, Observed,
+};
 use crate::core::record::ARecord;
 use crate::route53::api::{read_zone, DnsApi, DnsError};
 use crate::route53::{Purge, PurgeOutcome};
@@ -95,7 +98,7 @@ pub async fn run(
     mut tracker: DeadTracker,
     writer: WeakRecipient<Purge>,
 ) -> (DeadTracker, Report) {
-    let (janitor, listed, mut known) = match election(&c).await {
+    let (janitor, listed, known) = match election(&c).await {
         Ok(e) => e,
         Err(e) => return (tracker, Report::Skipped(e)),
     };
@@ -103,20 +106,43 @@ pub async fn run(
         tracker.clear();
         return (tracker, Report::NotElected { janitor, listed });
     }
-    let sets = match read_zone(&*c.dns, &c.zone_id).await {
-        Ok(sets) => sets,
-        Err(e) => return (tracker, Report::ZoneUnreadable(e)),
+    let report = match judge(&c, &mut tracker, known).await {
+        Ok((mut done, doomed)) => {
+            if !doomed.is_empty() {
+                done.purge = Some(send_purge(&writer, &c.cluster, doomed).await);
+            }
+            Report::Done(done)
+        }
+        Err(report) => report,
     };
+    (tracker, report)
+}
+
+/// The elected part: reads the zone, asks ECS about this cluster's other owners, folds the verdicts into the
+/// tracker. Returns what it found and the records of owners dead past the grace period.
+async fn judge(
+    c: &Cycle,
+    tracker: &mut DeadTracker,
+    mut known: Knowledge,
+) -> Result<(Done, Vec<ARecord>), Report> {
+    let sets = read_zone(&*c.dns, &c.zone_id)
+        .await
+        .map_err(Report::ZoneUnreadable)?;
     let zone_records = sets.len();
     let by_owner = records_by_owner(sets, &c.cluster, &c.me);
-    let owners: Vec<String> = by_owner.keys().cloned().collect();
-    if let Err(e) = describe_into(&*c.ecs, &c.cluster, &owners, &mut known).await {
-        return (tracker, Report::Skipped(e));
-    }
-    let verdicts: BTreeMap<String, Liveness> = owners
-        .iter()
+    let judged: Vec<String> = by_owner
+        .keys()
+        .filter(|o| looks_like_instance_id(o))
+        .cloned()
+        .collect();
+    describe_into(&*c.ecs, &c.cluster, &judged, &mut known)
+        .await
+        .map_err(Report::Skipped)?;
+    let verdicts: BTreeMap<String, Liveness> = by_owner
+        .keys()
         .map(|o| {
-            let l = liveness(known.instances.get(o), known.missing.contains(o));
+            let judge = looks_like_instance_id(o);
+            let l = liveness(known.instances.get(o), judge && known.missing.contains(o));
             (o.clone(), l)
         })
         .collect();
@@ -126,9 +152,9 @@ pub async fn run(
         .iter()
         .flat_map(|o| by_owner[o].iter().cloned())
         .collect();
-    let mut done = Done {
+    let done = Done {
         zone_records,
-        owners: owners.len(),
+        owners: by_owner.len(),
         doomed: observed
             .due
             .iter()
@@ -137,10 +163,7 @@ pub async fn run(
         observed,
         purge: None,
     };
-    if !doomed.is_empty() {
-        done.purge = Some(send_purge(&writer, &c.cluster, doomed).await);
-    }
-    (tracker, Report::Done(done))
+    Ok((done, doomed))
 }
 
 /// Hands the records to the writer; the strong address is held only while the purge runs, so it never keeps the

@@ -37,6 +37,22 @@ pub fn elect<'a>(instances: impl IntoIterator<Item = &'a Instance>) -> Option<&'
         .min()
 }
 
+/// True when `id` has the shape of an ECS container instance id: 32 hex digits, or an old-style UUID.
+///
+/// Owners of another shape (an `agent.owner_id` override such as a host name) are not container instances: ECS
+/// would call them unknown although their agent may be running, so the janitor never judges them.
+pub fn looks_like_instance_id(id: &str) -> bool {
+    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+    match id.len() {
+        32 => hex(id),
+        36 => {
+            let parts: Vec<&str> = id.split('-').collect();
+            parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]) && parts.iter().all(|p| hex(p))
+        }
+        _ => false,
+    }
+}
+
 /// How an owner of records looks to ECS in this cycle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Liveness {
@@ -182,6 +198,23 @@ mod tests {
         assert_eq!(elect(&all[..2]), Some("c"));
         assert_eq!(elect(&all[1..2]), None);
         assert_eq!(elect(&[]), None);
+    }
+
+    #[test]
+    fn only_container_instance_ids_are_judged() {
+        assert!(looks_like_instance_id("0f6b9a4c6d3e4c2a9a1d2b3c4d5e6f70"));
+        assert!(looks_like_instance_id(
+            "3f2b7c1e-0d6e-4b7b-9c1e-2a6f0e1d9b7a"
+        ));
+        for other in [
+            "host-1",
+            "",
+            "0f6b9a4c6d3e4c2a9a1d2b3c4d5e6f7",
+            "0f6b9a4c6d3e4c2a9a1d2b3c4d5e6fzz",
+            "3f2b7c1e0-d6e-4b7b-9c1e-2a6f0e1d9b7a",
+        ] {
+            assert!(!looks_like_instance_id(other), "{other}");
+        }
     }
 
     #[test]

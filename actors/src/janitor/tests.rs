@@ -20,6 +20,12 @@ use crate::route53::api::DnsApi;
 use crate::route53::fake::FakeRoute53;
 use crate::route53::{Purge, PurgeOutcome};
 
+/// Container instance ids (32 hex digits, the shape ECS uses); `A` is the lowest.
+const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const C: &str = "cccccccccccccccccccccccccccccccc";
+const D: &str = "dddddddddddddddddddddddddddddddd";
+
 /// Applies purges to the fake zone as one batch and remembers their sizes.
 struct Writer {
     zone: Rc<FakeRoute53>,
@@ -76,18 +82,18 @@ fn rec(name: &str, id: &str, n: u8) -> ARecord {
 /// one, all under the same names.
 async fn world() -> World {
     let ecs = Rc::new(FakeEcs::new("prod", 2));
-    for id in ["a", "b", "c", "d"] {
+    for id in [A, B, C, D] {
         ecs.register(id);
     }
     let zone = Rc::new(FakeRoute53::new("Z1", "z."));
     let mut ups = Vec::new();
-    for (i, owner) in ["a", "b", "c", "d"].iter().enumerate() {
+    for (i, owner) in [A, B, C, D].iter().enumerate() {
         let i = i as u8;
         ups.push(rec("web.z.", &format!("r53d:prod:{owner}:t-{i}1"), 10 + i));
         ups.push(rec("api.z.", &format!("r53d:prod:{owner}:t-{i}2"), 20 + i));
     }
-    ups.push(rec("web.z.", "r53d:staging:c:t-91", 91));
-    ups.push(rec("web.z.", "r53d:prod-2:c:t-92", 92));
+    ups.push(rec("web.z.", &format!("r53d:staging:{C}:t-91"), 91));
+    ups.push(rec("web.z.", &format!("r53d:prod-2:{C}:t-92"), 92));
     ups.push(rec("web.z.", "hand-made", 93));
     let ups: Vec<Change> = ups.into_iter().map(Change::Upsert).collect();
     zone.change("Z1", &ups).await.unwrap();
@@ -146,11 +152,11 @@ fn owners_left(ids: &[String]) -> Vec<&str> {
 #[actix_rt::test]
 async fn the_elected_janitor_purges_exactly_the_dead_owners_records() {
     let w = world().await;
-    w.ecs.set("b", "INACTIVE", false);
-    w.ecs.remove("c");
-    w.ecs.set("d", "ACTIVE", false);
+    w.ecs.set(B, "INACTIVE", false);
+    w.ecs.remove(C);
+    w.ecs.set(D, "ACTIVE", false);
     let before = w.ids();
-    let (_, report) = w.run("a", DeadTracker::new(Duration::ZERO)).await;
+    let (_, report) = w.run(A, DeadTracker::new(Duration::ZERO)).await;
     let Report::Done(done) = report else {
         panic!("{report:?}")
     };
@@ -158,9 +164,13 @@ async fn the_elected_janitor_purges_exactly_the_dead_owners_records() {
     assert_eq!(done.purge.unwrap().removed, 6);
     assert_eq!(*w.batches.borrow(), vec![6], "one batch");
     let after = w.ids();
-    assert_eq!(owners_left(&after), ["a"], "its own records stay");
+    assert_eq!(owners_left(&after), [A], "its own records stay");
     assert_eq!(before.len() - after.len(), 6);
-    for kept in ["r53d:staging:c:t-91", "r53d:prod-2:c:t-92", "hand-made"] {
+    let others = [
+        format!("r53d:staging:{C}:t-91"),
+        format!("r53d:prod-2:{C}:t-92"),
+    ];
+    for kept in others.iter().map(String::as_str).chain(["hand-made"]) {
         assert!(after.iter().any(|i| i == kept), "{kept} was touched");
     }
     // ACTIVE: a and d (one page of 2), DRAINING: none (one empty page); describes: the election's (a, d), then
@@ -170,12 +180,29 @@ async fn the_elected_janitor_purges_exactly_the_dead_owners_records() {
 }
 
 #[actix_rt::test]
+async fn owners_that_are_not_container_instance_ids_are_never_judged() {
+    let w = world().await;
+    let custom = rec("web.z.", "r53d:prod:host-1:t-77", 77);
+    w.zone
+        .change("Z1", &[Change::Upsert(custom)])
+        .await
+        .unwrap();
+    let (tracker, report) = w.run(A, DeadTracker::new(Duration::ZERO)).await;
+    let Report::Done(done) = report else {
+        panic!("{report:?}")
+    };
+    assert!(done.observed.newly_dead.is_empty() && tracker.pending().is_empty());
+    assert!(w.ids().contains(&"r53d:prod:host-1:t-77".to_string()));
+    assert_eq!(w.ecs.calls().1, 1, "no describe of host-1");
+}
+
+#[actix_rt::test]
 async fn a_non_elected_agent_reads_no_zone_and_deletes_nothing() {
     let w = world().await;
-    w.ecs.remove("c");
-    let (tracker, report) = w.run("b", DeadTracker::new(Duration::ZERO)).await;
+    w.ecs.remove(C);
+    let (tracker, report) = w.run(B, DeadTracker::new(Duration::ZERO)).await;
     assert!(
-        matches!(&report, Report::NotElected { janitor: Some(j), listed: true } if j == "a"),
+        matches!(&report, Report::NotElected { janitor: Some(j), listed: true } if j == A),
         "{report:?}"
     );
     assert!(tracker.pending().is_empty());
@@ -190,11 +217,12 @@ async fn the_election_pages_and_describes_lowest_ids_first_until_one_is_connecte
     let mut w = world().await;
     w.ecs = Rc::new(FakeEcs::new("prod", 100));
     for i in 0..250 {
-        w.ecs.set(&format!("i{i:03}"), "ACTIVE", i >= 120);
+        w.ecs.set(&format!("{i:032x}"), "ACTIVE", i >= 120);
     }
-    let (_, report) = w.run("i121", DeadTracker::new(Duration::ZERO)).await;
+    let id = |i: u32| format!("{i:032x}");
+    let (_, report) = w.run(&id(121), DeadTracker::new(Duration::ZERO)).await;
     assert!(
-        matches!(&report, Report::NotElected { janitor: Some(j), .. } if j == "i120"),
+        matches!(&report, Report::NotElected { janitor: Some(j), .. } if *j == id(120)),
         "{report:?}"
     );
     assert_eq!(
@@ -202,18 +230,16 @@ async fn the_election_pages_and_describes_lowest_ids_first_until_one_is_connecte
         (4, 2),
         "3 + 1 pages; 2 of 3 chunks described"
     );
-    let (_, report) = w.run("i120", DeadTracker::new(Duration::ZERO)).await;
+    let (_, report) = w.run(&id(120), DeadTracker::new(Duration::ZERO)).await;
     assert!(matches!(report, Report::Done(_)), "{report:?}");
 }
 
 #[actix_rt::test]
 async fn when_the_janitors_agent_disconnects_the_next_instance_takes_over() {
     let w = world().await;
-    w.ecs.set("a", "ACTIVE", false);
-    w.ecs.set("b", "DRAINING", true);
-    let (_, report) = w
-        .run("b", DeadTracker::new(Duration::from_secs(3600)))
-        .await;
+    w.ecs.set(A, "ACTIVE", false);
+    w.ecs.set(B, "DRAINING", true);
+    let (_, report) = w.run(B, DeadTracker::new(Duration::from_secs(3600))).await;
     let Report::Done(done) = report else {
         panic!("{report:?}")
     };
@@ -224,10 +250,10 @@ async fn when_the_janitors_agent_disconnects_the_next_instance_takes_over() {
 #[actix_rt::test]
 async fn two_agents_running_cycles_concurrently_purge_once_without_conflicts() {
     let w = world().await;
-    w.ecs.set("d", "INACTIVE", false);
+    w.ecs.set(D, "INACTIVE", false);
     let ((_, ra), (_, rb)) = futures::join!(
-        w.run("a", DeadTracker::new(Duration::ZERO)),
-        w.run("b", DeadTracker::new(Duration::ZERO))
+        w.run(A, DeadTracker::new(Duration::ZERO)),
+        w.run(B, DeadTracker::new(Duration::ZERO))
     );
     assert!(matches!(ra, Report::Done(_)), "{ra:?}");
     assert!(matches!(rb, Report::NotElected { .. }), "{rb:?}");
@@ -237,37 +263,37 @@ async fn two_agents_running_cycles_concurrently_purge_once_without_conflicts() {
         2,
         "the set-up and one purge"
     );
-    assert_eq!(owners_left(&w.ids()), ["a", "b", "c"]);
+    assert_eq!(owners_left(&w.ids()), [A, B, C]);
 }
 
 #[actix_rt::test]
 async fn an_agent_that_disconnects_briefly_keeps_its_records() {
     let w = world().await;
     let grace = Duration::from_millis(300);
-    w.ecs.set("c", "ACTIVE", false);
-    let (tracker, _) = w.run("a", DeadTracker::new(grace)).await;
-    assert_eq!(tracker.pending().into_iter().collect::<Vec<_>>(), ["c"]);
-    w.ecs.set("c", "ACTIVE", true);
+    w.ecs.set(C, "ACTIVE", false);
+    let (tracker, _) = w.run(A, DeadTracker::new(grace)).await;
+    assert_eq!(tracker.pending().into_iter().collect::<Vec<_>>(), [C]);
+    w.ecs.set(C, "ACTIVE", true);
     actix_rt::time::sleep(grace).await;
-    let (tracker, report) = w.run("a", tracker).await;
+    let (tracker, report) = w.run(A, tracker).await;
     let Report::Done(done) = report else {
         panic!("{report:?}")
     };
-    assert_eq!(done.observed.back_alive, ["c"]);
-    w.ecs.set("c", "ACTIVE", false);
-    let (_, report) = w.run("a", tracker).await;
+    assert_eq!(done.observed.back_alive, [C]);
+    w.ecs.set(C, "ACTIVE", false);
+    let (_, report) = w.run(A, tracker).await;
     let Report::Done(done) = report else {
         panic!("{report:?}")
     };
     assert!(done.purge.is_none(), "the grace period starts over");
-    assert_eq!(owners_left(&w.ids()), ["a", "b", "c", "d"]);
+    assert_eq!(owners_left(&w.ids()), [A, B, C, D]);
 }
 
 #[actix_rt::test]
 async fn with_ecs_unreachable_the_cycle_is_skipped_before_anything_is_read() {
     let w = world().await;
     w.ecs.set_down(true);
-    let (_, report) = w.run("a", DeadTracker::new(Duration::ZERO)).await;
+    let (_, report) = w.run(A, DeadTracker::new(Duration::ZERO)).await;
     assert!(
         matches!(&report, Report::Skipped(e) if e.is_transient()),
         "{report:?}"
@@ -305,12 +331,12 @@ async fn wait_until(limit: Duration, check: impl Fn() -> bool) -> bool {
 async fn the_actor_waits_out_the_grace_period_then_purges_and_counts() {
     let w = world().await;
     let stats = Arc::new(JanitorStats::default());
-    w.ecs.set("d", "INACTIVE", false);
+    w.ecs.set(D, "INACTIVE", false);
     let started = std::time::Instant::now();
-    let _janitor = actor(&w, "a", Duration::from_millis(200), &stats);
+    let _janitor = actor(&w, A, Duration::from_millis(200), &stats);
     assert!(wait_until(Duration::from_secs(5), || stats.records_removed.get() == 2).await);
     assert!(started.elapsed() >= Duration::from_millis(200));
-    assert_eq!(owners_left(&w.ids()), ["a", "b", "c"]);
+    assert_eq!(owners_left(&w.ids()), [A, B, C]);
     assert_eq!(stats.owners_found_dead.get(), 1);
     assert!(stats.elections_won.get() >= 2 && stats.last_cycle() > 0);
 }
@@ -320,8 +346,8 @@ async fn the_actor_skips_cycles_while_ecs_is_down() {
     let w = world().await;
     let stats = Arc::new(JanitorStats::default());
     w.ecs.set_down(true);
-    w.ecs.remove("d");
-    let _janitor = actor(&w, "a", Duration::ZERO, &stats);
+    w.ecs.remove(D);
+    let _janitor = actor(&w, A, Duration::ZERO, &stats);
     assert!(wait_until(Duration::from_secs(5), || stats.cycles_skipped.get() >= 2).await);
     assert_eq!(
         (stats.records_removed.get(), w.zone.list_requests()),
