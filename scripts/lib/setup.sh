@@ -1,5 +1,6 @@
 # Shared set-up of scripts/test and scripts/bench: a Docker Engine, the offline test image, moto_server on a free
 # loopback port, and the environment that points the tests at them. Source it from the repository root.
+# scripts/lib/images.sh (sourced below) adds ensure_agent_image: the agent's own image, built offline.
 ROOT=$PWD
 WORK="$ROOT/.test-work"
 MOTO_VERSION="5.2.5"
@@ -63,6 +64,8 @@ cleanup() {
   docker ps -aq --filter label=r53d-test=1 2>/dev/null | xargs -r docker rm -f >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+
+source "$ROOT/scripts/lib/images.sh"
 
 ensure_docker
 ensure_image

@@ -7,6 +7,7 @@
 //! ([`World::alone`]); every other world holds a shared lock on it.
 
 mod faults;
+mod image;
 mod janitor;
 mod lifecycle;
 mod ops;

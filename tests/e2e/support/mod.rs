@@ -6,6 +6,7 @@ pub mod dockerd;
 pub mod sockproxy;
 pub mod ecs;
 pub mod faulty;
+pub mod image;
 pub mod moto;
 pub mod moto_ecs;
 pub mod spy;
