@@ -128,8 +128,10 @@ pub struct Route53Actor {
     warned_names: HashSet<String>,
     /// Names to read again, and when ([`recheck`]).
     recheck: BTreeMap<String, Instant>,
-    /// The one pending recheck timer.
+    /// The one pending tick of the checks ([`recheck`]).
     recheck_timer: Option<SpawnHandle>,
+    /// When the next periodic verification is due.
+    verify_due: Option<Instant>,
 }
 
 fn new_backoff() -> FullJitter {
@@ -163,6 +165,7 @@ impl Route53Actor {
             warned_names: HashSet::new(),
             recheck: BTreeMap::new(),
             recheck_timer: None,
+            verify_due: None,
         }
     }
 
@@ -342,7 +345,7 @@ impl Actor for Route53Actor {
             }
             Err(e) => act.reporter.failed(ACTOR, format!("reading zone {}: {e}", act.config.zone_id)),
         }));
-        self.schedule_verify(ctx);
+        self.start_verify(ctx);
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {

@@ -9,7 +9,8 @@
 //!   records.
 //!
 //! Both go through [`Route53Actor::read_names`] with [`AfterRead::Verify`]; they never run while a request is in
-//! flight, and stop being scheduled once nothing holds the actor's address (a drain).
+//! flight. One short timer (at most [`TICK`]) drives them, so a drain is never held up by a long timer: once
+//! nothing holds the actor's address the checks stop and the writer can stop.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -25,6 +26,8 @@ use crate::core::record::RecordKey;
 pub(super) const RECHECK_RETRY: Duration = Duration::from_secs(5);
 /// How long a due recheck waits for a request in flight to finish.
 const BUSY_WAIT: Duration = Duration::from_millis(200);
+/// The longest timer the checks keep: a drain never waits on a long timer, and stops them within this.
+const TICK: Duration = Duration::from_secs(1);
 
 impl Route53Actor {
     /// Reads `names` again after `delay` (a name already due earlier keeps its earlier time).
@@ -39,43 +42,64 @@ impl Route53Actor {
             let due = self.recheck.entry(name).or_insert(at);
             *due = (*due).min(at);
         }
-        self.arm_recheck(ctx);
+        self.arm_tick(ctx);
     }
 
-    /// Makes sure a timer fires when the earliest recheck is due.
-    fn arm_recheck(&mut self, ctx: &mut Context<Self>) {
-        let Some(next) = self.recheck.values().min().copied() else {
-            return;
-        };
-        if let Some(old) = self.recheck_timer.take() {
-            ctx.cancel_future(old);
+    /// Starts the periodic verification, if configured (the first one after one jittered interval).
+    pub(super) fn start_verify(&mut self, ctx: &mut Context<Self>) {
+        if let Some(interval) = self.config.verify_interval {
+            self.verify_due = Some(Instant::now() + jittered(interval));
+            self.arm_tick(ctx);
         }
-        let wait = next.saturating_duration_since(Instant::now());
-        self.recheck_timer = Some(ctx.run_later(wait, Self::run_rechecks));
     }
 
-    fn run_rechecks(&mut self, ctx: &mut Context<Self>) {
+    /// Makes sure a tick comes when the next check is due, or within [`TICK`], whichever is sooner.
+    fn arm_tick(&mut self, ctx: &mut Context<Self>) {
+        if self.recheck_timer.is_some() {
+            return;
+        }
+        let next = self.recheck.values().copied().chain(self.verify_due).min();
+        if let Some(next) = next {
+            let wait = next.saturating_duration_since(Instant::now()).min(TICK);
+            self.recheck_timer = Some(ctx.run_later(wait, Self::tick));
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
         self.recheck_timer = None;
         if !ctx.connected() {
+            // Draining: nothing holds the writer's address any more; let it stop.
             self.recheck.clear();
-            return;
-        }
-        if self.in_flight {
-            self.recheck_timer = Some(ctx.run_later(BUSY_WAIT, Self::run_rechecks));
+            self.verify_due = None;
             return;
         }
         let now = Instant::now();
+        if let (Some(due), Some(interval)) = (self.verify_due, self.config.verify_interval) {
+            if due <= now {
+                let names = self.book.names();
+                self.recheck_later(names, Duration::ZERO, ctx);
+                self.verify_due = Some(now + jittered(interval));
+            }
+        }
+        if self.in_flight {
+            self.recheck_timer = Some(ctx.run_later(BUSY_WAIT, Self::tick));
+            return;
+        }
+        self.run_due_rechecks(now, ctx);
+        self.arm_tick(ctx);
+    }
+
+    fn run_due_rechecks(&mut self, now: Instant, ctx: &mut Context<Self>) {
         let due: BTreeSet<String> = self
             .recheck
             .iter()
             .filter(|(_, t)| **t <= now)
             .map(|(name, _)| name.clone())
             .collect();
-        self.recheck.retain(|name, _| !due.contains(name));
-        self.arm_recheck(ctx);
         if due.is_empty() {
             return;
         }
+        self.recheck.retain(|name, _| !due.contains(name));
         tracing::debug!(zone_id = %self.config.zone_id, names = due.len(), "Re-reading names to verify this agent's records.");
         let carriers = due.iter().map(|n| RecordKey {
             name: n.clone(),
@@ -98,20 +122,9 @@ impl Route53Actor {
         self.publish();
         self.kick(ctx);
     }
+}
 
-    /// Schedules the next periodic verification of every name this agent holds records under.
-    pub(super) fn schedule_verify(&mut self, ctx: &mut Context<Self>) {
-        let Some(interval) = self.config.verify_interval else {
-            return;
-        };
-        let delay = interval.mul_f64(0.8) + uniform(interval.mul_f64(0.4));
-        ctx.run_later(delay, |act, ctx| {
-            if !ctx.connected() {
-                return;
-            }
-            let names = act.book.names();
-            act.recheck_later(names, Duration::ZERO, ctx);
-            act.schedule_verify(ctx);
-        });
-    }
+/// `interval` ±20 %.
+fn jittered(interval: Duration) -> Duration {
+    interval.mul_f64(0.8) + uniform(interval.mul_f64(0.4))
 }
