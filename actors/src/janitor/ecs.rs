@@ -94,21 +94,29 @@ pub fn instance_id(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
-/// Every id of the cluster's instances with `status`, following `nextToken`.
+/// Every id of the cluster's instances with `status`, following `nextToken`. A token seen before is an error
+/// (transient: the cycle is skipped), never a quietly partial list: a live instance left out could look unknown.
 pub async fn list_all(
     api: &dyn EcsApi,
     cluster: &str,
     status: &str,
 ) -> Result<Vec<String>, EcsError> {
     let mut ids = Vec::new();
+    let mut seen = BTreeSet::new();
     let mut next: Option<String> = None;
     loop {
         let page = api.list(cluster, status, next.as_deref()).await?;
         ids.extend(page.ids);
-        match page.next {
-            Some(token) if Some(&token) != next.as_ref() => next = Some(token),
-            _ => return Ok(ids),
+        let Some(token) = page.next else {
+            return Ok(ids);
+        };
+        if !seen.insert(token.clone()) {
+            return Err(EcsError::Transient(format!(
+                "ListContainerInstances ({status}) repeated a nextToken after {} ids",
+                ids.len()
+            )));
         }
+        next = Some(token);
     }
 }
 
@@ -193,6 +201,30 @@ mod tests {
         assert!(!e("AccessDeniedException", Some(400)).is_transient());
         assert!(!e("ClusterNotFoundException", Some(400)).is_transient());
         assert!(e("Whatever", Some(429)).is_transient());
+    }
+
+    /// Pages that hand out the token `t` forever.
+    struct Looping;
+
+    #[async_trait(?Send)]
+    impl EcsApi for Looping {
+        async fn list(&self, _: &str, _: &str, _: Option<&str>) -> Result<InstancePage, EcsError> {
+            Ok(InstancePage {
+                ids: vec!["a".into()],
+                next: Some("t".into()),
+            })
+        }
+
+        async fn describe(&self, _: &str, _: &[String]) -> Result<Described, EcsError> {
+            Ok(Described::default())
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_repeated_page_token_is_a_transient_error_not_a_partial_list() {
+        let e = list_all(&Looping, "prod", "ACTIVE").await.unwrap_err();
+        assert!(e.is_transient(), "{e}");
+        assert!(e.to_string().contains("after 2 ids"), "{e}");
     }
 
     #[test]
