@@ -1,5 +1,6 @@
 //! Start-up of the janitor: the ECS client (set up like the Route53 one: no SDK retries, a per-request timeout, a
-//! client-side rate limit, the endpoint override for emulators) and the `JanitorActor` beside the writer.
+//! client-side rate limit, the endpoint override for emulators) and the `JanitorActor` beside the writer; and a
+//! warning when an `agent.owner_id` override is not the container instance id the ECS agent reports.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -12,8 +13,10 @@ use aws_config::{BehaviorVersion, Region};
 use route53_discovery_actors::core::ownership::Owner;
 use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::janitor::ecs::{EcsApi, RateLimitedEcs};
+use route53_discovery_actors::janitor::plan::looks_like_instance_id;
 use route53_discovery_actors::janitor::sdk::SdkEcs;
 use route53_discovery_actors::janitor::{JanitorActor, JanitorConfig, JanitorStats};
+use route53_discovery_actors::metadata::client::agent_metadata;
 use route53_discovery_actors::route53::api::DnsApi;
 use route53_discovery_actors::route53::limiter;
 use route53_discovery_actors::route53::Route53Actor;
@@ -45,6 +48,32 @@ async fn ecs_api(settings: &Settings) -> Rc<dyn EcsApi> {
     Rc::new(RateLimitedEcs::new(Rc::new(SdkEcs::new(client)), bucket))
 }
 
+/// Warns (once, in the background) when `agent.owner_id` is set and the ECS agent, asked once, reports another
+/// container instance id: the cluster's janitor judges owners by ECS state, so this owner's records may be judged
+/// dead. Nothing is logged when there is no ECS agent to ask or it does not answer.
+fn check_owner_override(settings: &Settings, owner: &str, cluster: &str) {
+    if settings.agent.owner_id.is_none() {
+        return;
+    }
+    let Some(mut ic) = super::introspection(settings) else {
+        return;
+    };
+    ic.attempts = 1;
+    let (owner, cluster) = (owner.to_string(), cluster.to_string());
+    actix_rt::spawn(async move {
+        let Ok(meta) = agent_metadata(&ic).await else {
+            return;
+        };
+        let Some(ecs_id) = meta.container_instance_id.filter(|id| *id != owner) else {
+            return;
+        };
+        tracing::warn!(cluster, owner, ecs_instance_id = %ecs_id, judged = looks_like_instance_id(&owner),
+            "agent.owner_id is not the container instance id the ECS agent reports. The cluster's janitor judges \
+             owners shaped like container instance ids (judged = true) by ECS state: if ECS does not know this id \
+             as a live instance, it deletes this agent's records after janitor.grace_secs.");
+    });
+}
+
 /// Starts the janitor when it is enabled and the agent writes to Route53; returns its counters.
 pub(super) async fn start(
     settings: &Settings,
@@ -62,6 +91,7 @@ pub(super) async fn start(
         tracing::info!(cluster, "Janitor not run in dry-run mode.");
         return None;
     }
+    check_owner_override(settings, owner.owner(), cluster);
     let config = JanitorConfig {
         cluster: cluster.to_string(),
         owner: owner.owner().to_string(),

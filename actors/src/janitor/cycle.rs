@@ -5,23 +5,25 @@
 //!   connected one is found ─▶ elected? no: done (no zone read, nothing deleted)
 //!                                       yes: ListResourceRecordSets (whole zone, paged, once)
 //!                                            ─▶ this cluster's other owners ─▶ describe those not known yet
-//!                                            ─▶ DeadTracker (grace) ─▶ Purge to the writer
+//!                                            ─▶ DeadTracker (grace) ─▶ still not draining? ─▶ Purge to the writer
 //! ```
 //!
-//! Any ECS error ends the cycle before anything is deleted. Owners whose id is not shaped like a container
-//! instance id are never judged (an `agent.owner_id` override is unknown to ECS, not dead).
+//! Any ECS error ends the cycle before anything is deleted, and clears the tracker (as does a lost election).
+//! Owners whose id is not shaped like a container instance id are never judged (an `agent.owner_id` override is
+//! unknown to ECS, not dead).
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::WeakRecipient;
 
 use super::ecs::{describe_into, list_all, EcsApi, EcsError, Knowledge, DESCRIBE_CHUNK};
-use super::plan::{
-    elect, liveness, looks_like_instance_id, records_by_owner, DeadTracker, Liveness, Observed,
-};
+use super::plan::{elect, liveness, looks_like_instance_id, records_by_owner, Liveness};
+use super::tracker::{DeadTracker, Observed};
 use crate::core::record::ARecord;
+use crate::health::{HealthState, NotReady};
 use crate::route53::api::{read_zone, DnsApi, DnsError};
 use crate::route53::{Purge, PurgeOutcome};
 
@@ -37,6 +39,14 @@ pub struct Cycle {
     pub zone_id: String,
     /// This agent's owner id (its container instance id).
     pub me: String,
+    /// Read right before a purge: a cycle that started before a drain sends nothing during it.
+    pub health: Arc<HealthState>,
+}
+
+impl Cycle {
+    fn draining(&self) -> bool {
+        self.health.readiness(Duration::MAX) == Err(NotReady::Draining)
+    }
 }
 
 /// What an elected cycle found and did.
@@ -52,6 +62,19 @@ pub struct Done {
     pub doomed: BTreeMap<String, usize>,
     /// The writer's answer, when something was purged.
     pub purge: Option<PurgeOutcome>,
+}
+
+impl Done {
+    /// Owners whose records this cycle's purge removed entirely (deleted, or found already gone).
+    pub fn owners_purged(&self) -> usize {
+        let Some(p) = &self.purge else {
+            return 0;
+        };
+        self.doomed
+            .keys()
+            .filter(|o| !p.kept_owners.contains(*o))
+            .count()
+    }
 }
 
 /// The result of one cycle.
@@ -92,30 +115,41 @@ async fn election(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsErr
 }
 
 /// Runs one cycle. The tracker goes in and comes back out, so the caller keeps it between cycles; it is cleared
-/// whenever this agent is not the janitor.
+/// whenever the cycle does not end with a judgement (skipped, zone unreadable, not elected): only dead sightings
+/// on consecutive judged cycles add up to the grace period.
 pub async fn run(
     c: Rc<Cycle>,
     mut tracker: DeadTracker,
     writer: WeakRecipient<Purge>,
 ) -> (DeadTracker, Report) {
-    let (janitor, listed, known) = match election(&c).await {
+    let report = elect_and_judge(&c, &mut tracker, &writer).await;
+    if !matches!(report, Report::Done(_)) {
+        tracker.clear();
+    }
+    (tracker, report)
+}
+
+async fn elect_and_judge(
+    c: &Cycle,
+    tracker: &mut DeadTracker,
+    writer: &WeakRecipient<Purge>,
+) -> Report {
+    let (janitor, listed, known) = match election(c).await {
         Ok(e) => e,
-        Err(e) => return (tracker, Report::Skipped(e)),
+        Err(e) => return Report::Skipped(e),
     };
     if janitor.as_deref() != Some(c.me.as_str()) {
-        tracker.clear();
-        return (tracker, Report::NotElected { janitor, listed });
+        return Report::NotElected { janitor, listed };
     }
-    let report = match judge(&c, &mut tracker, known).await {
+    match judge(c, tracker, known).await {
         Ok((mut done, doomed)) => {
             if !doomed.is_empty() {
-                done.purge = Some(send_purge(&writer, &c.cluster, doomed).await);
+                done.purge = Some(send_purge(c, writer, doomed).await);
             }
             Report::Done(done)
         }
         Err(report) => report,
-    };
-    (tracker, report)
+    }
 }
 
 /// The elected part: reads the zone, asks ECS about this cluster's other owners, folds the verdicts into the
@@ -166,28 +200,60 @@ async fn judge(
     Ok((done, doomed))
 }
 
-/// Hands the records to the writer; the strong address is held only while the purge runs, so it never keeps the
-/// writer alive through a drain.
+/// Hands the records to the writer, unless the agent started draining during this cycle (checked right before
+/// sending). The strong address is held only while the purge runs, so it never keeps the writer alive through a
+/// drain.
 async fn send_purge(
+    c: &Cycle,
     writer: &WeakRecipient<Purge>,
-    cluster: &str,
     records: Vec<ARecord>,
 ) -> PurgeOutcome {
-    let kept = records.len();
-    let Some(writer) = writer.upgrade() else {
-        return PurgeOutcome {
-            kept,
-            error: Some("the Route53 writer has stopped".into()),
-            ..PurgeOutcome::default()
-        };
+    let mut unsent = PurgeOutcome::not_done(&records);
+    let writer = match (c.draining(), writer.upgrade()) {
+        (false, Some(writer)) => writer,
+        (true, _) => {
+            unsent.error = Some("the agent is draining; nothing was sent".into());
+            return unsent;
+        }
+        (false, None) => {
+            unsent.error = Some("the Route53 writer has stopped".into());
+            return unsent;
+        }
     };
     let msg = Purge {
-        cluster: cluster.to_string(),
+        cluster: c.cluster.clone(),
         records,
     };
-    writer.send(msg).await.unwrap_or_else(|e| PurgeOutcome {
-        kept,
-        error: Some(format!("the Route53 writer did not answer: {e}")),
-        ..PurgeOutcome::default()
+    writer.send(msg).await.unwrap_or_else(|e| {
+        unsent.error = Some(format!("the Route53 writer did not answer: {e}"));
+        unsent
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_owners_whose_records_all_went_count_as_purged() {
+        let doomed = BTreeMap::from([("a".to_string(), 2), ("b".to_string(), 3)]);
+        let mut done = Done {
+            doomed,
+            ..Done::default()
+        };
+        assert_eq!(done.owners_purged(), 0, "nothing sent");
+        done.purge = Some(PurgeOutcome {
+            removed: 4,
+            kept: 1,
+            kept_owners: ["b".to_string()].into(),
+            ..PurgeOutcome::default()
+        });
+        assert_eq!(done.owners_purged(), 1, "b has a record left");
+        done.purge = Some(PurgeOutcome {
+            removed: 3,
+            already_gone: 2,
+            ..PurgeOutcome::default()
+        });
+        assert_eq!(done.owners_purged(), 2, "already gone counts as removed");
+    }
 }

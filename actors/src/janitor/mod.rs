@@ -7,10 +7,12 @@
 //!   dies, its agent disconnects and another agent wins at its next cycle.
 //! * **Judgement**: the janitor reads the zone once, keeps the records whose SetIdentifier names this cluster and
 //!   another owner ([`plan::records_by_owner`]), and asks ECS about those owners. An owner that is INACTIVE,
-//!   unknown to ECS, or whose agent is disconnected, on two cycles at least `grace` apart ([`plan::DeadTracker`]),
-//!   is dead: its records go to the writer as one [`Purge`] (batched, rate-limited, exact DELETEs).
-//! * **Safety**: any ECS error skips the cycle before anything is read or deleted; records of other clusters,
-//!   of foreign writers and of this agent are never touched; nothing here stops the agent.
+//!   unknown to ECS, or whose agent is disconnected, on consecutive judged cycles spanning at least `grace`
+//!   ([`tracker::DeadTracker`]), is dead: its records go to the writer as one [`Purge`] (batched, rate-limited,
+//!   exact DELETEs).
+//! * **Safety**: any ECS error skips the cycle before anything is read or deleted, and starts every grace clock
+//!   over; records of other clusters, of foreign writers and of this agent are never touched; a cycle that finds
+//!   the agent draining sends nothing; nothing here stops the agent.
 //!
 //! The actor holds the writer only as a weak recipient, so it never keeps it alive during a drain; it stops by
 //! itself once the agent drains.
@@ -24,6 +26,7 @@ pub mod sdk;
 mod stats;
 #[cfg(test)]
 mod tests;
+pub mod tracker;
 
 pub use stats::JanitorStats;
 
@@ -36,7 +39,7 @@ use actix::WeakRecipient;
 
 use self::cycle::{Cycle, Done, Report};
 use self::ecs::EcsApi;
-use self::plan::DeadTracker;
+use self::tracker::DeadTracker;
 use crate::backoff::uniform;
 use crate::health::{HealthState, NotReady};
 use crate::route53::api::DnsApi;
@@ -55,6 +58,17 @@ pub struct JanitorConfig {
     pub interval: Duration,
     /// How long an owner must be seen dead before its records go.
     pub grace: Duration,
+}
+
+/// Time a cycle's own requests may add between two sightings of an owner on consecutive cycles.
+const CYCLE_ALLOWANCE: Duration = Duration::from_secs(30);
+
+impl JanitorConfig {
+    /// Two dead sightings further apart than this do not add up: the owner's grace clock starts over. Two
+    /// consecutive cycles are at most 1.2 intervals apart, plus the time their requests take.
+    pub fn max_gap(&self) -> Duration {
+        self.interval * 2 + CYCLE_ALLOWANCE
+    }
 }
 
 /// The janitor.
@@ -86,9 +100,10 @@ impl JanitorActor {
             cluster: config.cluster.clone(),
             zone_id: config.zone_id.clone(),
             me: config.owner.clone(),
+            health: health.clone(),
         });
         Self {
-            tracker: Some(DeadTracker::new(config.grace)),
+            tracker: Some(DeadTracker::new(config.grace, config.max_gap())),
             cycle,
             config,
             writer,
@@ -157,14 +172,15 @@ impl JanitorActor {
         for owner in &done.observed.back_alive {
             tracing::info!(cluster, owner = %owner, "Owner is back; keeping its records.");
         }
+        for owner in &done.observed.unknown {
+            tracing::info!(cluster, owner = %owner, "ECS said nothing about an owner seen dead; its grace period starts over.");
+        }
         for (owner, records) in &done.doomed {
             tracing::warn!(cluster, zone_id, owner = %owner, records, "Owner dead past the grace period; deleting its records.");
         }
+        s.owners_found_dead.add(done.owners_purged() as u64);
         if let Some(p) = &done.purge {
             s.records_removed.add(p.removed as u64);
-            if p.error.is_none() {
-                s.owners_found_dead.add(done.doomed.len() as u64);
-            }
         }
         s.touch();
         let p = done.purge.unwrap_or_default();

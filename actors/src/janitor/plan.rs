@@ -1,10 +1,8 @@
-//! The janitor's pure logic, apart from actix and I/O: the election, which records belong to which owner of this
-//! cluster, how alive each owner looks, and the dead-owner tracker that enforces the grace period.
-//!
-//! Time is injected (`Instant` arguments), so every rule is unit-tested without clocks or runtimes.
+//! The janitor's pure logic, apart from actix and I/O: the election, which owners are judged at all, which records
+//! belong to which owner of this cluster, and how alive each owner looks. The grace period is enforced by the
+//! dead-owner tracker ([`super::tracker`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
 
 use crate::core::ownership::{is_cluster_tag_of, parse};
 use crate::core::record::{ARecord, RecordSet};
@@ -37,18 +35,21 @@ pub fn elect<'a>(instances: impl IntoIterator<Item = &'a Instance>) -> Option<&'
         .min()
 }
 
-/// True when `id` has the shape of an ECS container instance id: 32 hex digits, or an old-style UUID.
+/// True when `id` has the shape of an ECS container instance id: 32 lowercase hex digits, or an old-style UUID
+/// (lowercase, hyphens at 8-4-4-4-12). ECS writes both in lowercase.
 ///
 /// Owners of another shape (an `agent.owner_id` override such as a host name) are not container instances: ECS
-/// would call them unknown although their agent may be running, so the janitor never judges them.
+/// would call them unknown although their agent may be running, so the janitor never judges them. An override
+/// of this shape (a `/etc/machine-id` is 32 lowercase hex digits too) is judged; start-up warns about it.
 pub fn looks_like_instance_id(id: &str) -> bool {
-    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
-    match id.len() {
-        32 => hex(id),
-        36 => {
-            let parts: Vec<&str> = id.split('-').collect();
-            parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]) && parts.iter().all(|p| hex(p))
-        }
+    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    let bytes = id.as_bytes();
+    match bytes.len() {
+        32 => bytes.iter().all(|&b| hex(b)),
+        36 => bytes.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => hex(b),
+        }),
         _ => false,
     }
 }
@@ -94,71 +95,6 @@ pub fn records_by_owner(
         }
     }
     out
-}
-
-/// What one observation changed.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Observed {
-    /// Owners seen dead for the first time (the grace period starts now).
-    pub newly_dead: Vec<(String, &'static str)>,
-    /// Owners that had been seen dead and are alive again (their records stay).
-    pub back_alive: Vec<String>,
-    /// Owners seen dead on two observations at least the grace period apart: delete their records.
-    pub due: Vec<String>,
-}
-
-/// Remembers since when each owner has been seen dead, across cycles of this janitor.
-#[derive(Debug)]
-pub struct DeadTracker {
-    grace: Duration,
-    since: HashMap<String, Instant>,
-}
-
-impl DeadTracker {
-    /// A tracker that declares an owner due after `grace`.
-    pub fn new(grace: Duration) -> Self {
-        Self {
-            grace,
-            since: HashMap::new(),
-        }
-    }
-
-    /// Folds in one cycle's verdicts, taken at `now`. Owners absent from `verdicts` (no records left) are
-    /// forgotten; `Unknown` keeps what was known.
-    pub fn observe(&mut self, now: Instant, verdicts: &BTreeMap<String, Liveness>) -> Observed {
-        self.since.retain(|owner, _| verdicts.contains_key(owner));
-        let mut out = Observed::default();
-        for (owner, verdict) in verdicts {
-            match verdict {
-                Liveness::Alive => {
-                    if self.since.remove(owner).is_some() {
-                        out.back_alive.push(owner.clone());
-                    }
-                }
-                Liveness::Dead(reason) => {
-                    let first = *self.since.entry(owner.clone()).or_insert_with(|| {
-                        out.newly_dead.push((owner.clone(), *reason));
-                        now
-                    });
-                    if now.saturating_duration_since(first) >= self.grace {
-                        out.due.push(owner.clone());
-                    }
-                }
-                Liveness::Unknown => {}
-            }
-        }
-        out
-    }
-
-    /// Forgets everything (this agent is not the janitor any more; a later term starts from scratch).
-    pub fn clear(&mut self) {
-        self.since.clear();
-    }
-
-    /// Owners currently seen dead and waiting out the grace period.
-    pub fn pending(&self) -> BTreeSet<&str> {
-        self.since.keys().map(String::as_str).collect()
-    }
 }
 
 #[cfg(test)]
@@ -212,6 +148,11 @@ mod tests {
             "0f6b9a4c6d3e4c2a9a1d2b3c4d5e6f7",
             "0f6b9a4c6d3e4c2a9a1d2b3c4d5e6fzz",
             "3f2b7c1e0-d6e-4b7b-9c1e-2a6f0e1d9b7a",
+            "0F6B9A4C6D3E4C2A9A1D2B3C4D5E6F70",
+            "0f6b9a4c6d3e4c2a9a1d2b3c4d5e6F70",
+            "3F2B7C1E-0D6E-4B7B-9C1E-2A6F0E1D9B7A",
+            "3f2b7c1e-0d6e-4b7b-9c1e+2a6f0e1d9b7a",
+            "3f2b7c1e-0d6e-4b7b-9c1e-2a6f0e1d9b7a0",
         ] {
             assert!(!looks_like_instance_id(other), "{other}");
         }
@@ -265,69 +206,5 @@ mod tests {
         let long_by = records_by_owner(sets, &long, "me");
         assert_eq!(long_by.len(), 1);
         assert_eq!(long_by["dead"].len(), 1, "the shortened tag is matched");
-    }
-
-    #[test]
-    fn an_owner_is_due_only_after_two_dead_sightings_grace_apart() {
-        let t0 = Instant::now();
-        let grace = Duration::from_secs(600);
-        let mut t = DeadTracker::new(grace);
-        let dead = BTreeMap::from([("d".to_string(), Liveness::Dead("inactive"))]);
-        let first = t.observe(t0, &dead);
-        assert_eq!(first.newly_dead, vec![("d".to_string(), "inactive")]);
-        assert!(first.due.is_empty());
-        assert!(t.observe(t0 + grace / 2, &dead).due.is_empty());
-        let unknown = BTreeMap::from([("d".to_string(), Liveness::Unknown)]);
-        assert!(t
-            .observe(t0 + grace - Duration::from_millis(1), &unknown)
-            .due
-            .is_empty());
-        let at = t.observe(t0 + grace, &dead);
-        assert_eq!(at.due, vec!["d".to_string()]);
-        assert!(at.newly_dead.is_empty(), "still the first sighting's clock");
-    }
-
-    #[test]
-    fn an_owner_that_comes_back_within_the_grace_period_starts_over() {
-        let t0 = Instant::now();
-        let grace = Duration::from_secs(10);
-        let mut t = DeadTracker::new(grace);
-        let v = |l: Liveness| BTreeMap::from([("d".to_string(), l)]);
-        t.observe(t0, &v(Liveness::Dead("agent disconnected")));
-        let back = t.observe(t0 + Duration::from_secs(5), &v(Liveness::Alive));
-        assert_eq!(back.back_alive, vec!["d".to_string()]);
-        let again = t.observe(t0 + Duration::from_secs(11), &v(Liveness::Dead("inactive")));
-        assert!(again.due.is_empty(), "the clock restarted at 11 s");
-        assert_eq!(again.newly_dead.len(), 1);
-        assert_eq!(
-            t.observe(t0 + Duration::from_secs(21), &v(Liveness::Dead("inactive")))
-                .due,
-            vec!["d".to_string()]
-        );
-    }
-
-    #[test]
-    fn owners_without_records_are_forgotten_and_clear_resets() {
-        let t0 = Instant::now();
-        let mut t = DeadTracker::new(Duration::from_secs(1));
-        t.observe(
-            t0,
-            &BTreeMap::from([
-                ("a".to_string(), Liveness::Dead("inactive")),
-                ("b".to_string(), Liveness::Dead("inactive")),
-            ]),
-        );
-        t.observe(
-            t0,
-            &BTreeMap::from([("a".to_string(), Liveness::Dead("inactive"))]),
-        );
-        assert_eq!(t.pending(), BTreeSet::from(["a"]));
-        t.clear();
-        assert!(t.pending().is_empty());
-        let later = t.observe(
-            t0 + Duration::from_secs(5),
-            &BTreeMap::from([("a".to_string(), Liveness::Dead("inactive"))]),
-        );
-        assert!(later.due.is_empty(), "a new term waits out the grace again");
     }
 }

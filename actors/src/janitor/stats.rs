@@ -30,7 +30,9 @@ impl Count {
 pub struct JanitorStats {
     /// Cycles in which this agent was the elected janitor and finished its work.
     pub elections_won: Count,
-    /// Owners declared dead past the grace period whose records were purged without error.
+    /// Owners declared dead past the grace period whose records were all removed (deleted, or found already
+    /// gone) by one purge. An owner with a record left (changed since it was read, refused, or still failing) is
+    /// counted by the later cycle that removes the rest.
     pub owners_found_dead: Count,
     /// Records the janitor deleted.
     pub records_removed: Count,

@@ -11,7 +11,7 @@ use actix::prelude::*;
 
 use super::cycle::{self, Cycle, Report};
 use super::fake::FakeEcs;
-use super::plan::DeadTracker;
+use super::tracker::DeadTracker;
 use super::{JanitorActor, JanitorConfig, JanitorStats};
 use crate::core::plan::Change;
 use crate::core::record::{ARecord, RecordKey};
@@ -64,6 +64,12 @@ struct World {
     zone: Rc<FakeRoute53>,
     batches: Rc<RefCell<Vec<usize>>>,
     writer: Addr<Writer>,
+    health: Arc<HealthState>,
+}
+
+/// A tracker with grace `grace` and no limit on the time between sightings.
+fn new_tracker(grace: Duration) -> DeadTracker {
+    DeadTracker::new(grace, Duration::MAX)
 }
 
 fn rec(name: &str, id: &str, n: u8) -> ARecord {
@@ -108,6 +114,7 @@ async fn world() -> World {
         zone,
         batches,
         writer,
+        health: Arc::new(HealthState::default()),
     }
 }
 
@@ -119,6 +126,7 @@ impl World {
             cluster: "prod".into(),
             zone_id: "Z1".into(),
             me: me.into(),
+            health: self.health.clone(),
         })
     }
 
@@ -156,7 +164,7 @@ async fn the_elected_janitor_purges_exactly_the_dead_owners_records() {
     w.ecs.remove(C);
     w.ecs.set(D, "ACTIVE", false);
     let before = w.ids();
-    let (_, report) = w.run(A, DeadTracker::new(Duration::ZERO)).await;
+    let (_, report) = w.run(A, new_tracker(Duration::ZERO)).await;
     let Report::Done(done) = report else {
         panic!("{report:?}")
     };
@@ -187,7 +195,7 @@ async fn owners_that_are_not_container_instance_ids_are_never_judged() {
         .change("Z1", &[Change::Upsert(custom)])
         .await
         .unwrap();
-    let (tracker, report) = w.run(A, DeadTracker::new(Duration::ZERO)).await;
+    let (tracker, report) = w.run(A, new_tracker(Duration::ZERO)).await;
     let Report::Done(done) = report else {
         panic!("{report:?}")
     };
@@ -200,7 +208,7 @@ async fn owners_that_are_not_container_instance_ids_are_never_judged() {
 async fn a_non_elected_agent_reads_no_zone_and_deletes_nothing() {
     let w = world().await;
     w.ecs.remove(C);
-    let (tracker, report) = w.run(B, DeadTracker::new(Duration::ZERO)).await;
+    let (tracker, report) = w.run(B, new_tracker(Duration::ZERO)).await;
     assert!(
         matches!(&report, Report::NotElected { janitor: Some(j), listed: true } if j == A),
         "{report:?}"
@@ -208,7 +216,7 @@ async fn a_non_elected_agent_reads_no_zone_and_deletes_nothing() {
     assert!(tracker.pending().is_empty());
     assert_eq!(w.zone.list_requests(), 0);
     assert!(w.batches.borrow().is_empty());
-    let (_, report) = w.run("zz", DeadTracker::new(Duration::ZERO)).await;
+    let (_, report) = w.run("zz", new_tracker(Duration::ZERO)).await;
     assert!(matches!(report, Report::NotElected { listed: false, .. }));
 }
 
@@ -220,7 +228,7 @@ async fn the_election_pages_and_describes_lowest_ids_first_until_one_is_connecte
         w.ecs.set(&format!("{i:032x}"), "ACTIVE", i >= 120);
     }
     let id = |i: u32| format!("{i:032x}");
-    let (_, report) = w.run(&id(121), DeadTracker::new(Duration::ZERO)).await;
+    let (_, report) = w.run(&id(121), new_tracker(Duration::ZERO)).await;
     assert!(
         matches!(&report, Report::NotElected { janitor: Some(j), .. } if *j == id(120)),
         "{report:?}"
@@ -230,7 +238,7 @@ async fn the_election_pages_and_describes_lowest_ids_first_until_one_is_connecte
         (4, 2),
         "3 + 1 pages; 2 of 3 chunks described"
     );
-    let (_, report) = w.run(&id(120), DeadTracker::new(Duration::ZERO)).await;
+    let (_, report) = w.run(&id(120), new_tracker(Duration::ZERO)).await;
     assert!(matches!(report, Report::Done(_)), "{report:?}");
 }
 
@@ -239,7 +247,7 @@ async fn when_the_janitors_agent_disconnects_the_next_instance_takes_over() {
     let w = world().await;
     w.ecs.set(A, "ACTIVE", false);
     w.ecs.set(B, "DRAINING", true);
-    let (_, report) = w.run(B, DeadTracker::new(Duration::from_secs(3600))).await;
+    let (_, report) = w.run(B, new_tracker(Duration::from_secs(3600))).await;
     let Report::Done(done) = report else {
         panic!("{report:?}")
     };
@@ -252,8 +260,8 @@ async fn two_agents_running_cycles_concurrently_purge_once_without_conflicts() {
     let w = world().await;
     w.ecs.set(D, "INACTIVE", false);
     let ((_, ra), (_, rb)) = futures::join!(
-        w.run(A, DeadTracker::new(Duration::ZERO)),
-        w.run(B, DeadTracker::new(Duration::ZERO))
+        w.run(A, new_tracker(Duration::ZERO)),
+        w.run(B, new_tracker(Duration::ZERO))
     );
     assert!(matches!(ra, Report::Done(_)), "{ra:?}");
     assert!(matches!(rb, Report::NotElected { .. }), "{rb:?}");
@@ -271,7 +279,7 @@ async fn an_agent_that_disconnects_briefly_keeps_its_records() {
     let w = world().await;
     let grace = Duration::from_millis(300);
     w.ecs.set(C, "ACTIVE", false);
-    let (tracker, _) = w.run(A, DeadTracker::new(grace)).await;
+    let (tracker, _) = w.run(A, new_tracker(grace)).await;
     assert_eq!(tracker.pending().into_iter().collect::<Vec<_>>(), [C]);
     w.ecs.set(C, "ACTIVE", true);
     actix_rt::time::sleep(grace).await;
@@ -290,10 +298,52 @@ async fn an_agent_that_disconnects_briefly_keeps_its_records() {
 }
 
 #[actix_rt::test]
+async fn a_skipped_cycle_or_a_lost_election_starts_every_clock_over() {
+    let w = world().await;
+    w.ecs.set(D, "INACTIVE", false);
+    let (tracker, _) = w.run(A, new_tracker(Duration::from_secs(3600))).await;
+    assert_eq!(tracker.pending().into_iter().collect::<Vec<_>>(), [D]);
+    w.ecs.set_down(true);
+    let (tracker, report) = w.run(A, tracker).await;
+    assert!(matches!(report, Report::Skipped(_)), "{report:?}");
+    assert!(
+        tracker.pending().is_empty(),
+        "ECS failed: no vouching for D meanwhile"
+    );
+    w.ecs.set_down(false);
+    let (tracker, report) = w.run(A, tracker).await;
+    let Report::Done(done) = report else {
+        panic!("{report:?}")
+    };
+    assert_eq!(done.observed.newly_dead.len(), 1, "a new clock for D");
+    w.ecs.set(A, "ACTIVE", false);
+    let (tracker, report) = w.run(A, tracker).await;
+    assert!(matches!(report, Report::NotElected { .. }), "{report:?}");
+    assert!(tracker.pending().is_empty(), "lost the election");
+}
+
+#[actix_rt::test]
+async fn a_cycle_that_finds_the_agent_draining_sends_no_purge() {
+    let w = world().await;
+    w.ecs.set(D, "INACTIVE", false);
+    w.health.set_draining();
+    let (_, report) = w.run(A, new_tracker(Duration::ZERO)).await;
+    let Report::Done(done) = report else {
+        panic!("{report:?}")
+    };
+    let purge = done.purge.as_ref().expect("D was due");
+    assert_eq!(purge.kept, 2);
+    assert!(purge.error.as_deref().unwrap().contains("draining"));
+    assert_eq!(done.owners_purged(), 0);
+    assert!(w.batches.borrow().is_empty(), "nothing reached the writer");
+    assert_eq!(owners_left(&w.ids()), [A, B, C, D]);
+}
+
+#[actix_rt::test]
 async fn with_ecs_unreachable_the_cycle_is_skipped_before_anything_is_read() {
     let w = world().await;
     w.ecs.set_down(true);
-    let (_, report) = w.run(A, DeadTracker::new(Duration::ZERO)).await;
+    let (_, report) = w.run(A, new_tracker(Duration::ZERO)).await;
     assert!(
         matches!(&report, Report::Skipped(e) if e.is_transient()),
         "{report:?}"

@@ -3,10 +3,12 @@
 //!
 //! The writer checks again what it is asked to delete: the SetIdentifier must parse, name this agent's cluster
 //! (its tag, possibly shortened) and an owner other than this agent; anything else is refused and logged. The
-//! deletes go out in batches through the same rate-limited [`DnsApi`] as every other request. On a conflict
-//! (a record already gone or changed since it was read) or an ambiguous failure the names are re-read and each
-//! record is settled on its own: gone is done, changed is kept (the next cycle decides again), identical is
-//! deleted alone. Transient failures are retried a few times with backoff; nothing here ever stops the agent.
+//! deletes go out in batches through the same rate-limited [`DnsApi`] as every other request, one batch at a
+//! time. When a batch conflicts (a record already gone or changed since it was read) or fails ambiguously, only
+//! *that batch's* names are re-read and its records settled: gone is done, changed is kept (the next cycle
+//! decides again), and the identical ones go again as one batch; the later batches are sent as planned. A batch
+//! that keeps failing transiently is retried a few times with backoff; a permanent failure, or transient ones
+//! past the retries, stop the purge (the next cycle tries again). Nothing here ever stops the agent.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -14,13 +16,12 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use super::api::{read_name, DnsApi, DnsError, ErrorClass};
-use super::io::send_all;
 use super::{new_backoff, Route53Actor};
 use crate::core::ownership::{is_cluster_tag_of, parse, Owner};
-use crate::core::plan::Change;
+use crate::core::plan::{batches, Change};
 use crate::core::record::{ARecord, RecordSet};
 
-/// Tries of a purge batch that keeps failing transiently, before the cycle gives up (the next one tries again).
+/// Tries of one purge batch (transient failures, or conflicts settled by a re-read) before it is given up.
 const ATTEMPTS: usize = 3;
 
 /// Deletes records of dead owners of `cluster`, each exactly as read. Sent only by the elected janitor.
@@ -42,12 +43,32 @@ pub struct PurgeOutcome {
     pub already_gone: usize,
     /// Records left in place: refused, changed since they were read, or still failing.
     pub kept: usize,
+    /// Owners with at least one record left in place; every other owner asked for is fully purged.
+    pub kept_owners: BTreeSet<String>,
     /// The last error, when something could not be done.
     pub error: Option<String>,
 }
 
-/// Splits `records` into those the janitor may delete and the number refused.
-fn purgeable(me: &Owner, cluster: &str, records: Vec<ARecord>) -> (Vec<ARecord>, usize) {
+impl PurgeOutcome {
+    /// Nothing done: every one of `records` is kept (the caller sets the error).
+    pub fn not_done(records: &[ARecord]) -> Self {
+        let mut out = Self::default();
+        for r in records {
+            out.keep(r);
+        }
+        out
+    }
+
+    /// Counts `r` as left in place.
+    fn keep(&mut self, r: &ARecord) {
+        self.kept += 1;
+        let owner = parse(&r.key.set_identifier).map_or("", |p| p.owner);
+        self.kept_owners.insert(owner.to_string());
+    }
+}
+
+/// Splits `records` into those the janitor may delete and those refused.
+fn purgeable(me: &Owner, cluster: &str, records: Vec<ARecord>) -> (Vec<ARecord>, Vec<ARecord>) {
     let serves_cluster = is_cluster_tag_of(me.cluster_tag(), cluster);
     let (ok, refused): (Vec<ARecord>, Vec<ARecord>) = records.into_iter().partition(|r| {
         parse(&r.key.set_identifier).is_some_and(|p| {
@@ -58,7 +79,7 @@ fn purgeable(me: &Owner, cluster: &str, records: Vec<ARecord>) -> (Vec<ARecord>,
         tracing::error!(record_name = %r.key.name, set_identifier = %r.key.set_identifier, cluster,
             "Refusing to purge a record that is not a dead owner's of this cluster.");
     }
-    (ok, refused.len())
+    (ok, refused)
 }
 
 fn log_removed(zone_id: &str, changes: &[Change]) {
@@ -73,51 +94,81 @@ fn log_removed(zone_id: &str, changes: &[Change]) {
 /// Deletes `records` in batches; see the module docs for how failures are settled.
 pub(super) async fn purge(api: &dyn DnsApi, zone_id: &str, records: Vec<ARecord>) -> PurgeOutcome {
     let mut out = PurgeOutcome::default();
-    let mut pending: Vec<Change> = records.into_iter().map(Change::Delete).collect();
-    let mut backoff = new_backoff();
-    for attempt in 1..=ATTEMPTS {
-        let sent = send_all(api, zone_id, pending).await;
-        log_removed(zone_id, &sent.applied);
-        out.removed += sent.applied.len();
-        let Some((rest, err)) = sent.failed else {
-            return out;
-        };
-        let settle_first =
-            matches!(err, DnsError::Ambiguous(_)) || err.class() == ErrorClass::Conflict;
-        if settle_first {
-            tracing::warn!(zone_id, error = %err, changes = rest.len(), "Purge batch conflicts with the zone; re-reading.");
-            settle(api, zone_id, rest, &mut out).await;
-            return out;
+    let mut pending = batches(records.into_iter().map(Change::Delete).collect()).into_iter();
+    while let Some(batch) = pending.next() {
+        if let Err(unsent) = purge_batch(api, zone_id, batch, &mut out).await {
+            let rest: Vec<Change> = unsent.into_iter().chain(pending.flatten()).collect();
+            rest.iter().for_each(|c| out.keep(c.record()));
+            break;
         }
-        if err.class() == ErrorClass::Permanent || attempt == ATTEMPTS {
-            tracing::warn!(zone_id, error = %err, changes = rest.len(), "Purge failed; the next janitor cycle tries again.");
-            out.kept += rest.len();
-            out.error = Some(err.to_string());
-            return out;
-        }
-        let delay = backoff.next().unwrap_or(Duration::from_secs(5));
-        tracing::warn!(zone_id, error = %err, ?delay, "Purge request failed; retrying.");
-        actix_rt::time::sleep(delay).await;
-        pending = rest;
     }
     out
 }
 
-/// Re-reads the names of `rest` and settles each record on its own.
-async fn settle(api: &dyn DnsApi, zone_id: &str, rest: Vec<Change>, out: &mut PurgeOutcome) {
-    let names: BTreeSet<&str> = rest.iter().map(|c| c.record().key.name.as_str()).collect();
+/// Deletes one batch. `Err` (with the batch's changes not done) stops the purge: a permanent failure, or
+/// transient ones past [`ATTEMPTS`]. Conflicts never stop it: what stays unsettled is kept and the next batch goes.
+async fn purge_batch(
+    api: &dyn DnsApi,
+    zone_id: &str,
+    mut batch: Vec<Change>,
+    out: &mut PurgeOutcome,
+) -> Result<(), Vec<Change>> {
+    let mut backoff = new_backoff();
+    let mut last = String::new();
+    for attempt in 1..=ATTEMPTS {
+        let err = match api.change(zone_id, &batch).await {
+            Ok(()) => {
+                log_removed(zone_id, &batch);
+                out.removed += batch.len();
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        last = err.to_string();
+        if matches!(err, DnsError::Ambiguous(_)) || err.class() == ErrorClass::Conflict {
+            tracing::warn!(zone_id, error = %err, changes = batch.len(), "Purge batch conflicts with the zone; re-reading its names.");
+            batch = settle(api, zone_id, batch, out).await;
+            if batch.is_empty() {
+                return Ok(());
+            }
+        } else if err.class() == ErrorClass::Permanent || attempt == ATTEMPTS {
+            tracing::warn!(zone_id, error = %err, changes = batch.len(), "Purge failed; the next janitor cycle tries again.");
+            out.error = Some(last);
+            return Err(batch);
+        } else {
+            let delay = backoff.next().unwrap_or(Duration::from_secs(5));
+            tracing::warn!(zone_id, error = %err, ?delay, "Purge request failed; retrying.");
+            actix_rt::time::sleep(delay).await;
+        }
+    }
+    tracing::warn!(zone_id, error = %last, changes = batch.len(), "Purge batch still conflicts; the next janitor cycle decides again.");
+    batch.iter().for_each(|c| out.keep(c.record()));
+    out.error = Some(last);
+    Ok(())
+}
+
+/// Re-reads the names of `batch` and settles each record: gone is done, changed is kept. Returns the records
+/// still there as read, to delete again; nothing when the re-read fails (then they are all kept).
+async fn settle(
+    api: &dyn DnsApi,
+    zone_id: &str,
+    batch: Vec<Change>,
+    out: &mut PurgeOutcome,
+) -> Vec<Change> {
+    let names: BTreeSet<&str> = batch.iter().map(|c| c.record().key.name.as_str()).collect();
     let mut read: Vec<RecordSet> = Vec::new();
     for name in names {
         match read_name(api, zone_id, name).await {
             Ok(sets) => read.extend(sets),
             Err(e) => {
-                out.kept += rest.len();
+                batch.iter().for_each(|c| out.keep(c.record()));
                 out.error = Some(e.to_string());
-                return;
+                return Vec::new();
             }
         }
     }
-    for change in rest {
+    let mut identical = Vec::new();
+    for change in batch {
         let r = change.record();
         let now = read.iter().find(|s| {
             s.name.eq_ignore_ascii_case(&r.key.name)
@@ -128,20 +179,12 @@ async fn settle(api: &dyn DnsApi, zone_id: &str, rest: Vec<Change>, out: &mut Pu
             Some(false) => {
                 tracing::info!(zone_id, record_name = %r.key.name, set_identifier = %r.key.set_identifier,
                     "Record changed since the janitor read it; keeping it this cycle.");
-                out.kept += 1;
+                out.keep(r);
             }
-            Some(true) => match api.change(zone_id, std::slice::from_ref(&change)).await {
-                Ok(()) => {
-                    log_removed(zone_id, std::slice::from_ref(&change));
-                    out.removed += 1;
-                }
-                Err(e) => {
-                    out.kept += 1;
-                    out.error = Some(e.to_string());
-                }
-            },
+            Some(true) => identical.push(change),
         }
     }
+    identical
 }
 
 impl Handler<Purge> for Route53Actor {
@@ -152,7 +195,7 @@ impl Handler<Purge> for Route53Actor {
         let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
         Box::pin(async move {
             let mut out = purge(&*api, &zone_id, records).await;
-            out.kept += refused;
+            refused.iter().for_each(|r| out.keep(r));
             out
         })
     }
@@ -188,9 +231,13 @@ mod tests {
             rec("a.z.", "hand-made", [10, 0, 0, 4]),
         ];
         let (ok, refused) = purgeable(&me, "prod", records.clone());
-        assert_eq!((ok, refused), (vec![records[0].clone()], 3));
+        assert_eq!((ok, refused.len()), (vec![records[0].clone()], 3));
         let (ok, refused) = purgeable(&me, "staging", records);
-        assert_eq!((ok.len(), refused), (0, 4), "a janitor of another cluster");
+        assert_eq!(
+            (ok.len(), refused.len()),
+            (0, 4),
+            "a janitor of another cluster"
+        );
     }
 
     #[actix_rt::test]
@@ -200,13 +247,13 @@ mod tests {
             rec("a.z.", "r53d:prod:dead:t-1", [10, 0, 0, 1]),
             rec("a.z.", "r53d:prod:dead:t-2", [10, 0, 0, 2]),
         );
-        let changed = rec("b.z.", "r53d:prod:dead:t-3", [10, 0, 0, 3]);
+        let changed = rec("b.z.", "r53d:prod:other:t-3", [10, 0, 0, 3]);
         let ups = [a.clone(), b.clone(), changed.clone()].map(Change::Upsert);
         fake.change("Z1", &ups).await.unwrap();
         fake.change("Z1", &[Change::Delete(b.clone())])
             .await
             .unwrap();
-        let now = rec("b.z.", "r53d:prod:dead:t-3", [10, 0, 0, 9]);
+        let now = rec("b.z.", "r53d:prod:other:t-3", [10, 0, 0, 9]);
         fake.change("Z1", &[Change::Upsert(now)]).await.unwrap();
         let out = purge(&fake, "Z1", vec![a, b, changed]).await;
         assert_eq!(
@@ -215,10 +262,59 @@ mod tests {
                 removed: 1,
                 already_gone: 1,
                 kept: 1,
+                kept_owners: BTreeSet::from(["other".to_string()]),
                 error: None
             }
         );
         assert_eq!(fake.sets().len(), 1, "only the changed record is left");
+        assert_eq!(
+            fake.change_requests()[3..],
+            [3, 1],
+            "the identical one goes again alone"
+        );
+    }
+
+    /// `n` records of owner `dead`, 100 per name (the weighted-set limit), in name order.
+    fn many(n: usize) -> Vec<ARecord> {
+        (0..n)
+            .map(|i| {
+                let id = format!("r53d:prod:dead:t-{i:05}");
+                rec(
+                    &format!("n{:02}.z.", i / 100),
+                    &id,
+                    [10, 0, (i / 250) as u8, (i % 250) as u8],
+                )
+            })
+            .collect()
+    }
+
+    #[actix_rt::test]
+    async fn a_conflict_settles_only_its_batch_and_the_later_ones_go_as_batches() {
+        let fake = FakeRoute53::new("Z1", "z.");
+        let all = many(2500);
+        for chunk in all.chunks(500) {
+            let ups: Vec<Change> = chunk.iter().cloned().map(Change::Upsert).collect();
+            fake.change("Z1", &ups).await.unwrap();
+        }
+        fake.change("Z1", &[Change::Delete(all[7].clone())])
+            .await
+            .unwrap();
+        let setup = fake.change_requests().len();
+        let lists = fake.list_requests();
+        let out = purge(&fake, "Z1", all).await;
+        assert_eq!((out.removed, out.already_gone, out.kept), (2499, 1, 0));
+        assert!(out.kept_owners.is_empty() && out.error.is_none(), "{out:?}");
+        assert!(fake.sets().is_empty());
+        assert_eq!(
+            fake.change_requests()[setup..],
+            [1000, 999, 1000, 500],
+            "the failed batch once more, then the others in batches"
+        );
+        let reads = fake.list_requests() - lists;
+        assert!(
+            reads <= 20,
+            "only the 10 names of the failed batch are re-read: {reads}"
+        );
     }
 
     #[actix_rt::test]
@@ -239,6 +335,7 @@ mod tests {
         }]);
         let denied = purge(&*fake, "Z1", vec![a]).await;
         assert_eq!(denied.kept, 1);
+        assert_eq!(denied.kept_owners, BTreeSet::from(["dead".to_string()]));
         assert!(denied.error.unwrap().contains("AccessDenied"));
     }
 }
