@@ -67,7 +67,9 @@ impl JanitorConfig {
     /// Two dead sightings further apart than this do not add up: the owner's grace clock starts over. Two
     /// consecutive cycles are at most 1.2 intervals apart, plus the time their requests take.
     pub fn max_gap(&self) -> Duration {
-        self.interval * 2 + CYCLE_ALLOWANCE
+        self.interval
+            .saturating_mul(2)
+            .saturating_add(CYCLE_ALLOWANCE)
     }
 }
 
