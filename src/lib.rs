@@ -73,9 +73,7 @@ pub fn run_with(
         let http = http::start(&settings.health, health.clone())
             .map_err(|e| format!("cannot listen on {}: {e}", settings.health.listen))?;
         let mut supervisor = SupervisorActor::new(health.clone(), settings.agent.shutdown_grace);
-        supervisor.on_stop(Box::new(move || {
-            Box::pin(async move { http.stop().await })
-        }));
+        supervisor.on_stop(Box::new(move || Box::pin(async move { http.stop().await })));
         let supervisor = supervisor.start();
         let mut panics = install_panic_hook();
         let sup = supervisor.clone();

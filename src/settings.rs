@@ -65,7 +65,12 @@ const KNOWN: &[(&str, &[&str])] = &[
     ("janitor", &["enabled", "interval_secs", "grace_secs"]),
     (
         "health",
-        &["listen", "metrics_listen", "stream_down_limit_secs", "records"],
+        &[
+            "listen",
+            "metrics_listen",
+            "stream_down_limit_secs",
+            "records",
+        ],
     ),
     ("log", &["format", "level"]),
 ];

@@ -250,11 +250,7 @@ impl EventWatcherActor {
         }
         tracing::debug!(container_id = %ev.container_id, action = %ev.action, "Docker event.");
         let verb = ev.action.split(':').next().unwrap_or_default().trim();
-        self.health
-            .stats
-            .events
-            .with_label_values(&[verb])
-            .inc();
+        self.health.stats.events.with_label_values(&[verb]).inc();
         let healthy = self.config.register_when_healthy;
         match ev.lifecycle {
             Lifecycle::Running | Lifecycle::Healthy

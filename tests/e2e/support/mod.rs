@@ -3,12 +3,12 @@
 pub mod agent;
 pub mod docker;
 pub mod dockerd;
-pub mod sockproxy;
 pub mod ecs;
 pub mod faulty;
 pub mod image;
 pub mod moto;
 pub mod moto_ecs;
+pub mod sockproxy;
 pub mod spy;
 
 use std::time::{Duration, Instant};
