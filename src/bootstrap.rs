@@ -112,6 +112,28 @@ async fn identity(settings: &Settings, budget: Duration) -> Result<(Owner, Strin
     Ok((me, cluster))
 }
 
+/// AWS SDK settings shared by the Route53 and ECS clients: no SDK retries (the caller retries, behind its own
+/// rate limit, so nothing bypasses it), a per-attempt timeout, the region and an endpoint override.
+pub(crate) fn sdk_loader(
+    settings: &Settings,
+    timeout: Duration,
+    endpoint: Option<&str>,
+) -> aws_config::ConfigLoader {
+    let timeouts = TimeoutConfig::builder()
+        .operation_attempt_timeout(timeout)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(timeouts);
+    if let Some(region) = &settings.route53.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    loader
+}
+
 /// The Route53 API the agent uses, measured (`r53d_route53_*` metrics).
 async fn route53_api(settings: &Settings, health: &Arc<HealthState>) -> Rc<dyn DnsApi> {
     Rc::new(Measured::new(
@@ -131,18 +153,11 @@ async fn raw_route53_api(settings: &Settings) -> Rc<dyn DnsApi> {
     }
     // Retries and pacing are the writer's (full-jitter backoff behind one token bucket), not the SDK's, so every
     // request is counted against the client-side rate limit.
-    let timeouts = TimeoutConfig::builder()
-        .operation_attempt_timeout(settings.route53.request_timeout)
-        .build();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::disabled())
-        .timeout_config(timeouts);
-    if let Some(region) = &settings.route53.region {
-        loader = loader.region(Region::new(region.clone()));
-    }
-    if let Some(url) = &settings.route53.endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
+    let loader = sdk_loader(
+        settings,
+        settings.route53.request_timeout,
+        settings.route53.endpoint_url.as_deref(),
+    );
     let client = aws_sdk_route53::Client::new(&loader.load().await);
     let bucket = limiter::bucket(
         settings.route53.max_requests_per_sec,

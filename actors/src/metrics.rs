@@ -37,6 +37,7 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
+use crate::core::events::WATCHED_ACTIONS;
 use crate::janitor::JanitorStats;
 
 /// The janitor's families, filled from its [`JanitorStats`] at each scrape.
@@ -257,19 +258,6 @@ impl Default for Metrics {
     }
 }
 
-/// Actions whose event counters exist from the start (at 0), so rates and alerts work before the first event.
-const ACTIONS: &[&str] = &[
-    "start",
-    "die",
-    "stop",
-    "kill",
-    "destroy",
-    "oom",
-    "pause",
-    "unpause",
-    "restart",
-    "health_status",
-];
 /// Route53 operations, likewise.
 const OPERATIONS: &[&str] = &[
     "change_resource_record_sets",
@@ -280,7 +268,7 @@ const OPERATIONS: &[&str] = &[
 impl Metrics {
     /// Creates the labelled series that should exist from the start.
     fn with_initial_series(self) -> Self {
-        for a in ACTIONS {
+        for a in WATCHED_ACTIONS {
             self.events.with_label_values(&[a]);
         }
         for op in OPERATIONS {

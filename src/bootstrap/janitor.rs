@@ -7,9 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
 use route53_discovery_actors::core::ownership::Owner;
 use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::janitor::ecs::{EcsApi, RateLimitedEcs};
@@ -31,18 +28,11 @@ const ECS_BURST: u32 = 4;
 const ECS_TIMEOUT: Duration = Duration::from_secs(10);
 
 async fn ecs_api(settings: &Settings) -> Rc<dyn EcsApi> {
-    let timeouts = TimeoutConfig::builder()
-        .operation_attempt_timeout(ECS_TIMEOUT)
-        .build();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::disabled())
-        .timeout_config(timeouts);
-    if let Some(region) = &settings.route53.region {
-        loader = loader.region(Region::new(region.clone()));
-    }
-    if let Some(url) = &settings.ecs.api_endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
+    let loader = super::sdk_loader(
+        settings,
+        ECS_TIMEOUT,
+        settings.ecs.api_endpoint_url.as_deref(),
+    );
     let client = aws_sdk_ecs::Client::new(&loader.load().await);
     let bucket = limiter::bucket(ECS_REQUESTS_PER_SEC, ECS_BURST);
     Rc::new(RateLimitedEcs::new(Rc::new(SdkEcs::new(client)), bucket))

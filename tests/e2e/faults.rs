@@ -107,14 +107,11 @@ fn malformed_introspection_answers_are_logged_and_retried_never_a_crash() {
     assert!(agent.is_running());
 }
 
-#[test]
-fn kill_removes_the_record_before_the_container_exits() {
-    let w = World::new("killfirst");
-    let mut agent = w.agent();
-    agent.wait_ready();
-    let name = format!("r53d-{}-slow", w.name);
+/// A labelled container that ignores SIGTERM (so `docker stop` leaves it running until its timeout), once it
+/// has its record.
+fn registered_slow_stopper(w: &World) -> Container {
     let c = Container::run(Spec {
-        name: &name,
+        name: &format!("r53d-{}-slow", w.name),
         labels: vec![(w.label.clone(), "web".into())],
         ignore_term: true,
         ..Default::default()
@@ -123,6 +120,15 @@ fn kill_removes_the_record_before_the_container_exits() {
         wait_for_result(crate::CONVERGE, || w.records().len() == 1),
         "registered"
     );
+    c
+}
+
+#[test]
+fn kill_removes_the_record_before_the_container_exits() {
+    let w = World::new("killfirst");
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let c = registered_slow_stopper(&w);
     let mut stopping = c.stop_in_background(20); // SIGTERM is ignored: the container runs for 20 s more
     assert!(
         wait_for_result(Duration::from_secs(10), || w.records().is_empty()),
@@ -144,16 +150,7 @@ fn a_deregistration_delay_keeps_the_record_while_the_container_stops_then_remove
         .replace("[agent]\n", "[agent]\nderegister_delay_secs = 4\n");
     let mut agent = Agent::start(&config, w.port);
     agent.wait_ready();
-    let c = Container::run(Spec {
-        name: &format!("r53d-{}-slow", w.name),
-        labels: vec![(w.label.clone(), "web".into())],
-        ignore_term: true,
-        ..Default::default()
-    });
-    assert!(
-        wait_for_result(crate::CONVERGE, || w.records().len() == 1),
-        "registered"
-    );
+    let c = registered_slow_stopper(&w);
     let mut stopping = c.stop_in_background(30);
     let seen = wait_for_result(Duration::from_secs(10), || {
         agent.logs().contains("after the deregistration delay")

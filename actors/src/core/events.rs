@@ -8,22 +8,25 @@ use std::collections::HashMap;
 
 use bollard::models::{EventMessage, EventMessageTypeEnum};
 
+/// The container actions the watcher subscribes to.
+pub const WATCHED_ACTIONS: &[&str] = &[
+    "start",
+    "die",
+    "stop",
+    "kill",
+    "destroy",
+    "oom",
+    "pause",
+    "unpause",
+    "restart",
+    "health_status",
+];
+
 /// The Docker `/events` filter the watcher subscribes with: container events that carry the service label.
 ///
 /// `exec_create`/`exec_start` are left out, so Docker healthchecks do not flood the agent.
 pub fn event_filters(label_key: &str) -> HashMap<String, Vec<String>> {
-    let events = [
-        "start",
-        "die",
-        "stop",
-        "kill",
-        "destroy",
-        "oom",
-        "pause",
-        "unpause",
-        "restart",
-        "health_status",
-    ];
+    let events = WATCHED_ACTIONS;
     HashMap::from([
         ("type".to_string(), vec!["container".to_string()]),
         ("label".to_string(), vec![label_key.to_string()]),

@@ -11,6 +11,7 @@ use aws_sdk_ecs::Client;
 
 use super::ecs::{instance_id, Described, EcsApi, EcsError, InstancePage, LIST_PAGE};
 use super::plan::Instance;
+use crate::route53::sdk::display_chain;
 
 /// ECS through `aws-sdk-ecs`.
 #[derive(Debug, Clone)]
@@ -41,17 +42,6 @@ where
         },
         _ => EcsError::Transient(display_chain(&err)),
     }
-}
-
-fn display_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[async_trait(?Send)]

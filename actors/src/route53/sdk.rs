@@ -49,7 +49,8 @@ where
     }
 }
 
-fn display_chain(err: &dyn std::error::Error) -> String {
+/// An error and its sources, joined with ": " (SDK errors hide the useful part in their sources).
+pub(crate) fn display_chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {
