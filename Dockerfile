@@ -32,14 +32,17 @@ COPY --from=skeleton /src ./
 RUN cargo build --release --locked --bin route53-discovery
 COPY . .
 # The stubs' build outputs are newer than the copied sources (COPY keeps their mtimes): touch the sources so
-# cargo rebuilds the workspace crates instead of keeping the stub binary.
+# cargo rebuilds the workspace crates instead of keeping the stub binary. Only the binary is kept: the layer stays
+# small, and the dependency layer above is what the next build reuses.
 RUN find . -path ./target -prune -o -type f -name '*.rs' -exec touch {} + \
  && cargo build --release --locked --bin route53-discovery \
- && ./target/release/route53-discovery --version
+ && install -D target/release/route53-discovery /out/route53-discovery \
+ && rm -rf target \
+ && /out/route53-discovery --version
 
 # Stage 3, runtime.
 FROM ${RUNTIME_IMAGE}
-COPY --from=build /src/target/release/route53-discovery /usr/local/bin/route53-discovery
+COPY --from=build /out/route53-discovery /usr/local/bin/route53-discovery
 COPY config /etc/route53-discovery
 ENV R53D__LOG__FORMAT=json
 # Root, on purpose (distroless's default user is root too; this makes it explicit). The agent's only privileged

@@ -127,23 +127,43 @@ runtime_image() {
   log "Built $RUNTIME_IMAGE in $((SECONDS - start)) s."
 }
 
-# The agent image from ./Dockerfile → $AGENT_IMAGE, exported as R53D_E2E_AGENT_IMAGE for the tests.
+# `docker build` of ./Dockerfile on the offline base images, arguments added (tag, target); output appended to
+# $AGENT_BUILD_LOG.
+AGENT_BUILD_LOG="$WORK/agent-image.log"
+agent_build() {
+  DOCKER_BUILDKIT=0 docker build --force-rm --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" \
+    --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" "$@" . >>"$AGENT_BUILD_LOG" 2>&1
+}
+
+# The agent image from ./Dockerfile → $AGENT_IMAGE, exported as R53D_E2E_AGENT_IMAGE for the tests. Its skeleton
+# and build stages are tagged as well, so that the layers of the previous build (a build-stage chain holds a
+# gigabyte of dependencies) are removed once a new build replaces them, not left behind untagged.
 ensure_agent_image() {
   rust_base_image
   rust_builder_image
   runtime_image
-  local start=$SECONDS old
-  old=$(docker image inspect -f '{{.Id}}' "$AGENT_IMAGE" 2>/dev/null || true)
-  log "Building $AGENT_IMAGE with ./Dockerfile (log: $WORK/agent-image.log)"
-  if ! DOCKER_BUILDKIT=0 docker build --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" \
-    --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" -t "$AGENT_IMAGE" . >"$WORK/agent-image.log" 2>&1; then
-    log "docker build failed:"; tail -n 40 "$WORK/agent-image.log" >&2; exit 1
+  local start=$SECONDS repo="${AGENT_IMAGE%:*}" stage size
+  local -A before=()
+  for stage in test skeleton build; do
+    before[$stage]=$(docker image inspect -f '{{.Id}}' "$repo:$stage" 2>/dev/null || true)
+  done
+  log "Building $AGENT_IMAGE with ./Dockerfile (log: $AGENT_BUILD_LOG)"
+  : >"$AGENT_BUILD_LOG"
+  if ! agent_build -t "$AGENT_IMAGE"; then
+    log "docker build failed:"; tail -n 40 "$AGENT_BUILD_LOG" >&2; exit 1
   fi
-  local new size
-  new=$(docker image inspect -f '{{.Id}}' "$AGENT_IMAGE")
-  if [ -n "$old" ] && [ "$old" != "$new" ]; then docker rmi "$old" >/dev/null 2>&1 || true; fi
   size=$(docker image inspect -f '{{.Size}}' "$AGENT_IMAGE")
   log "Built $AGENT_IMAGE in $((SECONDS - start)) s: $((size / 1000)) kB."
+  # Fully cached, so instant: they only name the stages' last layers.
+  (AGENT_BUILD_LOG="$WORK/agent-image-stages.log"
+    agent_build --target skeleton -t "$repo:skeleton" && agent_build --target build -t "$repo:build") || true
+  local now
+  for stage in test skeleton build; do
+    now=$(docker image inspect -f '{{.Id}}' "$repo:$stage" 2>/dev/null || true)
+    if [ -n "${before[$stage]}" ] && [ "${before[$stage]}" != "$now" ]; then
+      docker rmi "${before[$stage]}" >/dev/null 2>&1 || true
+    fi
+  done
   docker run --rm "$AGENT_IMAGE" --version >/dev/null || { log "$AGENT_IMAGE does not start"; exit 1; }
   export R53D_E2E_AGENT_IMAGE="$AGENT_IMAGE"
 }

@@ -41,7 +41,9 @@ ensure_image() {
 MOTO_PID=""
 start_moto() {
   local venv="$WORK/moto-venv"
-  if ! "$venv/bin/moto_server" --help >/dev/null 2>&1 || ! "$venv/bin/pip" show moto 2>/dev/null | grep -q "^Version: $MOTO_VERSION$"; then
+  # (No `pip show | grep -q`: with pipefail, grep's early exit makes pip die of SIGPIPE, and moto is reinstalled.)
+  if ! "$venv/bin/moto_server" --help >/dev/null 2>&1 \
+    || [ "$("$venv/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p')" != "$MOTO_VERSION" ]; then
     log "Installing moto[server]==$MOTO_VERSION into $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q "moto[server]==$MOTO_VERSION"
