@@ -30,7 +30,9 @@ const BUSY_WAIT: Duration = Duration::from_millis(200);
 const TICK: Duration = Duration::from_secs(1);
 
 impl Route53Actor {
-    /// Reads `names` again after `delay` (a name already due earlier keeps its earlier time).
+    /// Reads `names` again after `delay`. A name already waiting waits for the later of the two times: one read
+    /// after every pending window covers them all, while the earlier time could come before a change of the
+    /// later window lands.
     pub(super) fn recheck_later(
         &mut self,
         names: impl IntoIterator<Item = String>,
@@ -40,7 +42,7 @@ impl Route53Actor {
         let at = Instant::now() + delay;
         for name in names {
             let due = self.recheck.entry(name).or_insert(at);
-            *due = (*due).min(at);
+            *due = (*due).max(at);
         }
         self.arm_tick(ctx);
     }

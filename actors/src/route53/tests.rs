@@ -439,6 +439,33 @@ async fn a_change_that_lands_after_the_reread_is_found_by_the_recheck_and_undone
 }
 
 #[actix_rt::test]
+async fn a_second_late_change_under_the_same_name_is_found_too() {
+    let fake = FakeRoute53::new("Z1", "example.com.");
+    fake.insert(foreign());
+    let h = start_config(fake, quick_checks(Duration::from_millis(600), None));
+    h.addr.send(Flush).await.unwrap();
+    let start_and_stop = |id: &str, late: u64| {
+        h.fake.land_late(Duration::from_millis(late));
+        h.addr.do_send(Register {
+            container_id: id.into(),
+            record: rec(id, [10, 0, 0, 1]),
+        });
+        h.addr.do_send(Deregister {
+            container_id: id.into(),
+        });
+    };
+    start_and_stop("a", 100); // lands at ~100 ms; its recheck is due at ~600 ms
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    start_and_stop("b", 500); // lands at ~800 ms, after a's recheck time
+    actix_rt::time::sleep(Duration::from_millis(700)).await; // both have landed by now
+    assert!(
+        eventually(Duration::from_secs(5), || h.fake.sets() == vec![foreign()]).await,
+        "one recheck after both windows removed both: {:?}",
+        h.fake.sets()
+    );
+}
+
+#[actix_rt::test]
 async fn periodic_verification_restores_a_record_deleted_by_hand() {
     let h = start_config(
         FakeRoute53::new("Z1", "example.com."),
