@@ -41,6 +41,15 @@ pub fn run_once(args: &[&str], toml: &str) -> (ExitStatus, String, String) {
     )
 }
 
+/// GET `url` with a short timeout: `Some((status, body))`, or `None` when nothing answers.
+pub fn http_get(url: &str) -> Option<(u16, String)> {
+    match ureq::get(url).timeout(Duration::from_secs(2)).call() {
+        Ok(r) => Some((r.status(), r.into_string().unwrap_or_default())),
+        Err(ureq::Error::Status(code, r)) => Some((code, r.into_string().unwrap_or_default())),
+        Err(_) => None,
+    }
+}
+
 impl Agent {
     /// Starts the agent with `toml` as its config file; `health_port` must match `[health] listen`.
     pub fn start(toml: &str, health_port: u16) -> Self {
@@ -75,14 +84,7 @@ impl Agent {
 
     /// GET `path` on the health endpoint: `Some((status, body))`, or `None` when nothing answers.
     pub fn get(&self, path: &str) -> Option<(u16, String)> {
-        match ureq::get(&format!("{}{path}", self.health_url))
-            .timeout(Duration::from_secs(2))
-            .call()
-        {
-            Ok(r) => Some((r.status(), r.into_string().unwrap_or_default())),
-            Err(ureq::Error::Status(code, r)) => Some((code, r.into_string().unwrap_or_default())),
-            Err(_) => None,
-        }
+        http_get(&format!("{}{path}", self.health_url))
     }
 
     /// Waits until `/readyz` answers 200.

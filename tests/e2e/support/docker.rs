@@ -4,7 +4,8 @@
 
 use std::process::Command;
 
-fn docker(args: &[&str]) -> String {
+/// Runs the `docker` CLI; panics with its stderr when it fails; returns its trimmed stdout.
+pub fn docker(args: &[&str]) -> String {
     let out = Command::new("docker")
         .args(args)
         .output()

@@ -5,21 +5,10 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use super::docker::docker;
+
 /// Where the test's config is mounted in the agent's container (the path `R53D_CONFIG` names).
 const CONFIG_PATH: &str = "/etc/route53-discovery/e2e.toml";
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker CLI");
-    assert!(
-        out.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 /// The agent image under test.
 pub fn agent_image() -> String {
@@ -91,14 +80,7 @@ impl AgentContainer {
 
     /// GET `path` on the health endpoint: `Some((status, body))`, or `None` when nothing answers.
     pub fn get(&self, path: &str) -> Option<(u16, String)> {
-        match ureq::get(&format!("{}{path}", self.health_url))
-            .timeout(Duration::from_secs(2))
-            .call()
-        {
-            Ok(r) => Some((r.status(), r.into_string().unwrap_or_default())),
-            Err(ureq::Error::Status(code, r)) => Some((code, r.into_string().unwrap_or_default())),
-            Err(_) => None,
-        }
+        super::agent::http_get(&format!("{}{path}", self.health_url))
     }
 
     /// `docker inspect -f <format>` of the container.
