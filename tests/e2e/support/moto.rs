@@ -28,19 +28,26 @@ pub struct Moto {
     pub url: String,
 }
 
+/// A runtime for blocking SDK calls, the SDK configuration pointed at the moto_server `scripts/test` started
+/// (static test credentials and region come from the environment), and its URL.
+pub fn sdk_config() -> (tokio::runtime::Runtime, aws_config::SdkConfig, String) {
+    let url = super::env("R53D_E2E_MOTO_URL");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = rt.block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&url)
+            .load(),
+    );
+    (rt, config, url)
+}
+
 impl Moto {
     /// Connects to the moto_server `scripts/test` started.
     pub fn connect() -> Self {
-        let url = super::env("R53D_E2E_MOTO_URL");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = rt.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(&url)
-                .load(),
-        );
+        let (rt, config, url) = sdk_config();
         Self {
             client: Client::new(&config),
             rt,

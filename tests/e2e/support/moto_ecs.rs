@@ -18,16 +18,7 @@ const AMI: &str = "ami-12c6146b";
 impl MotoEcs {
     /// Connects to the moto_server `scripts/test` started.
     pub fn connect() -> Self {
-        let url = super::env("R53D_E2E_MOTO_URL");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = rt.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(&url)
-                .load(),
-        );
+        let (rt, config, url) = super::moto::sdk_config();
         Self {
             client: Client::new(&config),
             rt,
