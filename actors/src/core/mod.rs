@@ -4,6 +4,7 @@
 
 pub mod desired;
 pub mod events;
+pub mod instance;
 pub mod introspection;
 pub mod naming;
 pub mod network;
