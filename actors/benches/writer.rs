@@ -17,7 +17,7 @@ use actix::prelude::*;
 use route53_discovery_actors::backoff::FullJitter;
 use route53_discovery_actors::core::ownership::{InstanceId, Owner};
 use route53_discovery_actors::core::plan::Change;
-use route53_discovery_actors::core::record::{ARecord, RecordKey};
+use route53_discovery_actors::core::record::{Record, RecordValue};
 use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::messages::probe;
 use route53_discovery_actors::route53::api::{DnsApi, ErrorClass};
@@ -30,20 +30,12 @@ const LATENCY: Duration = Duration::from_millis(30);
 /// The agent's default client-side limit (`config/default.toml`).
 const AGENT_RATE: (f64, u32) = (1.0, 2);
 
-fn record(agent: usize, task: usize) -> ARecord {
+fn record(agent: usize, task: usize) -> Record {
     let owner = Owner::new("bench", &format!("i{agent:04}")).unwrap();
     let set_identifier = owner.set_identifier(&InstanceId::Task(format!("{task:032x}")));
     let name = format!("svc{task}.bench.example.com."); // 100 agents × 1 task per name: the 100-weighted limit
     let ip = Ipv4Addr::new(10, (agent / 250) as u8, (agent % 250) as u8, task as u8);
-    ARecord {
-        key: RecordKey {
-            name,
-            set_identifier,
-        },
-        ip,
-        ttl: 60,
-        weight: 1,
-    }
+    Record::new(name, set_identifier, RecordValue::A(ip), 60, 1)
 }
 
 fn writer(fake: Rc<FakeRoute53>, agent: usize) -> Addr<Route53Actor> {
@@ -112,7 +104,7 @@ async fn p2(n: usize, spread: Duration, naive: bool) -> Outcome {
         for t in 0..n {
             w.do_send(Register {
                 container_id: format!("c{t}"),
-                record: record(0, t),
+                records: vec![record(0, t)],
             });
             if !gap.is_zero() {
                 actix_rt::time::sleep(gap).await;
@@ -167,7 +159,7 @@ async fn p3(agents: usize, tasks: usize, rate: f64, naive: bool) -> Outcome {
         for t in 0..tasks {
             w.do_send(Register {
                 container_id: format!("a{a}-c{t}"),
-                record: record(a, t),
+                records: vec![record(a, t)],
             });
         }
     }

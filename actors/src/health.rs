@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::core::record::ARecord;
+use crate::core::record::{Record, RecordType};
 use crate::metrics::Metrics;
 
 /// A monotonically increasing count.
@@ -41,7 +41,7 @@ pub struct HealthState {
     synced: AtomicBool,
     draining: AtomicBool,
     stream_down_since: Mutex<Option<Instant>>,
-    records: RwLock<Vec<ARecord>>,
+    records: RwLock<Vec<Record>>,
 }
 
 /// Why the agent is not ready.
@@ -126,13 +126,19 @@ impl HealthState {
     }
 
     /// Replaces the view of the records this agent holds.
-    pub fn set_records(&self, records: Vec<ARecord>) {
-        self.stats.records_owned.set(records.len() as i64);
+    pub fn set_records(&self, records: Vec<Record>) {
+        for t in RecordType::ALL {
+            let n = records.iter().filter(|r| r.key.record_type == t).count();
+            self.stats
+                .records_owned
+                .with_label_values(&[t.as_str()])
+                .set(n as i64);
+        }
         *self.records.write().unwrap_or_else(|p| p.into_inner()) = records;
     }
 
     /// The records this agent holds, sorted by name and SetIdentifier.
-    pub fn records(&self) -> Vec<ARecord> {
+    pub fn records(&self) -> Vec<Record> {
         self.records
             .read()
             .unwrap_or_else(|p| p.into_inner())

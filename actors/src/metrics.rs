@@ -6,8 +6,8 @@
 //! |---|---|---|---|
 //! | `r53d_docker_events_total` | counter | `action` | container events received, by action verb |
 //! | `r53d_docker_event_stream_up` | gauge | | 1 while the Docker event stream is connected |
-//! | `r53d_registrations_total` | counter | | records created or updated in Route53 |
-//! | `r53d_deregistrations_total` | counter | | records deleted from Route53 |
+//! | `r53d_registrations_total` | counter | `type` | records created or updated in Route53, by record type |
+//! | `r53d_deregistrations_total` | counter | `type` | records deleted from Route53, by record type |
 //! | `r53d_route53_requests_total` | counter | `operation`, `outcome` | Route53 requests by kind and result |
 //! | `r53d_route53_throttled_total` | counter | | requests answered `Throttling` / `PriorRequestNotComplete` |
 //! | `r53d_route53_batch_size` | histogram | | changes per change batch sent |
@@ -17,9 +17,12 @@
 //! | `r53d_route53_refused_full_total` | counter | | new records refused: the name holds 100 weighted records |
 //! | `r53d_route53_drift_total` | counter | | own records found different from what the agent expected |
 //! | `r53d_queue_depth` | gauge | `queue` | work waiting: `registrar` (container events), `route53` (changes) |
-//! | `r53d_records_owned` | gauge | | records this agent holds |
+//! | `r53d_records_owned` | gauge | `type` | records this agent holds, by record type |
 //! | `r53d_last_sync_timestamp_seconds` | gauge | | Unix time of the last successful sync with Docker |
 //! | `r53d_skipped_labels_total` | counter | | containers skipped for an unusable service label |
+//! | `r53d_srv_skipped_total` | counter | | containers published without an SRV record (port label bad, ambiguous ports) |
+//! | `r53d_no_instance_address_total` | counter | | bridge/host containers not registered: the instance's address is unknown |
+//! | `r53d_instance_address_known` | gauge | | 1 while this host's own address is known (instance metadata or override) |
 //!
 //! | `r53d_janitor_elections_won_total` | counter | | janitor cycles this agent was elected for and finished |
 //! | `r53d_janitor_owners_found_dead_total` | counter | | dead container instances whose records were purged |
@@ -38,6 +41,7 @@ use prometheus::{
 };
 
 use crate::core::events::WATCHED_ACTIONS;
+use crate::core::record::RecordType;
 use crate::janitor::JanitorStats;
 
 /// The janitor's families, filled from its [`JanitorStats`] at each scrape.
@@ -106,9 +110,9 @@ pub struct Metrics {
     /// `r53d_docker_event_stream_up`.
     pub stream_up: IntGauge,
     /// `r53d_registrations_total`.
-    pub registrations: IntCounter,
+    pub registrations: IntCounterVec,
     /// `r53d_deregistrations_total`.
-    pub deregistrations: IntCounter,
+    pub deregistrations: IntCounterVec,
     /// `r53d_route53_requests_total{operation,outcome}`.
     pub requests: IntCounterVec,
     /// `r53d_route53_throttled_total`.
@@ -128,11 +132,17 @@ pub struct Metrics {
     /// `r53d_queue_depth{queue}`.
     pub queue_depth: IntGaugeVec,
     /// `r53d_records_owned`.
-    pub records_owned: IntGauge,
+    pub records_owned: IntGaugeVec,
     /// `r53d_last_sync_timestamp_seconds`.
     pub last_sync: Gauge,
     /// `r53d_skipped_labels_total`.
     pub skipped_labels: IntCounter,
+    /// `r53d_srv_skipped_total`.
+    pub srv_skipped: IntCounter,
+    /// `r53d_no_instance_address_total`.
+    pub no_instance_address: IntCounter,
+    /// `r53d_instance_address_known`.
+    pub instance_address_known: IntGauge,
     janitor: JanitorFamilies,
 }
 
@@ -150,6 +160,12 @@ fn counter(r: &Registry, name: &str, help: &str) -> IntCounter {
 
 fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
     let g = IntGauge::new(name, help).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("unique metric");
+    g
+}
+
+fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
     r.register(Box::new(g.clone())).expect("unique metric");
     g
 }
@@ -196,15 +212,17 @@ impl Default for Metrics {
                 "r53d_docker_event_stream_up",
                 "1 while the Docker event stream is connected.",
             ),
-            registrations: counter(
+            registrations: counter_vec(
                 &r,
                 "r53d_registrations_total",
-                "Records created or updated in Route53.",
+                "Records created or updated in Route53, by record type.",
+                &["type"],
             ),
-            deregistrations: counter(
+            deregistrations: counter_vec(
                 &r,
                 "r53d_deregistrations_total",
-                "Records deleted from Route53.",
+                "Records deleted from Route53, by record type.",
+                &["type"],
             ),
             requests: counter_vec(
                 &r,
@@ -242,11 +260,31 @@ impl Default for Metrics {
                 "r53d_route53_drift_total",
                 "Own records found different from what the agent expected.",
             ),
-            records_owned: gauge(&r, "r53d_records_owned", "Records this agent holds."),
+            records_owned: gauge_vec(
+                &r,
+                "r53d_records_owned",
+                "Records this agent holds, by record type.",
+                &["type"],
+            ),
             skipped_labels: counter(
                 &r,
                 "r53d_skipped_labels_total",
                 "Containers skipped for an unusable service label.",
+            ),
+            srv_skipped: counter(
+                &r,
+                "r53d_srv_skipped_total",
+                "Containers published without an SRV record (port label bad, ambiguous ports).",
+            ),
+            no_instance_address: counter(
+                &r,
+                "r53d_no_instance_address_total",
+                "Bridge/host containers not registered because the instance's address is unknown.",
+            ),
+            instance_address_known: gauge(
+                &r,
+                "r53d_instance_address_known",
+                "1 while this host's own address is known (instance metadata or override).",
             ),
             batch_size,
             queue_depth,
@@ -276,6 +314,11 @@ impl Metrics {
         }
         for q in ["registrar", "route53"] {
             self.queue_depth.with_label_values(&[q]);
+        }
+        for t in RecordType::ALL {
+            self.registrations.with_label_values(&[t.as_str()]);
+            self.deregistrations.with_label_values(&[t.as_str()]);
+            self.records_owned.with_label_values(&[t.as_str()]);
         }
         self
     }
@@ -329,7 +372,9 @@ mod tests {
             "r53d_docker_events_total{action=\"start\"} 1",
             "r53d_route53_requests_total{operation=\"change\",outcome=\"ok\"} 1",
             "r53d_route53_batch_size_bucket",
-            "r53d_records_owned 0",
+            "r53d_records_owned{type=\"SRV\"} 0",
+            "r53d_registrations_total{type=\"AAAA\"} 0",
+            "r53d_instance_address_known 0",
             "r53d_last_sync_timestamp_seconds 0",
             "r53d_janitor_records_removed_total 0",
         ] {

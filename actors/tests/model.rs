@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use proptest::prelude::*;
 use route53_discovery_actors::core::ownership::{InstanceId, Owner};
-use route53_discovery_actors::core::record::{ARecord, RecordKey, RecordSet};
+use route53_discovery_actors::core::record::{Record, RecordSet, RecordValue};
 use route53_discovery_actors::messages::probe;
 use route53_discovery_actors::route53::api::DnsError;
 use route53_discovery_actors::route53::fake::FakeRoute53;
@@ -56,17 +56,14 @@ fn owner() -> Owner {
     Owner::new("prod", "me").unwrap()
 }
 
-fn record(n: u8, ip: u8) -> ARecord {
-    let key = RecordKey {
-        name: "web.example.com.".into(),
-        set_identifier: owner().set_identifier(&InstanceId::Task(format!("{n:02}"))),
-    };
-    ARecord {
-        key,
-        ip: Ipv4Addr::new(10, 0, n, ip),
-        ttl: 60,
-        weight: 1,
-    }
+fn record(n: u8, ip: u8) -> Record {
+    Record::new(
+        "web.example.com.".into(),
+        owner().set_identifier(&InstanceId::Task(format!("{n:02}"))),
+        RecordValue::A(Ipv4Addr::new(10, 0, n, ip)),
+        60,
+        1,
+    )
 }
 
 fn foreign() -> RecordSet {
@@ -116,7 +113,7 @@ fn run_case(ops: Vec<Op>, faults: Vec<DnsError>, late: Vec<u64>) -> Result<(), T
                     model.insert(n, ip);
                     writer.do_send(Register {
                         container_id: format!("c{n}"),
-                        record: record(n, ip),
+                        records: vec![record(n, ip)],
                     });
                 }
                 Op::Stop(n) => {

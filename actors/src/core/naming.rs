@@ -5,6 +5,10 @@
 //! Each label must be 1–63 characters of `a-z 0-9 - _` that neither starts nor ends with `-`; the whole name at
 //! most 253 characters (without the final dot). Non-ASCII (unicode) values are rejected, not converted: write
 //! them in punycode (`xn--...`) so that what is in the label is exactly what is in DNS.
+//!
+//! SRV names follow RFC 2782 `_<service>._<proto>.<domain>`: the first label of the record name is the service and
+//! the rest the domain, so `web.example.com.` → `_web._tcp.example.com.` and a dotted value `api.v2` →
+//! `_api._tcp.v2.example.com.`. SRV targets are names below the zone ([`child_name`]).
 
 /// Why a label value cannot become a record name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -115,9 +119,51 @@ pub fn record_name(label_value: &str, zone: &ZoneName) -> Result<String, NameErr
     Ok(format!("{full}."))
 }
 
+/// The RFC 2782 SRV name for the record name `name` (as [`record_name`] made it) and `protocol` (`tcp`/`udp`).
+pub fn srv_name(name: &str, protocol: &str) -> Result<String, NameError> {
+    let (service, domain) = name.split_once('.').ok_or(NameError::Empty)?;
+    let full = format!("_{service}._{protocol}.{domain}");
+    let bare = full.trim_end_matches('.');
+    check_labels(name, bare)?;
+    Ok(format!("{bare}."))
+}
+
+/// `label` (lower-cased) as the first label below `parent` (a name with a trailing dot), validated.
+pub fn child_name(label: &str, parent: &str) -> Result<String, NameError> {
+    let full = format!(
+        "{}.{}",
+        label.to_ascii_lowercase(),
+        parent.trim_end_matches('.')
+    );
+    check_labels(&full, &full)?;
+    Ok(format!("{full}."))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn srv_names_follow_rfc_2782() {
+        assert_eq!(
+            srv_name("web.example.com.", "tcp").unwrap(),
+            "_web._tcp.example.com."
+        );
+        assert_eq!(
+            srv_name("api.v2.example.com.", "udp").unwrap(),
+            "_api._udp.v2.example.com."
+        );
+        let long = format!("{}.example.com.", "a".repeat(63));
+        assert!(
+            matches!(srv_name(&long, "tcp"), Err(NameError::BadLabel { .. })),
+            "a 63-character service label has no room for its underscore"
+        );
+        assert_eq!(
+            child_name("I-0ABC", "hosts.example.com.").unwrap(),
+            "i-0abc.hosts.example.com."
+        );
+        assert!(child_name("a b", "example.com.").is_err());
+    }
 
     fn zone() -> ZoneName {
         ZoneName::new("Example.com").unwrap()

@@ -5,6 +5,7 @@
 //! ```text
 //! r53d:<cluster>:<owner>:t-<task id>          a container that belongs to an ECS task
 //! r53d:<cluster>:<owner>:c-<container id[..32]>  a labelled container that is not an ECS task
+//! r53d:<cluster>:<owner>:h-host               the owner's per-instance SRV target (its A/AAAA records)
 //! ```
 //!
 //! * `cluster` is the ECS cluster name. ECS allows 255 characters; when the name does not fit the budget left by
@@ -123,6 +124,8 @@ pub enum InstanceId {
     Task(String),
     /// The first 32 hex digits of the Docker container id.
     Container(String),
+    /// The owning instance itself: the per-instance name that bridge and host SRV records point at.
+    Host,
 }
 
 impl InstanceId {
@@ -147,6 +150,7 @@ impl fmt::Display for InstanceId {
         match self {
             Self::Task(id) => write!(f, "t-{id}"),
             Self::Container(id) => write!(f, "c-{id}"),
+            Self::Host => f.write_str("h-host"),
         }
     }
 }
@@ -158,7 +162,7 @@ pub struct ParsedSetIdentifier<'a> {
     pub cluster_tag: &'a str,
     /// Owning container instance.
     pub owner: &'a str,
-    /// `t-<task id>` or `c-<container id>`.
+    /// `t-<task id>`, `c-<container id>` or `h-host`.
     pub instance: &'a str,
 }
 
@@ -171,7 +175,7 @@ pub fn parse(set_identifier: &str) -> Option<ParsedSetIdentifier<'_>> {
         && parts.next().is_none()
         && !cluster_tag.is_empty()
         && is_token(owner)
-        && (instance.starts_with("t-") || instance.starts_with("c-"))
+        && (instance.starts_with("t-") || instance.starts_with("c-") || instance == "h-host")
         && instance.len() > 2;
     valid.then_some(ParsedSetIdentifier {
         cluster_tag,

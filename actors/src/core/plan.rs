@@ -1,9 +1,13 @@
 //! Planning: desired vs actual records → the changes to send, packed into batches Route53 accepts.
 //!
 //! Route53 limits (`shared/reference/route53.md` §4.2): at most 1000 values and 32 000 value characters per
-//! request, an UPSERT counting twice. Within a batch every DELETE goes before every UPSERT.
+//! request, an UPSERT counting twice. Within a batch every DELETE goes before every UPSERT; SRV records are deleted
+//! before, and created after, the address records their targets name, so a split batch never leaves an SRV whose
+//! target has no address.
 
-use crate::core::record::{ARecord, RecordSet};
+use std::collections::HashMap;
+
+use crate::core::record::{Record, RecordSet, RecordType};
 
 /// Route53's per-request limit on values (UPSERT counts twice).
 pub const MAX_BATCH_VALUES: usize = 1000;
@@ -13,33 +17,33 @@ pub const MAX_BATCH_CHARS: usize = 32_000;
 /// Route53's limit of weighted record sets with the same name and type.
 pub const MAX_WEIGHTED_PER_NAME: usize = 100;
 
-/// Names whose weighted A sets written by agents of this kind (`r53d:` SetIdentifiers) use another TTL or weight
+/// A weighted group: Route53 counts weights, TTLs and the 100-record limit per name **and type**.
+pub type Group = (String, RecordType);
+
+/// Weighted groups whose sets written by agents of this kind (`r53d:` SetIdentifiers) use another TTL or weight
 /// than `ttl`/`weight`: Route53 rewrites a weighted group's TTL to the last one written, so these must agree.
-pub fn group_mismatches(sets: &[RecordSet], ttl: i64, weight: i64) -> Vec<String> {
-    let ours = |s: &&RecordSet| {
-        s.record_type == "A"
-            && s.set_identifier
+pub fn group_mismatches(sets: &[RecordSet], ttl: i64, weight: i64) -> Vec<Group> {
+    let mut groups: Vec<Group> = sets
+        .iter()
+        .filter(|s| {
+            s.set_identifier
                 .as_deref()
                 .is_some_and(|i| i.starts_with("r53d:"))
-    };
-    let mut names: Vec<String> = sets
-        .iter()
-        .filter(ours)
+        })
         .filter(|s| s.ttl != Some(ttl) || s.weight != Some(weight))
-        .map(|s| s.name.clone())
+        .filter_map(|s| Some((s.name.clone(), RecordType::parse(&s.record_type)?)))
         .collect();
-    names.dedup();
-    names
+    groups.dedup();
+    groups
 }
 
-/// Number of weighted A sets per name among `sets` (any owner).
-pub fn weighted_counts(sets: &[RecordSet]) -> std::collections::HashMap<String, usize> {
-    let mut counts = std::collections::HashMap::new();
-    for s in sets
-        .iter()
-        .filter(|s| s.record_type == "A" && s.weight.is_some())
-    {
-        *counts.entry(s.name.to_ascii_lowercase()).or_insert(0) += 1;
+/// Number of weighted sets per group (name and type, any owner) among `sets`, for the types this agent writes.
+pub fn weighted_counts(sets: &[RecordSet]) -> HashMap<Group, usize> {
+    let mut counts = HashMap::new();
+    for s in sets.iter().filter(|s| s.weight.is_some()) {
+        if let Some(t) = RecordType::parse(&s.record_type) {
+            *counts.entry((s.name.to_ascii_lowercase(), t)).or_insert(0) += 1;
+        }
     }
     counts
 }
@@ -48,14 +52,14 @@ pub fn weighted_counts(sets: &[RecordSet]) -> std::collections::HashMap<String, 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// Create or replace the record.
-    Upsert(ARecord),
+    Upsert(Record),
     /// Delete the record exactly as it exists.
-    Delete(ARecord),
+    Delete(Record),
 }
 
 impl Change {
     /// The record the change is about.
-    pub fn record(&self) -> &ARecord {
+    pub fn record(&self) -> &Record {
         match self {
             Self::Upsert(r) | Self::Delete(r) => r,
         }
@@ -76,7 +80,7 @@ impl Change {
         } else {
             1
         };
-        (factor, factor * self.record().ip.to_string().len())
+        (factor, factor * self.record().value_string().len())
     }
 }
 
@@ -84,7 +88,7 @@ impl Change {
 ///
 /// A record that exists with other values is UPSERTed (same name, type and SetIdentifier); one that should not
 /// exist is deleted with the values it has.
-pub fn plan_key(desired: Option<&ARecord>, actual: Option<&ARecord>) -> Option<Change> {
+pub fn plan_key(desired: Option<&Record>, actual: Option<&Record>) -> Option<Change> {
     match (desired, actual) {
         (Some(d), Some(a)) if d == a => None,
         (Some(d), _) => Some(Change::Upsert(d.clone())),
@@ -93,9 +97,18 @@ pub fn plan_key(desired: Option<&ARecord>, actual: Option<&ARecord>) -> Option<C
     }
 }
 
-/// Packs changes into batches within Route53's limits, deletes first in each batch.
+/// The order changes are sent in: deletes first (SRV before addresses), then upserts (addresses before SRV).
+fn send_order(c: &Change) -> (bool, bool) {
+    let srv = c.record().key.record_type == RecordType::Srv;
+    match c {
+        Change::Delete(_) => (false, !srv),
+        Change::Upsert(_) => (true, srv),
+    }
+}
+
+/// Packs changes into batches within Route53's limits, in [`send_order`].
 pub fn batches(mut changes: Vec<Change>) -> Vec<Vec<Change>> {
-    changes.sort_by_key(|c| matches!(c, Change::Upsert(_)));
+    changes.sort_by_key(send_order);
     let mut out: Vec<Vec<Change>> = Vec::new();
     let (mut values, mut chars) = (0, 0);
     for change in changes {
@@ -116,18 +129,31 @@ pub fn batches(mut changes: Vec<Change>) -> Vec<Vec<Change>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::record::RecordKey;
+    use crate::core::record::{RecordValue, SrvValue};
 
-    fn rec(i: u32, ip: [u8; 4]) -> ARecord {
-        ARecord {
-            key: RecordKey {
-                name: "web.example.com.".into(),
-                set_identifier: format!("r53d:c:o:t-{i}"),
-            },
-            ip: ip.into(),
-            ttl: 60,
-            weight: 1,
-        }
+    fn rec(i: u32, ip: [u8; 4]) -> Record {
+        Record::new(
+            "web.example.com.".into(),
+            format!("r53d:c:o:t-{i}"),
+            RecordValue::A(ip.into()),
+            60,
+            1,
+        )
+    }
+
+    fn srv(i: u32) -> Record {
+        Record::new(
+            "_web._tcp.example.com.".into(),
+            format!("r53d:c:o:t-{i}"),
+            RecordValue::Srv(SrvValue {
+                priority: 1,
+                weight: 1,
+                port: 8080,
+                target: "h.hosts.example.com.".into(),
+            }),
+            60,
+            1,
+        )
     }
 
     #[test]
@@ -166,9 +192,12 @@ mod tests {
         );
         assert_eq!(
             group_mismatches(&sets, 30, 1),
-            vec!["web.example.com.".to_string()]
+            vec![("web.example.com.".to_string(), RecordType::A)]
         );
-        assert_eq!(weighted_counts(&sets)["web.example.com."], 3);
+        assert_eq!(
+            weighted_counts(&sets)[&("web.example.com.".to_string(), RecordType::A)],
+            3
+        );
     }
 
     #[test]
@@ -180,6 +209,29 @@ mod tests {
         let b = batches(changes);
         assert_eq!(b.len(), 1);
         assert_eq!(b[0][0].action(), "DELETE");
+    }
+
+    #[test]
+    fn srv_records_are_deleted_before_and_created_after_the_addresses_they_point_at() {
+        let changes = vec![
+            Change::Upsert(srv(1)),
+            Change::Delete(rec(2, [10, 0, 0, 2])),
+            Change::Upsert(rec(1, [10, 0, 0, 1])),
+            Change::Delete(srv(2)),
+        ];
+        let order: Vec<(&str, RecordType)> = batches(changes)[0]
+            .iter()
+            .map(|c| (c.action(), c.record().key.record_type))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                ("DELETE", RecordType::Srv),
+                ("DELETE", RecordType::A),
+                ("UPSERT", RecordType::A),
+                ("UPSERT", RecordType::Srv)
+            ]
+        );
     }
 
     #[test]
@@ -203,8 +255,7 @@ mod tests {
 
     #[test]
     fn batches_respect_the_character_limit() {
-        // 15 characters per value: 1000 deletes would be 15 000 chars, within limits; 1000 upserts need 3 batches
-        // by values (500 each) and stay under 32 000 chars (15 000).
+        // 15 characters per value: 1000 upserts need 2 batches by values (500 each) and stay under 32 000 chars.
         let long: Vec<Change> = (0..1000)
             .map(|i| Change::Upsert(rec(i, [100, 100, 100, 100])))
             .collect();

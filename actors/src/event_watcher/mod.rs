@@ -190,11 +190,7 @@ impl EventWatcherActor {
     }
 
     /// Launch sync: wait for the listed containers, sweep stale records, flush, then report ready.
-    fn finish_launch(
-        &mut self,
-        keep: BTreeSet<crate::core::record::RecordKey>,
-        ctx: &mut Context<Self>,
-    ) {
+    fn finish_launch(&mut self, keep: BTreeSet<String>, ctx: &mut Context<Self>) {
         let (pool, route53, health) =
             (self.pool.clone(), self.route53.clone(), self.health.clone());
         let fut = async move {

@@ -12,15 +12,15 @@ use actix::prelude::*;
 
 use super::{connect_and_list, EventWatcherActor};
 use crate::backoff::uniform;
-use crate::core::record::RecordKey;
 use crate::registrar::Work;
 
 impl EventWatcherActor {
-    /// Dispatches a listing; returns the record keys of the running containers (the launch sweep keeps them).
+    /// Dispatches a listing; returns the SetIdentifiers of the running containers (the launch sweep keeps their
+    /// records).
     pub(super) fn apply_listing(
         &mut self,
         running: Vec<(String, HashMap<String, String>)>,
-    ) -> BTreeSet<RecordKey> {
+    ) -> BTreeSet<String> {
         let ids: HashSet<String> = running.iter().map(|(id, _)| id.clone()).collect();
         for gone in self.known.difference(&ids).cloned().collect::<Vec<_>>() {
             self.known.remove(&gone);
@@ -28,7 +28,8 @@ impl EventWatcherActor {
         }
         let keep = running
             .iter()
-            .filter_map(|(id, l)| self.policy.key_for(id, l).ok())
+            .filter_map(|(id, l)| self.policy.identity(id, l).ok())
+            .map(|i| i.set_identifier)
             .collect();
         tracing::info!(
             containers = running.len(),

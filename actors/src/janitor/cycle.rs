@@ -22,7 +22,7 @@ use actix::WeakRecipient;
 use super::ecs::{describe_into, list_all, EcsApi, EcsError, Knowledge, DESCRIBE_CHUNK};
 use super::plan::{elect, liveness, looks_like_instance_id, records_by_owner, Liveness};
 use super::tracker::{DeadTracker, Observed};
-use crate::core::record::ARecord;
+use crate::core::record::Record;
 use crate::health::{HealthState, NotReady};
 use crate::route53::api::{read_zone, DnsApi, DnsError};
 use crate::route53::{Purge, PurgeOutcome};
@@ -158,7 +158,7 @@ async fn judge(
     c: &Cycle,
     tracker: &mut DeadTracker,
     mut known: Knowledge,
-) -> Result<(Done, Vec<ARecord>), Report> {
+) -> Result<(Done, Vec<Record>), Report> {
     let sets = read_zone(&*c.dns, &c.zone_id)
         .await
         .map_err(Report::ZoneUnreadable)?;
@@ -181,7 +181,7 @@ async fn judge(
         })
         .collect();
     let observed = tracker.observe(Instant::now(), &verdicts);
-    let doomed: Vec<ARecord> = observed
+    let doomed: Vec<Record> = observed
         .due
         .iter()
         .flat_map(|o| by_owner[o].iter().cloned())
@@ -206,7 +206,7 @@ async fn judge(
 async fn send_purge(
     c: &Cycle,
     writer: &WeakRecipient<Purge>,
-    records: Vec<ARecord>,
+    records: Vec<Record>,
 ) -> PurgeOutcome {
     let mut unsent = PurgeOutcome::not_done(&records);
     let writer = match (c.draining(), writer.upgrade()) {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::core::ownership::{is_cluster_tag_of, parse};
-use crate::core::record::{ARecord, RecordSet};
+use crate::core::record::{Record, RecordSet};
 
 /// One container instance as `DescribeContainerInstances` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,9 +83,9 @@ pub fn records_by_owner(
     sets: Vec<RecordSet>,
     cluster: &str,
     me: &str,
-) -> BTreeMap<String, Vec<ARecord>> {
-    let mut out: BTreeMap<String, Vec<ARecord>> = BTreeMap::new();
-    for record in sets.iter().filter_map(RecordSet::as_a_record) {
+) -> BTreeMap<String, Vec<Record>> {
+    let mut out: BTreeMap<String, Vec<Record>> = BTreeMap::new();
+    for record in sets.iter().filter_map(RecordSet::as_record) {
         let Some(p) = parse(&record.key.set_identifier) else {
             continue;
         };

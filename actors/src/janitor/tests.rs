@@ -14,7 +14,7 @@ use super::fake::FakeEcs;
 use super::tracker::DeadTracker;
 use super::{JanitorActor, JanitorConfig, JanitorStats};
 use crate::core::plan::Change;
-use crate::core::record::{ARecord, RecordKey};
+use crate::core::record::{Record, RecordValue};
 use crate::health::HealthState;
 use crate::route53::api::DnsApi;
 use crate::route53::fake::FakeRoute53;
@@ -72,16 +72,14 @@ fn new_tracker(grace: Duration) -> DeadTracker {
     DeadTracker::new(grace, Duration::MAX)
 }
 
-fn rec(name: &str, id: &str, n: u8) -> ARecord {
-    ARecord {
-        key: RecordKey {
-            name: name.into(),
-            set_identifier: id.into(),
-        },
-        ip: [10, 0, 0, n].into(),
-        ttl: 60,
-        weight: 1,
-    }
+fn rec(name: &str, id: &str, n: u8) -> Record {
+    Record::new(
+        name.into(),
+        id.into(),
+        RecordValue::A([10, 0, 0, n].into()),
+        60,
+        1,
+    )
 }
 
 /// Instances a (lowest), b, c, d in cluster `prod`; records of each of them, of another cluster, and a foreign

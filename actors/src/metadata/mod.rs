@@ -26,7 +26,9 @@ use actix::prelude::*;
 use bollard::Docker;
 
 use self::client::{task_of, IntrospectionConfig, IntrospectionError};
+use crate::core::address::Endpoint;
 use crate::core::desired::TASK_ARN_LABEL;
+use crate::core::instance::InstanceAddresses;
 use crate::core::introspection::TaskNetwork;
 use crate::core::network::{placement, Placement};
 use crate::messages::Reporter;
@@ -44,15 +46,15 @@ pub struct MetadataConfig {
     pub require_healthy: bool,
 }
 
-/// Where a container's record should point.
+/// Where a container's records should point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
-    /// Register this address.
-    Address {
-        /// The address.
-        ip: Ipv4Addr,
-        /// Where it came from (`ecs-introspection`, `docker-inspect`, `host-ip`), for logs.
-        source: &'static str,
+    /// Publish records for this endpoint.
+    Publish {
+        /// Addresses, port, record types and SRV target kind.
+        endpoint: Endpoint,
+        /// This host's addresses as known now (they name the per-instance SRV target).
+        instance: InstanceAddresses,
     },
     /// Do not register the container, for this reason.
     Skip(String),
@@ -124,6 +126,28 @@ impl Handler<Resolve> for MetadataActor {
     }
 }
 
+/// TEMPORARY: the old single-address result as an endpoint (replaced by `core::address::decide`).
+fn address(ip: Ipv4Addr, source: &'static str) -> Resolution {
+    use crate::core::address::{Mode, RecordTypes, TargetKind};
+    Resolution::Publish {
+        endpoint: Endpoint {
+            mode: Mode::ContainerAddress,
+            ipv4: Some(ip),
+            ipv6: None,
+            srv: None,
+            types: RecordTypes {
+                a: true,
+                aaaa: true,
+                srv: true,
+            },
+            target: TargetKind::Task,
+            source,
+            notes: Vec::new(),
+        },
+        instance: InstanceAddresses::default(),
+    }
+}
+
 async fn resolve(
     docker: &Docker,
     client: &awc::Client,
@@ -147,12 +171,7 @@ async fn resolve(
                 return Ok(Resolution::Skip("the ECS task is stopping".into()))
             }
             Ok(task) => match task.network {
-                TaskNetwork::Awsvpc(ip) => {
-                    return Ok(Resolution::Address {
-                        ip,
-                        source: "ecs-introspection",
-                    })
-                }
+                TaskNetwork::Awsvpc(ip) => return Ok(address(ip, "ecs-introspection")),
                 TaskNetwork::AwsvpcWithoutIpv4 => {
                     return Ok(Resolution::Skip(
                         "the awsvpc task has no IPv4 address (IPv6-only)".into(),
@@ -202,18 +221,10 @@ async fn from_docker(
     let skip = |why: &str| Ok(Resolution::Skip(why.to_string()));
     let shared = match inspect(docker, id).await? {
         None => return skip("the container no longer exists"),
-        Some(Placement::Address(ip)) => {
-            return Ok(Resolution::Address {
-                ip,
-                source: "docker-inspect",
-            })
-        }
+        Some(Placement::Address(ip)) => return Ok(address(ip, "docker-inspect")),
         Some(Placement::Host) => {
             return match config.host_ip {
-                Some(ip) => Ok(Resolution::Address {
-                    ip,
-                    source: "host-ip",
-                }),
+                Some(ip) => Ok(address(ip, "host-ip")),
                 None => skip("host network mode and agent.host_ip is not set"),
             }
         }
@@ -224,14 +235,10 @@ async fn from_docker(
     };
     // container:<id>: Service Connect bridge puts the address on the referenced (pause) container.
     match inspect(docker, &shared).await? {
-        Some(Placement::Address(ip)) => Ok(Resolution::Address {
-            ip,
-            source: "docker-inspect",
-        }),
-        Some(Placement::Host) if config.host_ip.is_some() => Ok(Resolution::Address {
-            ip: config.host_ip.expect("checked"),
-            source: "host-ip",
-        }),
+        Some(Placement::Address(ip)) => Ok(address(ip, "docker-inspect")),
+        Some(Placement::Host) if config.host_ip.is_some() => {
+            Ok(address(config.host_ip.expect("checked"), "host-ip"))
+        }
         _ => match introspection_error {
             Some(e @ IntrospectionError::Unavailable(_)) => Err(e.into()),
             Some(e) => skip(&format!("awsvpc-style container and {e}")),

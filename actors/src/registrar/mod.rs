@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use crate::core::desired::RecordPolicy;
+use crate::core::address::Endpoint;
+use crate::core::desired::{Identity, RecordPolicy};
+use crate::core::instance::InstanceAddresses;
 use crate::health::HealthState;
 use crate::messages::Reporter;
 use crate::metadata::{MetadataActor, Resolution, Resolve};
@@ -131,8 +133,8 @@ impl RegistrarActor {
         labels: HashMap<String, String>,
         attempt: u32,
     ) -> ResponseActFuture<Self, ()> {
-        let record_name = match self.policy.key_for(&container_id, &labels) {
-            Ok(key) => key.name,
+        let identity = match self.policy.identity(&container_id, &labels) {
+            Ok(identity) => identity,
             Err(e) => {
                 let name = labels.get("name").cloned().unwrap_or_default();
                 tracing::warn!(container_id = %container_id, container_name = %name, error = %e, "Skipping container: its service label is not usable.");
@@ -145,11 +147,10 @@ impl RegistrarActor {
             container_id: container_id.clone(),
             labels: labels.clone(),
         });
+        let record_name = identity.name.clone();
         Box::pin(ask.into_actor(self).map(move |res, act, ctx| match res {
-            Ok(Ok(Resolution::Address { ip, source })) => {
-                let record = act.policy.record_for(&container_id, &labels, ip).expect("the key was valid");
-                tracing::info!(container_id = %container_id, record_name = %record_name, %ip, source, "Container resolved.");
-                act.route53.do_send(Register { container_id, record });
+            Ok(Ok(Resolution::Publish { endpoint, instance })) => {
+                act.publish(container_id, &identity, &endpoint, &instance);
             }
             Ok(Ok(Resolution::Skip(why))) => {
                 tracing::info!(container_id = %container_id, record_name = %record_name, reason = %why, "Container not registered.");
@@ -168,6 +169,33 @@ impl RegistrarActor {
             }
             Err(e) => act.reporter.failed(ACTOR, format!("metadata actor unreachable: {e}")),
         }))
+    }
+}
+
+impl RegistrarActor {
+    /// Turns a resolved endpoint into the container's records and hands them to the writer.
+    fn publish(
+        &self,
+        container_id: String,
+        identity: &Identity,
+        endpoint: &Endpoint,
+        instance: &InstanceAddresses,
+    ) {
+        let (records, notes) = self.policy.records_for(identity, endpoint, instance);
+        for note in endpoint.notes.iter().chain(&notes) {
+            tracing::warn!(container_id = %container_id, record_name = %identity.name, "{note}");
+            self.health.stats.srv_skipped.inc();
+        }
+        let values: Vec<String> = records
+            .iter()
+            .map(|r| format!("{} {}", r.key.record_type, r.value))
+            .collect();
+        tracing::info!(container_id = %container_id, record_name = %identity.name, mode = ?endpoint.mode,
+            source = endpoint.source, records = ?values, "Container resolved.");
+        self.route53.do_send(Register {
+            container_id,
+            records,
+        });
     }
 }
 

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 
 use crate::core::plan::Change;
-use crate::core::record::RecordSet;
+use crate::core::record::{RecordSet, RecordType};
 
 /// How a failure should be handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +140,8 @@ pub const FULL_PAGE: i32 = 300;
 /// Page size for targeted reads of one name.
 pub const NAME_PAGE: i32 = 100;
 
-/// Every A record set under `name`, read with targeted paging that stops once the listing passes the name.
+/// Every record set of the types this agent writes (A, AAAA, SRV) under `name`, read with targeted paging that
+/// stops once the listing passes the name.
 pub async fn read_name(
     api: &dyn DnsApi,
     zone_id: &str,
@@ -154,15 +155,10 @@ pub async fn read_name(
     let mut out = Vec::new();
     loop {
         let page = api.list(zone_id, Some(&start), NAME_PAGE).await?;
-        let passed = page
-            .sets
-            .iter()
-            .any(|s| !s.name.eq_ignore_ascii_case(name) || s.record_type != "A");
-        out.extend(
-            page.sets
-                .into_iter()
-                .filter(|s| s.name.eq_ignore_ascii_case(name) && s.record_type == "A"),
-        );
+        let passed = page.sets.iter().any(|s| !s.name.eq_ignore_ascii_case(name));
+        out.extend(page.sets.into_iter().filter(|s| {
+            s.name.eq_ignore_ascii_case(name) && RecordType::parse(&s.record_type).is_some()
+        }));
         match page.next {
             Some(next) if !passed && next != start => start = next,
             _ => return Ok(dedupe(out)),

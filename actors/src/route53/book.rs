@@ -1,26 +1,27 @@
 //! The writer's book-keeping, apart from actix: what should exist, what does exist, what still has to be sent.
 //!
 //! * `desired`: records running containers should have, by key, with the record each holding container asked
-//!   for (two labelled containers of one task share one key; the first holder's address is used, and when it
-//!   stops the next holder's);
+//!   for (two labelled containers of one task share one key, and every bridge/host container with an SRV record
+//!   holds the per-instance target; the first holder's value is used, and when it stops the next holder's);
 //! * `actual`: this owner's records as they exist in Route53 (read at launch, then kept by applied changes);
 //! * `dirty`: keys whose desired and actual state may differ. A later change of a key simply re-marks it, so a
 //!   start and a stop inside one window plan nothing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::core::plan::{plan_key, Change, MAX_WEIGHTED_PER_NAME};
-use crate::core::record::{ARecord, RecordKey};
+use crate::core::ownership::{parse, InstanceId};
+use crate::core::plan::{plan_key, Change, Group, MAX_WEIGHTED_PER_NAME};
+use crate::core::record::{Record, RecordKey, RecordType, RecordValue};
 
 /// Desired, actual and dirty state of one owner's records.
 #[derive(Debug, Default)]
 pub struct RecordBook {
-    desired: BTreeMap<RecordKey, BTreeMap<String, ARecord>>,
-    by_container: HashMap<String, RecordKey>,
-    actual: BTreeMap<RecordKey, ARecord>,
+    desired: BTreeMap<RecordKey, BTreeMap<String, Record>>,
+    by_container: HashMap<String, BTreeSet<RecordKey>>,
+    actual: BTreeMap<RecordKey, Record>,
     dirty: BTreeSet<RecordKey>,
-    /// Weighted A sets per name, of every owner, as last read (and kept by our own changes).
-    counts: HashMap<String, usize>,
+    /// Weighted sets per group (name and type), of every owner, as last read (and kept by our own changes).
+    counts: HashMap<Group, usize>,
 }
 
 /// What one planning round produced.
@@ -28,37 +29,45 @@ pub struct RecordBook {
 pub struct Plan {
     /// Changes to send.
     pub changes: Vec<Change>,
-    /// New records refused because their name already holds the maximum of weighted records.
+    /// New records refused because their group already holds the maximum of weighted records.
     pub refused: Vec<RecordKey>,
 }
 
+fn group(key: &RecordKey) -> Group {
+    (key.name.clone(), key.record_type)
+}
+
+fn is_host_target(key: &RecordKey) -> bool {
+    key.record_type != RecordType::Srv
+        && parse(&key.set_identifier).is_some_and(|p| p.instance == InstanceId::Host.to_string())
+}
+
 impl RecordBook {
-    /// Container `container_id` wants `record` to exist.
-    pub fn register(&mut self, container_id: &str, record: ARecord) {
-        if let Some(old) = self
-            .by_container
-            .get(container_id)
-            .filter(|k| **k != record.key)
-            .cloned()
-        {
-            self.release(container_id, &old);
+    /// Container `container_id` wants exactly `records` to exist (an empty list: none, as after a stop).
+    pub fn register(&mut self, container_id: &str, records: Vec<Record>) {
+        let wanted: BTreeSet<RecordKey> = records.iter().map(|r| r.key.clone()).collect();
+        let old = self.by_container.remove(container_id).unwrap_or_default();
+        for key in old.difference(&wanted) {
+            self.release(container_id, key);
         }
-        let key = record.key.clone();
-        self.desired
-            .entry(key.clone())
-            .or_default()
-            .insert(container_id.to_string(), record);
-        self.by_container
-            .insert(container_id.to_string(), key.clone());
-        self.dirty.insert(key);
+        for record in records {
+            let key = record.key.clone();
+            self.desired
+                .entry(key.clone())
+                .or_default()
+                .insert(container_id.to_string(), record);
+            self.dirty.insert(key);
+        }
+        if !wanted.is_empty() {
+            self.by_container.insert(container_id.to_string(), wanted);
+        }
     }
 
-    /// Container `container_id` stopped; its record goes once no other container holds it.
-    /// Returns the key it held, if any.
-    pub fn deregister(&mut self, container_id: &str) -> Option<RecordKey> {
-        let key = self.by_container.remove(container_id)?;
-        self.release(container_id, &key);
-        Some(key)
+    /// Container `container_id` stopped; each of its records goes once no other container holds it.
+    pub fn deregister(&mut self, container_id: &str) {
+        for key in self.by_container.remove(container_id).unwrap_or_default() {
+            self.release(container_id, &key);
+        }
     }
 
     fn release(&mut self, container_id: &str, key: &RecordKey) {
@@ -72,36 +81,54 @@ impl RecordBook {
     }
 
     /// Replaces the actual state with what a full read found (this owner's records only, and every owner's
-    /// weighted counts per name).
-    pub fn load_actual(&mut self, records: Vec<ARecord>, counts: HashMap<String, usize>) {
+    /// weighted counts per group).
+    pub fn load_actual(&mut self, records: Vec<Record>, counts: HashMap<Group, usize>) {
         self.counts = counts;
         self.actual = records.into_iter().map(|r| (r.key.clone(), r)).collect();
         self.dirty.extend(self.desired.keys().cloned());
     }
 
-    /// Replaces the actual state of the given names with what a targeted read found (marks nothing dirty).
+    /// Replaces the actual state of the given names (every type) with what a targeted read found (marks nothing
+    /// dirty).
     pub fn refresh_names(
         &mut self,
         names: &BTreeSet<String>,
-        found: Vec<ARecord>,
-        counts: HashMap<String, usize>,
+        found: Vec<Record>,
+        counts: HashMap<Group, usize>,
     ) {
         for name in names {
-            self.counts
-                .insert(name.clone(), counts.get(name).copied().unwrap_or(0));
+            for t in RecordType::ALL {
+                let g = (name.clone(), t);
+                let n = counts.get(&g).copied().unwrap_or(0);
+                self.counts.insert(g, n);
+            }
         }
         self.actual.retain(|k, _| !names.contains(&k.name));
         self.actual
             .extend(found.into_iter().map(|r| (r.key.clone(), r)));
     }
 
-    /// Launch sync: records that exist but that no running container holds and that `keep` does not protect are
-    /// marked for deletion. Returns how many.
-    pub fn sweep(&mut self, keep: &BTreeSet<RecordKey>) -> usize {
+    /// Launch sync: records that exist but that no running container holds and whose SetIdentifier `keep` does not
+    /// protect are marked for deletion; so is the per-instance SRV target unless a protected SRV still points at
+    /// it. Returns how many.
+    pub fn sweep(&mut self, keep: &BTreeSet<String>) -> usize {
+        let kept_targets: BTreeSet<&str> = self
+            .actual
+            .values()
+            .filter(|r| keep.contains(&r.key.set_identifier))
+            .filter_map(|r| match &r.value {
+                RecordValue::Srv(s) => Some(s.target.as_str()),
+                _ => None,
+            })
+            .collect();
+        let protected = |k: &RecordKey| {
+            keep.contains(&k.set_identifier)
+                || (is_host_target(k) && kept_targets.contains(k.name.as_str()))
+        };
         let stale: Vec<RecordKey> = self
             .actual
             .keys()
-            .filter(|k| !self.desired.contains_key(*k) && !keep.contains(*k))
+            .filter(|k| !self.desired.contains_key(*k) && !protected(k))
             .cloned()
             .collect();
         self.dirty.extend(stale.iter().cloned());
@@ -113,26 +140,26 @@ impl RecordBook {
         self.dirty.extend(keys);
     }
 
-    /// Plans every dirty key and clears the dirty set. A record that would be new under a name already holding
+    /// Plans every dirty key and clears the dirty set. A record that would be new in a group already holding
     /// the maximum of weighted records is refused instead of sent.
     pub fn take_plan(&mut self) -> Plan {
         let dirty = std::mem::take(&mut self.dirty);
         self.plan_keys(&dirty)
     }
 
-    /// Plans the given keys (without touching the dirty set), refusing new records on full names.
+    /// Plans the given keys (without touching the dirty set), refusing new records in full groups.
     pub fn plan_keys(&self, keys: &BTreeSet<RecordKey>) -> Plan {
         let mut plan = Plan::default();
-        let mut extra: HashMap<&str, usize> = HashMap::new();
+        let mut extra: HashMap<Group, usize> = HashMap::new();
         for key in keys {
             let Some(change) = self.plan(key) else {
                 continue;
             };
             if matches!(change, Change::Upsert(_)) && !self.actual.contains_key(key) {
-                let planned = extra.entry(key.name.as_str()).or_insert(0);
-                if self.counts.get(&key.name).copied().unwrap_or(0) + *planned
-                    >= MAX_WEIGHTED_PER_NAME
-                {
+                let g = group(key);
+                let existing = self.counts.get(&g).copied().unwrap_or(0);
+                let planned = extra.entry(g).or_insert(0);
+                if existing + *planned >= MAX_WEIGHTED_PER_NAME {
                     plan.refused.push(key.clone());
                     continue;
                 }
@@ -157,12 +184,12 @@ impl RecordBook {
             match change {
                 Change::Upsert(r) => {
                     if self.actual.insert(r.key.clone(), r.clone()).is_none() {
-                        *self.counts.entry(r.key.name.clone()).or_insert(0) += 1;
+                        *self.counts.entry(group(&r.key)).or_insert(0) += 1;
                     }
                 }
                 Change::Delete(r) => {
                     if self.actual.remove(&r.key).is_some() {
-                        let n = self.counts.entry(r.key.name.clone()).or_insert(1);
+                        let n = self.counts.entry(group(&r.key)).or_insert(1);
                         *n = n.saturating_sub(1);
                     }
                 }
@@ -190,7 +217,7 @@ impl RecordBook {
     }
 
     /// The records that exist, for `/records`.
-    pub fn actual_records(&self) -> Vec<ARecord> {
+    pub fn actual_records(&self) -> Vec<Record> {
         self.actual.values().cloned().collect()
     }
 }
@@ -199,22 +226,45 @@ impl RecordBook {
 mod tests {
     use super::*;
 
-    fn rec(id: &str, ip: [u8; 4]) -> ARecord {
-        ARecord {
-            key: RecordKey {
-                name: "web.example.com.".into(),
-                set_identifier: id.into(),
-            },
-            ip: ip.into(),
-            ttl: 60,
+    use crate::core::record::SrvValue;
+
+    fn rec(id: &str, ip: [u8; 4]) -> Record {
+        Record::new(
+            "web.example.com.".into(),
+            id.into(),
+            RecordValue::A(ip.into()),
+            60,
+            1,
+        )
+    }
+
+    const HOST_ID: &str = "r53d:c:o:h-host";
+    const HOST_NAME: &str = "i-1.hosts.example.com.";
+
+    fn host(ip: [u8; 4]) -> Record {
+        Record::new(
+            HOST_NAME.into(),
+            HOST_ID.into(),
+            RecordValue::A(ip.into()),
+            60,
+            1,
+        )
+    }
+
+    fn srv(id: &str, port: u16) -> Record {
+        let value = RecordValue::Srv(SrvValue {
+            priority: 1,
             weight: 1,
-        }
+            port,
+            target: HOST_NAME.into(),
+        });
+        Record::new("_web._tcp.example.com.".into(), id.into(), value, 60, 1)
     }
 
     #[test]
     fn start_then_stop_in_one_window_plans_nothing() {
         let mut b = RecordBook::default();
-        b.register("c1", rec("t1", [10, 0, 0, 1]));
+        b.register("c1", vec![rec("t1", [10, 0, 0, 1])]);
         b.deregister("c1");
         assert!(b.take_plan().changes.is_empty());
     }
@@ -222,7 +272,7 @@ mod tests {
     #[test]
     fn stop_deletes_the_record_as_it_exists() {
         let mut b = RecordBook::default();
-        b.register("c1", rec("t1", [10, 0, 0, 1]));
+        b.register("c1", vec![rec("t1", [10, 0, 0, 1])]);
         let plan = b.take_plan().changes;
         b.applied(&plan);
         b.deregister("c1");
@@ -235,8 +285,8 @@ mod tests {
     #[test]
     fn a_shared_record_stays_until_its_last_holder_stops() {
         let mut b = RecordBook::default();
-        b.register("app", rec("t1", [10, 0, 0, 1]));
-        b.register("sidecar", rec("t1", [10, 0, 0, 1]));
+        b.register("app", vec![rec("t1", [10, 0, 0, 1])]);
+        b.register("sidecar", vec![rec("t1", [10, 0, 0, 1])]);
         let plan = b.take_plan().changes;
         assert_eq!(plan.len(), 1);
         b.applied(&plan);
@@ -249,8 +299,8 @@ mod tests {
     #[test]
     fn when_the_holder_whose_address_is_used_stops_the_next_holder_takes_over() {
         let mut b = RecordBook::default();
-        b.register("a-app", rec("t1", [10, 0, 0, 1]));
-        b.register("b-sidecar", rec("t1", [10, 0, 0, 2]));
+        b.register("a-app", vec![rec("t1", [10, 0, 0, 1])]);
+        b.register("b-sidecar", vec![rec("t1", [10, 0, 0, 2])]);
         let plan = b.take_plan().changes;
         assert_eq!(plan, vec![Change::Upsert(rec("t1", [10, 0, 0, 1]))]);
         b.applied(&plan);
@@ -272,8 +322,8 @@ mod tests {
             ],
             HashMap::new(),
         );
-        b.register("c-live", rec("live", [10, 0, 0, 1]));
-        let keep = BTreeSet::from([rec("kept", [0, 0, 0, 0]).key]);
+        b.register("c-live", vec![rec("live", [10, 0, 0, 1])]);
+        let keep = BTreeSet::from(["kept".to_string()]);
         assert!(
             b.take_plan().changes.is_empty(),
             "loading alone deletes nothing"
@@ -290,11 +340,11 @@ mod tests {
         let mut b = RecordBook::default();
         b.load_actual(
             vec![rec("mine", [10, 0, 0, 1])],
-            HashMap::from([("web.example.com.".to_string(), 99)]),
+            HashMap::from([(("web.example.com.".to_string(), RecordType::A), 99)]),
         );
-        b.register("mine", rec("mine", [10, 0, 0, 9]));
-        b.register("n1", rec("n1", [10, 0, 0, 2]));
-        b.register("n2", rec("n2", [10, 0, 0, 3]));
+        b.register("mine", vec![rec("mine", [10, 0, 0, 9])]);
+        b.register("n1", vec![rec("n1", [10, 0, 0, 2])]);
+        b.register("n2", vec![rec("n2", [10, 0, 0, 3])]);
         let plan = b.take_plan();
         assert_eq!(
             plan.changes.len(),
@@ -321,13 +371,99 @@ mod tests {
     #[test]
     fn a_restart_with_a_new_address_upserts() {
         let mut b = RecordBook::default();
-        b.register("c1", rec("t1", [10, 0, 0, 1]));
+        b.register("c1", vec![rec("t1", [10, 0, 0, 1])]);
         let plan = b.take_plan().changes;
         b.applied(&plan);
-        b.register("c1", rec("t1", [10, 0, 0, 7]));
+        b.register("c1", vec![rec("t1", [10, 0, 0, 7])]);
         assert_eq!(
             b.take_plan().changes,
             vec![Change::Upsert(rec("t1", [10, 0, 0, 7]))]
         );
+    }
+
+    #[test]
+    fn a_container_holds_all_its_records_and_a_stop_removes_every_one() {
+        let mut b = RecordBook::default();
+        let mine = vec![
+            rec("r53d:c:o:t-1", [10, 0, 0, 1]),
+            srv("r53d:c:o:t-1", 32768),
+            host([10, 0, 0, 9]),
+        ];
+        b.register("c1", mine.clone());
+        let plan = b.take_plan().changes;
+        assert_eq!(plan.len(), 3);
+        b.applied(&plan);
+        b.register(
+            "c1",
+            vec![rec("r53d:c:o:t-1", [10, 0, 0, 1]), host([10, 0, 0, 9])],
+        );
+        assert_eq!(
+            b.take_plan().changes,
+            vec![Change::Delete(srv("r53d:c:o:t-1", 32768))],
+            "a record the container no longer asks for goes; the others stay"
+        );
+        b.applied(&[Change::Delete(srv("r53d:c:o:t-1", 32768))]);
+        b.deregister("c1");
+        let plan = b.take_plan().changes;
+        assert_eq!(plan.len(), 2);
+        assert!(plan.iter().all(|c| matches!(c, Change::Delete(_))));
+    }
+
+    #[test]
+    fn the_per_instance_target_stays_while_any_srv_of_this_agent_points_at_it() {
+        let mut b = RecordBook::default();
+        b.register("c1", vec![srv("r53d:c:o:t-1", 32768), host([10, 0, 0, 9])]);
+        b.register("c2", vec![srv("r53d:c:o:t-2", 32769), host([10, 0, 0, 9])]);
+        let plan = b.take_plan().changes;
+        assert_eq!(plan.len(), 3, "one target for both: {plan:?}");
+        b.applied(&plan);
+        b.deregister("c1");
+        assert_eq!(
+            b.take_plan().changes,
+            vec![Change::Delete(srv("r53d:c:o:t-1", 32768))]
+        );
+        b.applied(&[Change::Delete(srv("r53d:c:o:t-1", 32768))]);
+        b.deregister("c2");
+        let plan = b.take_plan().changes;
+        assert_eq!(
+            plan.len(),
+            2,
+            "the last SRV and its target go together: {plan:?}"
+        );
+        assert!(plan.contains(&Change::Delete(host([10, 0, 0, 9]))));
+        assert!(plan.contains(&Change::Delete(srv("r53d:c:o:t-2", 32769))));
+    }
+
+    #[test]
+    fn sweep_keeps_the_target_of_a_protected_srv_and_removes_an_unused_one() {
+        let mut b = RecordBook::default();
+        b.load_actual(
+            vec![srv("kept", 32768), host([10, 0, 0, 9])],
+            HashMap::new(),
+        );
+        assert_eq!(b.sweep(&BTreeSet::from(["kept".to_string()])), 0);
+        assert!(b.take_plan().changes.is_empty());
+        assert_eq!(b.sweep(&BTreeSet::new()), 2);
+        assert_eq!(b.take_plan().changes.len(), 2);
+    }
+
+    #[test]
+    fn the_100_limit_counts_each_type_apart() {
+        let mut b = RecordBook::default();
+        b.load_actual(
+            Vec::new(),
+            HashMap::from([(("web.example.com.".to_string(), RecordType::A), 100)]),
+        );
+        let aaaa = Record::new(
+            "web.example.com.".into(),
+            "t1".into(),
+            RecordValue::Aaaa("2600::1".parse().unwrap()),
+            60,
+            1,
+        );
+        b.register("c1", vec![rec("t1", [10, 0, 0, 1]), aaaa.clone()]);
+        let plan = b.take_plan();
+        assert_eq!(plan.changes, vec![Change::Upsert(aaaa)]);
+        assert_eq!(plan.refused, vec![rec("t1", [0; 4]).key]);
     }
 }

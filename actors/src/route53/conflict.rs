@@ -154,9 +154,10 @@ impl Route53Actor {
 
     /// Logs (once per name) weighted groups whose TTL or weight differ from this agent's.
     pub(super) fn warn_mismatches(&mut self, sets: &[crate::core::record::RecordSet]) {
-        for name in group_mismatches(sets, self.config.ttl, self.config.weight) {
-            if self.warned_names.insert(name.clone()) {
-                tracing::warn!(zone_id = %self.config.zone_id, record_name = %name, ttl = self.config.ttl, weight = self.config.weight,
+        for group in group_mismatches(sets, self.config.ttl, self.config.weight) {
+            let (name, record_type) = group.clone();
+            if self.warned_names.insert(group) {
+                tracing::warn!(zone_id = %self.config.zone_id, record_name = %name, %record_type, ttl = self.config.ttl, weight = self.config.weight,
                     "Records of other agents under this name use another TTL or weight; Route53 forces one TTL per weighted group, so configure the same route53.ttl and route53.weight everywhere.");
             }
         }
@@ -165,8 +166,8 @@ impl Route53Actor {
     /// New records refused because their name already holds the maximum of weighted records.
     pub(super) fn refuse(&mut self, keys: Vec<RecordKey>, ctx: &mut Context<Self>) {
         for key in &keys {
-            tracing::error!(zone_id = %self.config.zone_id, record_name = %key.name, set_identifier = %key.set_identifier,
-                "Not registering: the name already holds 100 weighted records (the Route53 limit); shard the service over several names. Will retry later.");
+            tracing::error!(zone_id = %self.config.zone_id, record_name = %key.name, record_type = %key.record_type, set_identifier = %key.set_identifier,
+                "Not registering: the name already holds 100 weighted records of this type (the Route53 limit); shard the service over several names. Will retry later.");
             self.health.stats.refused_full.inc();
         }
         self.quarantine(keys, ctx);

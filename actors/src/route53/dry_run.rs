@@ -37,21 +37,12 @@ impl DnsApi for DryRunDns {
         for change in changes {
             let r = change.record();
             tracing::info!(
-                zone_id, record_name = %r.key.name, set_identifier = %r.key.set_identifier, ip = %r.ip,
+                zone_id, record_name = %r.key.name, record_type = %r.key.record_type, set_identifier = %r.key.set_identifier, value = %r.value,
                 action = change.action(), "Planned change (dry run, not sent)."
             );
             match change {
                 Change::Upsert(r) => {
-                    let set = RecordSet {
-                        name: r.key.name.clone(),
-                        record_type: "A".into(),
-                        set_identifier: Some(r.key.set_identifier.clone()),
-                        weight: Some(r.weight),
-                        ttl: Some(r.ttl),
-                        values: vec![r.ip.to_string()],
-                        has_extras: false,
-                    };
-                    records.insert(r.key.clone(), set);
+                    records.insert(r.key.clone(), RecordSet::from_record(r));
                 }
                 Change::Delete(r) => {
                     records.remove(&r.key);

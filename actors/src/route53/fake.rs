@@ -200,24 +200,15 @@ impl FakeRoute53 {
 }
 
 fn to_set(change: &Change) -> RecordSet {
-    let r = change.record();
-    RecordSet {
-        name: r.key.name.clone(),
-        record_type: "A".into(),
-        set_identifier: Some(r.key.set_identifier.clone()),
-        weight: Some(r.weight),
-        ttl: Some(r.ttl),
-        values: vec![r.ip.to_string()],
-        has_extras: false,
-    }
+    RecordSet::from_record(change.record())
 }
 
 fn apply(state: &mut BTreeMap<SetKey, RecordSet>, change: &Change) -> Result<(), String> {
     let set = to_set(change);
     let key = key_of(&set);
     let label = format!(
-        "[name='{}', type='A', set-identifier='{}']",
-        set.name, key.2
+        "[name='{}', type='{}', set-identifier='{}']",
+        set.name, set.record_type, key.2
     );
     match change {
         Change::Delete(_) => match state.get(&key) {
@@ -233,7 +224,7 @@ fn apply(state: &mut BTreeMap<SetKey, RecordSet>, change: &Change) -> Result<(),
         Change::Upsert(_) => {
             let same_name = |k: &SetKey| k.0 == key.0 && k.1 == key.1;
             if state.keys().any(|k| same_name(k) && k.2.is_empty()) {
-                return Err(format!("RRSet with DNS name {} type A cannot be created as other RRSets exist with the same name and type", set.name));
+                return Err(format!("RRSet with DNS name {} type {} cannot be created as other RRSets exist with the same name and type", set.name, set.record_type));
             }
             if !state.contains_key(&key) && state.keys().filter(|k| same_name(k)).count() >= MAX_WEIGHTED_PER_NAME {
                 return Err(format!("Tried to create resource record set {label} but the limit of {MAX_WEIGHTED_PER_NAME} weighted records was reached"));
@@ -316,19 +307,11 @@ impl DnsApi for FakeRoute53 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::record::{ARecord, RecordKey};
+    use crate::core::record::{Record, RecordValue};
     use crate::route53::api::{read_name, read_zone};
 
-    fn rec(name: &str, id: &str, ip: [u8; 4]) -> ARecord {
-        ARecord {
-            key: RecordKey {
-                name: name.into(),
-                set_identifier: id.into(),
-            },
-            ip: ip.into(),
-            ttl: 60,
-            weight: 1,
-        }
+    fn rec(name: &str, id: &str, ip: [u8; 4]) -> Record {
+        Record::new(name.into(), id.into(), RecordValue::A(ip.into()), 60, 1)
     }
 
     #[actix_rt::test]

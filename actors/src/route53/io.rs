@@ -7,7 +7,7 @@ use super::api::{read_zone, DnsApi, DnsError, ErrorClass};
 use super::new_backoff;
 use crate::core::ownership::Owner;
 use crate::core::plan::{batches, Change};
-use crate::core::record::{ARecord, RecordSet};
+use crate::core::record::{Record, RecordSet};
 
 /// What a run of batches achieved.
 pub(super) struct SendOutcome {
@@ -35,11 +35,11 @@ pub(super) async fn send_all(api: &dyn DnsApi, zone_id: &str, changes: Vec<Chang
     }
 }
 
-/// This owner's A records among `sets`.
-pub(super) fn ours(owner: &Owner, sets: Vec<RecordSet>) -> Vec<ARecord> {
+/// This owner's records (A, AAAA, SRV) among `sets`.
+pub(super) fn ours(owner: &Owner, sets: Vec<RecordSet>) -> Vec<Record> {
     sets.into_iter()
         .filter(|s| s.set_identifier.as_deref().is_some_and(|id| owner.owns(id)))
-        .filter_map(|s| s.as_a_record())
+        .filter_map(|s| s.as_record())
         .collect()
 }
 

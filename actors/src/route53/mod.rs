@@ -44,8 +44,8 @@ use self::conflict::AfterRead;
 use self::io::{load_zone, ours, send_all, SendOutcome, QUARANTINE_CHECK};
 use crate::backoff::{uniform, FullJitter};
 use crate::core::ownership::Owner;
-use crate::core::plan::{weighted_counts, Change};
-use crate::core::record::{ARecord, RecordKey};
+use crate::core::plan::{weighted_counts, Change, Group};
+use crate::core::record::{Record, RecordKey};
 use crate::health::HealthState;
 use crate::messages::Reporter;
 
@@ -70,14 +70,15 @@ pub struct Route53Config {
     pub verify_interval: Option<Duration>,
 }
 
-/// Container `container_id` runs and should have `record`.
+/// Container `container_id` runs and should have exactly `records` (its A, AAAA and SRV records and the SRV
+/// target's address records); records it held before and no longer lists go.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Register {
     /// Full container id.
     pub container_id: String,
-    /// The record it should have.
-    pub record: ARecord,
+    /// The records it should have.
+    pub records: Vec<Record>,
 }
 
 /// Container `container_id` stopped; remove its record (unless another container of the task holds it).
@@ -93,8 +94,8 @@ pub struct Deregister {
 #[derive(Debug, Message)]
 #[rtype(result = "usize")]
 pub struct Sweep {
-    /// Keys of running labelled containers, registered or not yet registered.
-    pub keep: BTreeSet<RecordKey>,
+    /// SetIdentifiers of running labelled containers, registered or not yet registered.
+    pub keep: BTreeSet<String>,
 }
 
 /// Answers once every change sent to the writer before it has been attempted.
@@ -125,7 +126,7 @@ pub struct Route53Actor {
     waiters: Vec<(u64, oneshot::Sender<()>)>,
     quarantine: BTreeMap<RecordKey, Instant>,
     /// Names already warned about for a TTL or weight mismatch.
-    warned_names: HashSet<String>,
+    warned_names: HashSet<Group>,
     /// Names to read again, and when ([`recheck`]).
     recheck: BTreeMap<String, Instant>,
     /// The one pending tick of the checks ([`recheck`]).
@@ -312,13 +313,19 @@ impl Route53Actor {
         for c in changes {
             let r = c.record();
             let what = if matches!(c, Change::Upsert(_)) {
-                stats.registrations.inc();
+                stats
+                    .registrations
+                    .with_label_values(&[r.key.record_type.as_str()])
+                    .inc();
                 "Registered record."
             } else {
-                stats.deregistrations.inc();
+                stats
+                    .deregistrations
+                    .with_label_values(&[r.key.record_type.as_str()])
+                    .inc();
                 "Removed record."
             };
-            tracing::info!(zone_id, record_name = %r.key.name, set_identifier = %r.key.set_identifier, ip = %r.ip, "{what}");
+            tracing::info!(zone_id, record_name = %r.key.name, record_type = %r.key.record_type, set_identifier = %r.key.set_identifier, value = %r.value, "{what}");
         }
     }
 }
@@ -358,7 +365,7 @@ impl Handler<Register> for Route53Actor {
 
     fn handle(&mut self, msg: Register, ctx: &mut Context<Self>) {
         self.received += 1;
-        self.book.register(&msg.container_id, msg.record);
+        self.book.register(&msg.container_id, msg.records);
         self.kick(ctx);
     }
 }

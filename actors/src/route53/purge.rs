@@ -19,7 +19,7 @@ use super::api::{read_name, DnsApi, DnsError, ErrorClass};
 use super::{new_backoff, Route53Actor};
 use crate::core::ownership::{is_cluster_tag_of, parse, Owner};
 use crate::core::plan::{batches, Change};
-use crate::core::record::{ARecord, RecordSet};
+use crate::core::record::{Record, RecordSet};
 
 /// Tries of one purge batch (transient failures, or conflicts settled by a re-read) before it is given up.
 const ATTEMPTS: usize = 3;
@@ -31,7 +31,7 @@ pub struct Purge {
     /// The full ECS cluster name the janitor serves.
     pub cluster: String,
     /// The records to delete, as the janitor read them from the zone.
-    pub records: Vec<ARecord>,
+    pub records: Vec<Record>,
 }
 
 /// What a [`Purge`] achieved.
@@ -51,7 +51,7 @@ pub struct PurgeOutcome {
 
 impl PurgeOutcome {
     /// Nothing done: every one of `records` is kept (the caller sets the error).
-    pub fn not_done(records: &[ARecord]) -> Self {
+    pub fn not_done(records: &[Record]) -> Self {
         let mut out = Self::default();
         for r in records {
             out.keep(r);
@@ -60,7 +60,7 @@ impl PurgeOutcome {
     }
 
     /// Counts `r` as left in place.
-    fn keep(&mut self, r: &ARecord) {
+    fn keep(&mut self, r: &Record) {
         self.kept += 1;
         let owner = parse(&r.key.set_identifier).map_or("", |p| p.owner);
         self.kept_owners.insert(owner.to_string());
@@ -68,9 +68,9 @@ impl PurgeOutcome {
 }
 
 /// Splits `records` into those the janitor may delete and those refused.
-fn purgeable(me: &Owner, cluster: &str, records: Vec<ARecord>) -> (Vec<ARecord>, Vec<ARecord>) {
+fn purgeable(me: &Owner, cluster: &str, records: Vec<Record>) -> (Vec<Record>, Vec<Record>) {
     let serves_cluster = is_cluster_tag_of(me.cluster_tag(), cluster);
-    let (ok, refused): (Vec<ARecord>, Vec<ARecord>) = records.into_iter().partition(|r| {
+    let (ok, refused): (Vec<Record>, Vec<Record>) = records.into_iter().partition(|r| {
         parse(&r.key.set_identifier).is_some_and(|p| {
             serves_cluster && is_cluster_tag_of(p.cluster_tag, cluster) && p.owner != me.owner()
         })
@@ -86,13 +86,13 @@ fn log_removed(zone_id: &str, changes: &[Change]) {
     for c in changes {
         let r = c.record();
         let owner = parse(&r.key.set_identifier).map_or("", |p| p.owner);
-        tracing::info!(zone_id, record_name = %r.key.name, set_identifier = %r.key.set_identifier, ip = %r.ip,
+        tracing::info!(zone_id, record_name = %r.key.name, record_type = %r.key.record_type, set_identifier = %r.key.set_identifier, value = %r.value,
             owner, "Removed record of a dead owner.");
     }
 }
 
 /// Deletes `records` in batches; see the module docs for how failures are settled.
-pub(super) async fn purge(api: &dyn DnsApi, zone_id: &str, records: Vec<ARecord>) -> PurgeOutcome {
+pub(super) async fn purge(api: &dyn DnsApi, zone_id: &str, records: Vec<Record>) -> PurgeOutcome {
     let mut out = PurgeOutcome::default();
     let mut pending = batches(records.into_iter().map(Change::Delete).collect()).into_iter();
     while let Some(batch) = pending.next() {
@@ -172,9 +172,10 @@ async fn settle(
         let r = change.record();
         let now = read.iter().find(|s| {
             s.name.eq_ignore_ascii_case(&r.key.name)
+                && s.record_type == r.key.record_type.as_str()
                 && s.set_identifier.as_deref() == Some(r.key.set_identifier.as_str())
         });
-        match now.map(|s| s.as_a_record().as_ref() == Some(r)) {
+        match now.map(|s| s.as_record().as_ref() == Some(r)) {
             None => out.already_gone += 1,
             Some(false) => {
                 tracing::info!(zone_id, record_name = %r.key.name, set_identifier = %r.key.set_identifier,
@@ -206,19 +207,11 @@ mod tests {
     use std::rc::Rc;
 
     use super::*;
-    use crate::core::record::RecordKey;
+    use crate::core::record::RecordValue;
     use crate::route53::fake::FakeRoute53;
 
-    fn rec(name: &str, id: &str, ip: [u8; 4]) -> ARecord {
-        ARecord {
-            key: RecordKey {
-                name: name.into(),
-                set_identifier: id.into(),
-            },
-            ip: ip.into(),
-            ttl: 60,
-            weight: 1,
-        }
+    fn rec(name: &str, id: &str, ip: [u8; 4]) -> Record {
+        Record::new(name.into(), id.into(), RecordValue::A(ip.into()), 60, 1)
     }
 
     #[test]
@@ -275,7 +268,7 @@ mod tests {
     }
 
     /// `n` records of owner `dead`, 100 per name (the weighted-set limit), in name order.
-    fn many(n: usize) -> Vec<ARecord> {
+    fn many(n: usize) -> Vec<Record> {
         (0..n)
             .map(|i| {
                 let id = format!("r53d:prod:dead:t-{i:05}");

@@ -105,6 +105,7 @@ impl Route53Actor {
         tracing::debug!(zone_id = %self.config.zone_id, names = due.len(), "Re-reading names to verify this agent's records.");
         let carriers = due.iter().map(|n| RecordKey {
             name: n.clone(),
+            record_type: crate::core::record::RecordType::A,
             set_identifier: String::new(),
         });
         self.read_names(due.clone(), carriers.collect(), AfterRead::Verify, ctx);

@@ -68,12 +68,12 @@ fn to_sdk_change(change: &Change) -> Result<t::Change, DnsError> {
         message: e.to_string(),
     };
     let value = t::ResourceRecord::builder()
-        .value(r.ip.to_string())
+        .value(r.value_string())
         .build()
         .map_err(bad)?;
     let set = t::ResourceRecordSet::builder()
         .name(&r.key.name)
-        .r#type(RrType::A)
+        .r#type(RrType::from(r.key.record_type.as_str()))
         .set_identifier(&r.key.set_identifier)
         .weight(r.weight)
         .ttl(r.ttl)

@@ -12,24 +12,22 @@ use super::api::DnsError;
 use super::fake::FakeRoute53;
 use super::*;
 use crate::core::ownership::InstanceId;
-use crate::core::record::RecordSet;
+use crate::core::record::{RecordSet, RecordValue};
 use crate::messages::probe;
 
 fn owner() -> Owner {
     Owner::new("prod", "me").unwrap()
 }
 
-fn rec(task: &str, ip: [u8; 4]) -> ARecord {
+fn rec(task: &str, ip: [u8; 4]) -> Record {
     let set_identifier = owner().set_identifier(&InstanceId::Task(task.into()));
-    ARecord {
-        key: RecordKey {
-            name: "web.example.com.".into(),
-            set_identifier,
-        },
-        ip: Ipv4Addr::from(ip),
-        ttl: 60,
-        weight: 1,
-    }
+    Record::new(
+        "web.example.com.".into(),
+        set_identifier,
+        RecordValue::A(Ipv4Addr::from(ip)),
+        60,
+        1,
+    )
 }
 
 fn foreign() -> RecordSet {
@@ -95,7 +93,7 @@ async fn a_burst_coalesces_into_few_requests() {
         record.key.name = format!("svc{}.example.com.", i % 4);
         h.addr.do_send(Register {
             container_id: format!("c{i}"),
-            record,
+            records: vec![record],
         });
     }
     h.addr.send(Flush).await.unwrap();
@@ -109,11 +107,11 @@ async fn start_and_stop_while_a_request_is_in_flight_sends_nothing_for_that_cont
     let h = start(FakeRoute53::new("Z1", "example.com."));
     h.addr.do_send(Register {
         container_id: "a".into(),
-        record: rec("a", [10, 0, 0, 1]),
+        records: vec![rec("a", [10, 0, 0, 1])],
     });
     h.addr.do_send(Register {
         container_id: "b".into(),
-        record: rec("b", [10, 0, 0, 2]),
+        records: vec![rec("b", [10, 0, 0, 2])],
     });
     h.addr.do_send(Deregister {
         container_id: "b".into(),
@@ -146,7 +144,7 @@ async fn throttling_then_recovery_loses_nothing() {
     for i in 0..5u8 {
         h.addr.do_send(Register {
             container_id: format!("c{i}"),
-            record: rec(&format!("{i}"), [10, 0, 0, i]),
+            records: vec![rec(&format!("{i}"), [10, 0, 0, i])],
         });
     }
     h.addr.send(Flush).await.unwrap();
@@ -165,7 +163,7 @@ async fn a_conflicting_key_does_not_lose_the_others_and_not_found_counts_as_done
     let h = start(FakeRoute53::new("Z1", "example.com."));
     h.addr.do_send(Register {
         container_id: "a".into(),
-        record: rec("a", [10, 0, 0, 1]),
+        records: vec![rec("a", [10, 0, 0, 1])],
     });
     h.addr.send(Flush).await.unwrap();
     // Someone deletes our record behind our back; then a stop and a start land in one batch.
@@ -179,14 +177,14 @@ async fn a_conflicting_key_does_not_lose_the_others_and_not_found_counts_as_done
     }]);
     h.addr.do_send(Register {
         container_id: "x".into(),
-        record: rec("x", [10, 0, 0, 9]),
+        records: vec![rec("x", [10, 0, 0, 9])],
     });
     h.addr.do_send(Deregister {
         container_id: "a".into(),
     });
     h.addr.do_send(Register {
         container_id: "b".into(),
-        record: rec("b", [10, 0, 0, 2]),
+        records: vec![rec("b", [10, 0, 0, 2])],
     });
     h.addr.send(Flush).await.unwrap();
     let ids: BTreeSet<_> = h
@@ -212,7 +210,7 @@ async fn foreign_records_under_the_same_name_are_never_touched() {
     let h = start(fake);
     h.addr.do_send(Register {
         container_id: "a".into(),
-        record: rec("a", [10, 0, 0, 1]),
+        records: vec![rec("a", [10, 0, 0, 1])],
     });
     h.addr.send(Flush).await.unwrap();
     h.addr.do_send(Deregister {
@@ -240,13 +238,13 @@ async fn the_101st_weighted_record_is_quarantined_while_the_rest_are_served() {
     let h = start(fake);
     h.addr.do_send(Register {
         container_id: "full".into(),
-        record: rec("full", [10, 0, 0, 1]),
+        records: vec![rec("full", [10, 0, 0, 1])],
     });
     let mut other = rec("o", [10, 0, 0, 2]);
     other.key.name = "api.example.com.".into();
     h.addr.do_send(Register {
         container_id: "o".into(),
-        record: other.clone(),
+        records: vec![other.clone()],
     });
     h.addr.send(Flush).await.unwrap();
     let sets = h.fake.sets();
@@ -280,7 +278,7 @@ async fn launch_sweep_removes_only_stale_records_of_this_owner() {
         ..foreign()
     });
     let h = start(fake);
-    let keep = BTreeSet::from([rec("starting", [0; 4]).key]);
+    let keep = BTreeSet::from([rec("starting", [0; 4]).key.set_identifier]);
     assert_eq!(h.addr.send(Sweep { keep }).await.unwrap(), 1);
     h.addr.send(Flush).await.unwrap();
     let ids: BTreeSet<_> = h
@@ -333,18 +331,16 @@ async fn writers_sharing_one_account_bucket_all_converge() {
         for t in 0..5 {
             let owner = Owner::new("prod", &format!("agent{a}")).unwrap();
             let set_identifier = owner.set_identifier(&InstanceId::Task(format!("{t}")));
-            let record = ARecord {
-                key: RecordKey {
-                    name: "web.example.com.".into(),
-                    set_identifier,
-                },
-                ip: Ipv4Addr::new(10, 0, a as u8, t),
-                ttl: 60,
-                weight: 1,
-            };
+            let record = Record::new(
+                "web.example.com.".into(),
+                set_identifier,
+                RecordValue::A(Ipv4Addr::new(10, 0, a as u8, t)),
+                60,
+                1,
+            );
             w.do_send(Register {
                 container_id: format!("{a}-{t}"),
-                record,
+                records: vec![record],
             });
         }
     }
@@ -367,7 +363,7 @@ async fn a_quarantined_change_is_retried_on_its_own_once_the_conflict_is_gone() 
     let h = start_with(fake, Duration::from_millis(300));
     h.addr.do_send(Register {
         container_id: "a".into(),
-        record: rec("a", [10, 0, 0, 1]),
+        records: vec![rec("a", [10, 0, 0, 1])],
     });
     h.addr.send(Flush).await.unwrap();
     assert_eq!(
@@ -419,7 +415,7 @@ async fn a_change_that_lands_after_the_reread_is_found_by_the_recheck_and_undone
     h.fake.land_late(Duration::from_millis(300));
     h.addr.do_send(Register {
         container_id: "a".into(),
-        record: rec("a", [10, 0, 0, 1]),
+        records: vec![rec("a", [10, 0, 0, 1])],
     });
     // The container stops while the UPSERT is "timing out": the immediate re-read finds nothing, so the book
     // says there is nothing to delete; the UPSERT lands 300 ms later.
@@ -448,7 +444,7 @@ async fn a_second_late_change_under_the_same_name_is_found_too() {
         h.fake.land_late(Duration::from_millis(late));
         h.addr.do_send(Register {
             container_id: id.into(),
-            record: rec(id, [10, 0, 0, 1]),
+            records: vec![rec(id, [10, 0, 0, 1])],
         });
         h.addr.do_send(Deregister {
             container_id: id.into(),
@@ -473,7 +469,7 @@ async fn periodic_verification_restores_a_record_deleted_by_hand() {
     );
     h.addr.do_send(Register {
         container_id: "a".into(),
-        record: rec("a", [10, 0, 0, 1]),
+        records: vec![rec("a", [10, 0, 0, 1])],
     });
     h.addr.send(Flush).await.unwrap();
     h.fake.remove_name("web.example.com.");
