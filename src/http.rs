@@ -56,8 +56,13 @@ async fn metrics(state: web::Data<State>) -> HttpResponse {
 #[derive(serde::Serialize)]
 pub(crate) struct RecordView {
     name: String,
+    #[serde(rename = "type")]
+    record_type: &'static str,
+    /// The value as Route53 holds it (`10.0.0.5`, `1 1 32768 i-0abc.hosts.example.com.`).
+    value: String,
+    /// The port, for SRV records.
+    port: Option<u16>,
     set_identifier: String,
-    ip: String,
     ttl: i64,
     weight: i64,
 }
@@ -81,9 +86,11 @@ async fn records(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
         .records()
         .into_iter()
         .map(|r| RecordView {
+            record_type: r.key.record_type.as_str(),
+            value: r.value.to_string(),
+            port: r.value.port(),
             name: r.key.name,
             set_identifier: r.key.set_identifier,
-            ip: r.ip.to_string(),
             ttl: r.ttl,
             weight: r.weight,
         })

@@ -32,14 +32,16 @@ pub fn render(records: &[RecordView]) -> String {
     for (name, recs) in by_service {
         let _ = writeln!(
             html,
-            "<h2>{}</h2><table><tr><th>IP</th><th>SetIdentifier</th><th>TTL</th><th>Weight</th></tr>",
+            "<h2>{}</h2><table><tr><th>Type</th><th>Value</th><th>Port</th><th>SetIdentifier</th><th>TTL</th><th>Weight</th></tr>",
             escape(name)
         );
         for r in recs {
             let _ = writeln!(
                 html,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&r.ip),
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                r.record_type,
+                escape(&r.value),
+                r.port.map_or(String::new(), |p| p.to_string()),
                 escape(&r.set_identifier),
                 r.ttl,
                 r.weight
@@ -59,7 +61,9 @@ mod tests {
         RecordView {
             name: name.into(),
             set_identifier: id.into(),
-            ip: ip.into(),
+            record_type: "A",
+            value: ip.into(),
+            port: None,
             ttl: 60,
             weight: 1,
         }
