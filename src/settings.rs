@@ -4,7 +4,7 @@
 //! The module is called `settings`, not `config`, so it does not clash with the `config` crate.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
@@ -18,7 +18,16 @@ pub const ENV_PREFIX: &str = "R53D";
 
 /// Every key the settings know, by section.
 const KNOWN: &[(&str, &[&str])] = &[
-    ("docker", &["socket", "label", "reconnect_budget_secs"]),
+    (
+        "docker",
+        &[
+            "socket",
+            "label",
+            "port_label",
+            "records_label",
+            "reconnect_budget_secs",
+        ],
+    ),
     (
         "ecs",
         &[
@@ -44,6 +53,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "request_timeout_secs",
             "recheck_after_secs",
             "verify_interval_secs",
+            "record_types",
         ],
     ),
     (
@@ -54,6 +64,9 @@ const KNOWN: &[(&str, &[&str])] = &[
             "cluster",
             "workers",
             "host_ip",
+            "host_ipv6",
+            "imds_endpoint",
+            "container_address",
             "shutdown_grace_secs",
             "lookup_retries",
             "lookup_retry_delay_secs",
@@ -105,6 +118,10 @@ pub struct DockerSettings {
     pub socket: String,
     /// Service label key.
     pub label: String,
+    /// Label key whose value picks the container port to publish.
+    pub port_label: String,
+    /// Label key whose value picks the record types of one container (as `route53.record_types`).
+    pub records_label: String,
     /// How long Docker may stay unreachable.
     pub reconnect_budget: Duration,
 }
@@ -162,6 +179,29 @@ pub struct Route53Settings {
     pub recheck_after: Duration,
     /// Targeted re-read of every name this agent holds records under; `None` when disabled.
     pub verify_interval: Option<Duration>,
+    /// The record types the agent may publish.
+    pub record_types: RecordTypeSet,
+}
+
+/// A validated, non-empty set of record types (`route53.record_types`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordTypeSet {
+    /// `A` (IPv4).
+    pub a: bool,
+    /// `AAAA` (IPv6).
+    pub aaaa: bool,
+    /// `SRV` (port and per-instance or per-task target).
+    pub srv: bool,
+}
+
+impl Default for RecordTypeSet {
+    fn default() -> Self {
+        Self {
+            a: true,
+            aaaa: true,
+            srv: true,
+        }
+    }
 }
 
 /// `[agent]`.
@@ -175,8 +215,14 @@ pub struct AgentSettings {
     pub cluster: Option<String>,
     /// Registrar workers (1–64).
     pub workers: usize,
-    /// Host address for host-network containers.
+    /// Host IPv4 for bridge and host-network containers; overrides IMDS `local-ipv4`.
     pub host_ip: Option<Ipv4Addr>,
+    /// Host IPv6; overrides IMDS `ipv6`.
+    pub host_ipv6: Option<Ipv6Addr>,
+    /// IMDS endpoint (`http(s)://host[:port]`); `None`: `AWS_EC2_METADATA_SERVICE_ENDPOINT` or the SDK default.
+    pub imds_endpoint: Option<String>,
+    /// Publish Docker's own container address for bridge containers (routable container networks only).
+    pub container_address: bool,
     /// Drain deadline.
     pub shutdown_grace: Duration,
     /// Retries of a failed address lookup.
@@ -271,6 +317,7 @@ pub fn from_toml(toml: &str) -> Result<Settings, SettingsError> {
     validate(&cfg)
 }
 
+mod checks;
 mod validate;
 
 pub use validate::validate;

@@ -192,3 +192,145 @@ fn every_key_is_documented_in_the_default_file_and_the_readme() {
         }
     }
 }
+
+#[test]
+fn addressing_keys_have_documented_defaults() {
+    let s = from_toml(MINIMAL).unwrap();
+    assert_eq!(s.docker.port_label, "discovery.service.port");
+    assert_eq!(s.docker.records_label, "discovery.service.records");
+    assert_eq!(s.route53.record_types, RecordTypeSet::default());
+    assert_eq!(
+        (
+            s.agent.host_ipv6,
+            s.agent.imds_endpoint,
+            s.agent.container_address
+        ),
+        (None, None, false)
+    );
+}
+
+#[test]
+fn addressing_keys_take_good_values() {
+    let s = from_toml(&format!(
+        "{MINIMAL}record_types = [\"srv\", \"a\"]\n[agent]\nhost_ipv6 = \"2600:1f18:abcd::23\"\nimds_endpoint = \"http://[fd00:ec2::254]:80/\"\ncontainer_address = true\n[docker]\nport_label = \"svc.port\"\nrecords_label = \"svc.records\"\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        s.route53.record_types,
+        RecordTypeSet {
+            a: true,
+            aaaa: false,
+            srv: true
+        }
+    );
+    assert_eq!(
+        s.agent.host_ipv6,
+        Some("2600:1f18:abcd::23".parse().unwrap())
+    );
+    assert_eq!(
+        s.agent.imds_endpoint.as_deref(),
+        Some("http://[fd00:ec2::254]:80/")
+    );
+    assert!(s.agent.container_address);
+    assert_eq!(
+        (
+            s.docker.port_label.as_str(),
+            s.docker.records_label.as_str()
+        ),
+        ("svc.port", "svc.records")
+    );
+    for ok in [
+        "http://169.254.169.254",
+        "https://imds.local:8443",
+        "http://127.0.0.1:1/",
+    ] {
+        let s = from_toml(&format!("{MINIMAL}[agent]\nimds_endpoint = \"{ok}\"\n"));
+        assert!(s.is_ok(), "{ok}: {:?}", s.err());
+    }
+}
+
+#[test]
+fn record_types_come_from_the_environment_as_a_comma_separated_list() {
+    let env = HashMap::from([
+        (
+            "R53D__ROUTE53__HOSTED_ZONE_ID".to_string(),
+            "Z1".to_string(),
+        ),
+        (
+            "R53D__ROUTE53__RECORD_TYPES".to_string(),
+            "AAAA, srv".to_string(),
+        ),
+        (
+            "R53D__AGENT__HOST_IPV6".to_string(),
+            "2001:db8::1".to_string(),
+        ),
+    ]);
+    let s = load_from(None, env).unwrap();
+    assert_eq!(
+        s.route53.record_types,
+        RecordTypeSet {
+            a: false,
+            aaaa: true,
+            srv: true
+        }
+    );
+    assert_eq!(s.agent.host_ipv6, Some("2001:db8::1".parse().unwrap()));
+}
+
+#[test]
+fn every_bad_addressing_value_is_reported_at_once() {
+    let bad = format!(
+        "{MINIMAL}record_types = [\"A\", \"MX\", \"a\"]\n[agent]\nhost_ipv6 = \"10.0.0.1\"\nimds_endpoint = \"ftp://imds\"\ncontainer_address = \"maybe\"\n[docker]\nport_label = \"a b\"\nrecords_label = \"discovery.service.name\"\n"
+    );
+    let err = from_toml(&bad).unwrap_err().0;
+    let text = err.join("\n");
+    for needle in [
+        "agent.host_ipv6: \"10.0.0.1\" is not an IPv6 address",
+        "agent.imds_endpoint: \"ftp://imds\" must be http://host[:port]",
+        "agent.container_address",
+        "docker.port_label: \"a b\" is not a Docker label key",
+        "docker.label and docker.records_label: both are \"discovery.service.name\"",
+        "route53.record_types: \"MX\" is not a record type",
+        "route53.record_types: \"a\" is listed twice",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert_eq!(err.len(), 7, "{text}");
+}
+
+#[test]
+fn record_types_must_not_be_empty() {
+    let err = from_toml(&format!("{MINIMAL}record_types = []\n"))
+        .unwrap_err()
+        .0;
+    assert_eq!(
+        err,
+        vec![
+            "route53.record_types: must list at least one of \"A\", \"AAAA\", \"SRV\"".to_string()
+        ]
+    );
+}
+
+#[test]
+fn an_imds_endpoint_is_only_scheme_host_and_port() {
+    for bad in [
+        "169.254.169.254",
+        "http://",
+        "http:///x",
+        "http://host/latest",
+        "http://host?x=1",
+        "http://user@host",
+        "http://host:0",
+        "http://host:70000",
+        "http://host:",
+        "http://[fd00:ec2::254",
+        "http://[not-v6]:80",
+        "http://[::1]x",
+    ] {
+        let err = from_toml(&format!("{MINIMAL}[agent]\nimds_endpoint = \"{bad}\"\n"))
+            .unwrap_err()
+            .0;
+        assert_eq!(err.len(), 1, "{bad}: {err:?}");
+        assert!(err[0].starts_with("agent.imds_endpoint:"), "{bad}: {err:?}");
+    }
+}

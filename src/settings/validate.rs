@@ -1,7 +1,7 @@
 //! Validation: reads every key of a built [`Config`] into typed settings, collecting every problem at once.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use config::{Config, Value};
@@ -9,6 +9,7 @@ use route53_discovery_actors::core::naming::ZoneName;
 use route53_discovery_actors::core::ownership::{Owner, MAX_OWNER};
 use serde::de::DeserializeOwned;
 
+use super::checks::{distinct_labels, endpoint_url, label_key, record_type_set};
 use super::*;
 
 /// Reads typed values out of a [`Config`], collecting every problem.
@@ -168,19 +169,20 @@ pub fn validate(cfg: &Config) -> Result<Settings, SettingsError> {
 
 fn docker(r: &mut Reader) -> Option<DockerSettings> {
     let socket = r.checked("docker.socket", true, |s: &String| nonempty(s));
-    let label = r.checked("docker.label", true, |s: &String| {
-        if s.is_empty() || s.contains(char::is_whitespace) || s.contains('=') {
-            Err(format!(
-                "{s:?} is not a Docker label key (non-empty, no spaces, no '=')"
-            ))
-        } else {
-            Ok(())
-        }
-    });
+    let label = r.checked("docker.label", true, label_key);
+    let port_label = r.checked("docker.port_label", true, label_key);
+    let records_label = r.checked("docker.records_label", true, label_key);
     let budget = r.secs("docker.reconnect_budget_secs", 1..=86_400);
+    r.errors.extend(distinct_labels(&[
+        ("docker.label", &label),
+        ("docker.port_label", &port_label),
+        ("docker.records_label", &records_label),
+    ]));
     Some(DockerSettings {
         socket: socket?.trim_start_matches("unix://").to_string(),
         label: label?,
+        port_label: port_label?,
+        records_label: records_label?,
         reconnect_budget: budget?,
     })
 }
@@ -250,6 +252,7 @@ fn route53(r: &mut Reader, mode: Option<Mode>) -> Option<Route53Settings> {
     });
     let weight = r.checked("route53.weight", true, |v: &i64| in_range(*v, &(0..=255)));
     let limits = route53_limits(r);
+    let record_types = record_types(r);
     let hosted_zone_id = zone_id.map(|s| s.trim_start_matches("/hostedzone/").to_string());
     Some(Route53Settings {
         hosted_zone_id: if mode == Some(Mode::DryRun) {
@@ -262,8 +265,26 @@ fn route53(r: &mut Reader, mode: Option<Mode>) -> Option<Route53Settings> {
         region,
         ttl: ttl?,
         weight: weight?,
+        record_types: record_types?,
         ..limits?
     })
+}
+
+/// `route53.record_types`: a TOML list, or a comma-separated string (the environment), of A, AAAA, SRV.
+fn record_types(r: &mut Reader) -> Option<RecordTypeSet> {
+    const KEY: &str = "route53.record_types";
+    let list: Vec<String> = match r.cfg.get::<String>(KEY) {
+        Ok(s) => s.split(',').map(|t| t.trim().to_string()).collect(),
+        Err(_) => r.req::<Vec<String>>(KEY)?,
+    };
+    match record_type_set(&list) {
+        Ok(set) => Some(set),
+        Err(problems) => {
+            r.errors
+                .extend(problems.into_iter().map(|p| format!("{KEY}: {p}")));
+            None
+        }
+    }
 }
 
 /// The request-shaping keys of `[route53]`, in a partial [`Route53Settings`] the caller completes.
@@ -295,6 +316,7 @@ fn route53_limits(r: &mut Reader) -> Option<Route53Settings> {
         request_timeout: timeout?,
         recheck_after: recheck?,
         verify_interval: verify.filter(|d| !d.is_zero()),
+        record_types: RecordTypeSet::default(),
     })
 }
 
@@ -317,6 +339,13 @@ fn agent(r: &mut Reader) -> Option<AgentSettings> {
             .map(|_| ())
             .map_err(|_| format!("{s:?} is not an IPv4 address"))
     });
+    let host_ipv6 = r.checked("agent.host_ipv6", false, |s: &String| {
+        s.parse::<Ipv6Addr>()
+            .map(|_| ())
+            .map_err(|_| format!("{s:?} is not an IPv6 address"))
+    });
+    let imds = r.checked("agent.imds_endpoint", false, endpoint_url);
+    let container_address = r.req::<bool>("agent.container_address");
     let grace = r.secs("agent.shutdown_grace_secs", 1..=120);
     let retries = r.checked("agent.lookup_retries", true, |v: &u32| {
         in_range(*v, &(0..=1000))
@@ -340,6 +369,9 @@ fn agent(r: &mut Reader) -> Option<AgentSettings> {
         cluster,
         workers: workers?,
         host_ip: host_ip.map(|s| s.parse().expect("validated")),
+        host_ipv6: host_ipv6.map(|s| s.parse().expect("validated")),
+        imds_endpoint: imds,
+        container_address: container_address?,
         shutdown_grace: grace?,
         lookup_retries: retries?,
         lookup_retry_delay: delay?,

@@ -5,9 +5,11 @@
 //! hosted zone, service label key, fake ECS agent and agent process, so tests run in parallel without seeing
 //! each other's containers. The one test that restarts the Docker daemon takes Docker for itself
 //! ([`World::alone`]); every other world holds a shared lock on it.
+//! The IMDS tests (`imds.rs`) need neither Docker nor moto: the real IMDS client against a loopback fake IMDSv2.
 
 mod faults;
 mod image;
+mod imds;
 mod janitor;
 mod lifecycle;
 mod ops;

@@ -17,6 +17,7 @@
 //! whole retry budget) is not asked.
 
 pub mod client;
+pub mod imds;
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;

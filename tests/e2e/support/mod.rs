@@ -1,4 +1,5 @@
-//! Shared helpers of the end-to-end tests: moto (Route53), the Docker CLI, the fake ECS agent, the agent process.
+//! Shared helpers of the end-to-end tests: moto (Route53), the Docker CLI, the fake ECS agent, the fake IMDS, the
+//! agent process.
 
 pub mod agent;
 pub mod docker;
@@ -6,6 +7,7 @@ pub mod dockerd;
 pub mod ecs;
 pub mod faulty;
 pub mod image;
+pub mod imds;
 pub mod moto;
 pub mod moto_ecs;
 pub mod sockproxy;
