@@ -147,16 +147,16 @@ async fn resolve(
                 return Ok(Resolution::Skip("the ECS task is stopping".into()))
             }
             Ok(task) => match task.network {
-                TaskNetwork::Awsvpc(ip) => {
-                    return Ok(Resolution::Address {
-                        ip,
-                        source: "ecs-introspection",
+                TaskNetwork::Awsvpc { ipv4, .. } => {
+                    return Ok(match ipv4.first() {
+                        Some(&ip) => Resolution::Address {
+                            ip,
+                            source: "ecs-introspection",
+                        },
+                        None => Resolution::Skip(
+                            "the awsvpc task has no IPv4 address (IPv6-only)".into(),
+                        ),
                     })
-                }
-                TaskNetwork::AwsvpcWithoutIpv4 => {
-                    return Ok(Resolution::Skip(
-                        "the awsvpc task has no IPv4 address (IPv6-only)".into(),
-                    ))
                 }
                 TaskNetwork::NotReported => {}
             },
