@@ -2,6 +2,7 @@
 //!
 //! Everything here is plain functions and types, unit-tested without a runtime. The actors call into it.
 
+pub mod address;
 pub mod desired;
 pub mod events;
 pub mod instance;

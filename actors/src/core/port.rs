@@ -59,7 +59,7 @@ pub enum PortError {
     #[error("port 0 is not a usable port")]
     Zero,
     /// Above 65535.
-    #[error("port {0} is out of range (1-65535)")]
+    #[error("port {0} is out of range 1-65535")]
     OutOfRange(String),
     /// A protocol other than tcp or udp.
     #[error("protocol {0:?} is not tcp or udp")]
