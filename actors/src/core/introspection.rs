@@ -3,10 +3,15 @@
 //! Contract: `shared/reference/ecs-and-docker.md` §1. Only `Arn` and `DockerId` are required; every other field may
 //! be absent. Callers branch on the HTTP status first; a 200 whose body is not a task (the root
 //! `AvailableCommands` body, a `{"Tasks":...}` list) is a [`ParseError::WrongShape`].
+//!
+//! What addressing needs (`shared/reference/addressing.md` §2.1): whether `Networks` is present (awsvpc), all of
+//! its `IPv4Addresses`/`IPv6Addresses`, and our own container's `Ports`.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::Deserialize;
+
+use crate::core::port::Protocol;
 
 /// Why a body could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,6 +59,24 @@ pub struct TaskInfo {
     pub desired_status: Option<TaskStatus>,
     /// The task's network, when it has one in the response (awsvpc only).
     pub network: TaskNetwork,
+    /// Our own container's `Ports` entries (empty when the container is not listed or lists none), one per
+    /// container port and protocol.
+    pub ports: Vec<TaskPort>,
+}
+
+/// One `Ports` entry of our container.
+///
+/// v1 lists a port once per Docker binding, so a port Docker publishes on `0.0.0.0` and `::` appears twice, with
+/// no `HostIp` to tell them apart. Entries are merged per (`ContainerPort`, `Protocol`): the first entry wins, and
+/// a later one only fills in a `HostPort` the first lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskPort {
+    /// `ContainerPort`; 0 when omitted (a port range before its bindings are known).
+    pub container_port: u16,
+    /// `Protocol`; tcp when omitted.
+    pub protocol: Protocol,
+    /// `HostPort`; `None` when omitted or 0 (a dynamic bridge port the agent has not learnt yet).
+    pub host_port: Option<u16>,
 }
 
 impl TaskInfo {
@@ -66,12 +89,16 @@ impl TaskInfo {
 /// Network facts from the introspection response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskNetwork {
-    /// No `Networks`: a bridge or host task; the address comes from Docker.
+    /// No `Networks`: a bridge or host task (Service Connect bridge included); the address is the instance's.
     NotReported,
-    /// awsvpc with an IPv4 address on the primary ENI.
-    Awsvpc(Ipv4Addr),
-    /// awsvpc with no usable IPv4 address (IPv6-only).
-    AwsvpcWithoutIpv4,
+    /// `Networks` present: an awsvpc task with the primary ENI's addresses, in the agent's order. Unparsable
+    /// entries are dropped; an IPv6-only task has no `ipv4`, a single-stack one no `ipv6`.
+    Awsvpc {
+        /// `IPv4Addresses`.
+        ipv4: Vec<Ipv4Addr>,
+        /// `IPv6Addresses`.
+        ipv6: Vec<Ipv6Addr>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -89,6 +116,9 @@ struct RawContainer {
     docker_id: String,
     #[serde(rename = "Networks")]
     networks: Option<Vec<RawNetwork>>,
+    /// Kept as raw JSON so one odd entry cannot fail the whole lookup.
+    #[serde(rename = "Ports")]
+    ports: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +127,15 @@ struct RawNetwork {
     network_mode: Option<String>,
     #[serde(rename = "IPv4Addresses")]
     ipv4_addresses: Option<Vec<String>>,
+    #[serde(rename = "IPv6Addresses")]
+    ipv6_addresses: Option<Vec<String>>,
+}
+
+fn parsed<T: std::str::FromStr>(list: &Option<Vec<String>>) -> Vec<T> {
+    list.iter()
+        .flatten()
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
 }
 
 fn network_of(networks: &[RawNetwork]) -> TaskNetwork {
@@ -106,18 +145,51 @@ fn network_of(networks: &[RawNetwork]) -> TaskNetwork {
     if first.network_mode.as_deref().is_some_and(|m| m != "awsvpc") {
         return TaskNetwork::NotReported;
     }
-    let ip = first
-        .ipv4_addresses
-        .iter()
-        .flatten()
-        .find_map(|s| s.parse::<Ipv4Addr>().ok());
-    ip.map_or(TaskNetwork::AwsvpcWithoutIpv4, TaskNetwork::Awsvpc)
+    TaskNetwork::Awsvpc {
+        ipv4: parsed(&first.ipv4_addresses),
+        ipv6: parsed(&first.ipv6_addresses),
+    }
+}
+
+fn port_number(entry: &serde_json::Value, key: &str) -> Option<u16> {
+    let n = entry.get(key)?.as_u64()?;
+    u16::try_from(n).ok().filter(|&p| p != 0)
+}
+
+fn port_of(entry: &serde_json::Value) -> Option<TaskPort> {
+    let protocol = match entry.get("Protocol").and_then(|p| p.as_str()) {
+        None | Some("") => Protocol::Tcp,
+        Some(p) => Protocol::parse(p)?,
+    };
+    let container_port = port_number(entry, "ContainerPort").unwrap_or(0);
+    let host_port = port_number(entry, "HostPort");
+    (container_port != 0 || host_port.is_some()).then_some(TaskPort {
+        container_port,
+        protocol,
+        host_port,
+    })
+}
+
+/// The container's `Ports`, merged per container port and protocol (see [`TaskPort`]).
+fn ports_of(entries: &[serde_json::Value]) -> Vec<TaskPort> {
+    let mut out: Vec<TaskPort> = Vec::new();
+    for port in entries.iter().filter_map(port_of) {
+        let same = |p: &&mut TaskPort| {
+            p.container_port == port.container_port && p.protocol == port.protocol
+        };
+        match out.iter_mut().find(same) {
+            Some(known) => known.host_port = known.host_port.or(port.host_port),
+            None => out.push(port),
+        }
+    }
+    out
 }
 
 /// Parses a 200 body of `/v1/tasks?dockerid=<docker_id>`.
 ///
 /// The task's network is taken from our own container when it is listed, else from any container (a lookup by the
 /// pause container's id returns the task without the pause container; every container reports the same ENI).
+/// `Ports` come from our own container only: another container's ports are not ours to publish.
 pub fn parse_task(body: &[u8], docker_id: &str) -> Result<TaskInfo, ParseError> {
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| ParseError::Malformed(e.to_string()))?;
@@ -142,6 +214,10 @@ pub fn parse_task(body: &[u8], docker_id: &str) -> Result<TaskInfo, ParseError> 
     let network = with_net
         .and_then(|c| c.networks.as_deref())
         .map_or(TaskNetwork::NotReported, network_of);
+    let ports = ours
+        .and_then(|c| c.ports.as_deref())
+        .map(ports_of)
+        .unwrap_or_default();
     Ok(TaskInfo {
         arn: raw.arn,
         known_status: TaskStatus::parse(raw.known_status.as_deref()),
@@ -150,6 +226,7 @@ pub fn parse_task(body: &[u8], docker_id: &str) -> Result<TaskInfo, ParseError> 
             .as_deref()
             .map(|s| TaskStatus::parse(Some(s))),
         network,
+        ports,
     })
 }
 
@@ -187,109 +264,4 @@ pub fn parse_metadata(body: &[u8]) -> Result<AgentMetadata, ParseError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/tests/fixtures/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
-
-    const AWSVPC_APP: &str = "ee08638adaaf009d78c248913f629e38299471d45fe7dc944d1039077e3424ca";
-    const BRIDGE_APP: &str = "dc7240fe892ab233dbbcee5044d95e1456c120dba9a6b56ec513da45c38e3aeb";
-
-    #[test]
-    fn awsvpc_task_gives_the_eni_address() {
-        let t = parse_task(&fixture("introspection_awsvpc.json"), AWSVPC_APP).unwrap();
-        assert_eq!(t.network, TaskNetwork::Awsvpc("10.0.2.61".parse().unwrap()));
-        assert_eq!(t.known_status, TaskStatus::Running);
-        assert!(t.arn.ends_with("158d1c8083dd49d6b527399fd6414f5c"));
-    }
-
-    #[test]
-    fn lookup_by_pause_container_still_finds_the_eni() {
-        let pause = "f".repeat(64);
-        let t = parse_task(&fixture("introspection_awsvpc.json"), &pause).unwrap();
-        assert_eq!(t.network, TaskNetwork::Awsvpc("10.0.2.61".parse().unwrap()));
-    }
-
-    #[test]
-    fn bridge_and_racy_bridge_tasks_report_no_network() {
-        for f in [
-            "introspection_bridge.json",
-            "introspection_bridge_racy.json",
-        ] {
-            let t = parse_task(&fixture(f), BRIDGE_APP).unwrap();
-            assert_eq!(t.network, TaskNetwork::NotReported, "{f}");
-        }
-    }
-
-    #[test]
-    fn ipv6_only_and_pending_tasks() {
-        let body = br#"{"Arn":"arn:aws:ecs:r:1:task/c/abc","KnownStatus":"PENDING","Containers":[
-            {"DockerId":"x","Networks":[{"NetworkMode":"awsvpc","IPv6Addresses":["2600::1"]}]}]}"#;
-        let t = parse_task(body, "x").unwrap();
-        assert_eq!(t.network, TaskNetwork::AwsvpcWithoutIpv4);
-        assert_eq!(t.known_status, TaskStatus::Pending);
-        assert_eq!(t.desired_status, None);
-        assert!(!t.is_stopping());
-    }
-
-    #[test]
-    fn stopping_tasks_are_recognised() {
-        let body = br#"{"Arn":"a:task/x","KnownStatus":"RUNNING","DesiredStatus":"STOPPED","Containers":null}"#;
-        assert!(parse_task(body, "x").unwrap().is_stopping());
-        let body =
-            br#"{"Arn":"a:task/x","KnownStatus":"STOPPED","Containers":[],"Extra":{"new":1}}"#;
-        assert!(parse_task(body, "x").unwrap().is_stopping());
-    }
-
-    #[test]
-    fn wrong_shapes_are_errors_not_tasks() {
-        let not_found =
-            br#"{"Arn":"","KnownStatus":"","Family":"","Version":"","Containers":null}"#;
-        assert!(matches!(
-            parse_task(not_found, "x"),
-            Err(ParseError::WrongShape(_))
-        ));
-        let root = br#"{"AvailableCommands":["/v1/metadata","/v1/tasks","/license"]}"#;
-        assert!(matches!(
-            parse_task(root, "x"),
-            Err(ParseError::WrongShape(_))
-        ));
-        assert!(matches!(
-            parse_task(br#"{"Tasks":[]}"#, "x"),
-            Err(ParseError::WrongShape(_))
-        ));
-        assert!(matches!(
-            parse_task(b"<html>", "x"),
-            Err(ParseError::Malformed(_))
-        ));
-        assert!(matches!(
-            parse_task(b"", "x"),
-            Err(ParseError::Malformed(_))
-        ));
-        assert!(matches!(
-            parse_task(br#"{"Arn":5}"#, "x"),
-            Err(ParseError::Malformed(_))
-        ));
-    }
-
-    #[test]
-    fn metadata_gives_cluster_and_instance_id() {
-        let body = br#"{"Cluster":"prod","ContainerInstanceArn":"arn:aws:ecs:us-west-2:111122223333:container-instance/prod/0f6b9a4c6d3e4c2a9a1d2b3c4d5e6f70","Version":"Amazon ECS Agent - v1.89.0 (abcdef12)"}"#;
-        let m = parse_metadata(body).unwrap();
-        assert_eq!(m.cluster, "prod");
-        assert_eq!(
-            m.container_instance_id.as_deref(),
-            Some("0f6b9a4c6d3e4c2a9a1d2b3c4d5e6f70")
-        );
-        let unregistered =
-            parse_metadata(br#"{"Cluster":"prod","ContainerInstanceArn":null}"#).unwrap();
-        assert_eq!(unregistered.container_instance_id, None);
-        assert!(parse_metadata(br#"{"AvailableCommands":[]}"#).is_err());
-    }
-}
+mod tests;

@@ -11,4 +11,5 @@ pub mod naming;
 pub mod network;
 pub mod ownership;
 pub mod plan;
+pub mod port;
 pub mod record;

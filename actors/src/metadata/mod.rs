@@ -1,50 +1,58 @@
-//! `MetadataActor`: finds the IPv4 address a container's record should hold.
+//! `MetadataActor`: finds where a container can be reached from other hosts, and keeps this host's own addresses.
 //!
 //! ```text
-//! ECS task label?  ──yes──▶ introspection /v1/tasks?dockerid=<id>
-//!      │                      ├─ STOPPED / desired STOPPED ─▶ skip
-//!      │                      ├─ awsvpc IPv4 ─────────────────▶ address (the task ENI)
-//!      │                      └─ no Networks (bridge/host), or agent unavailable ─┐
-//!      no ─────────────────────────────────────────────────────────────────────────┤
-//!                                                                                  ▼
-//!                                 docker inspect: bridge/user network ─▶ address
-//!                                                 host ─▶ agent.host_ip (or skip)
-//!                                                 container:<id> ─▶ inspect <id> (Service Connect bridge)
-//!                                                 none / no address ─▶ skip
+//! docker inspect ──▶ (ECS task label?) introspection /v1/tasks?dockerid=<id>
+//!                └─▶ (container:<id>?) docker inspect <id> (the pause container)
+//!                          │
+//!                          ▼
+//!      core::address::decide(inspect, introspection, instance addresses, labels, settings)
+//!          awsvpc ─▶ the task ENI's IPv4/IPv6 · bridge/host ─▶ this instance's IPv4/IPv6 + host port
 //! ```
 //!
-//! Containers without the ECS task label are not ECS tasks, so introspection (which would answer 404 after its
-//! whole retry budget) is not asked.
+//! The instance's addresses come from EC2 instance metadata (IMDSv2, [`imds`]) with the operator's overrides,
+//! read at start (before the first lookup is answered) and again every `instance_refresh`; a failed read is retried
+//! with backoff ([`imds::RefreshSchedule`]). While no address is known, bridge and host containers are skipped
+//! with the reason (and `r53d_no_instance_address_total`), awsvpc tasks go on. A changed address reaches the
+//! records at the next reconcile, which resolves every running container again.
 
 pub mod client;
 pub mod imds;
+mod resolve;
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bollard::Docker;
 
-use self::client::{task_of, IntrospectionConfig, IntrospectionError};
-use crate::core::address::Endpoint;
-use crate::core::desired::TASK_ARN_LABEL;
+use self::client::{IntrospectionConfig, IntrospectionError};
+use self::imds::{with_overrides, ImdsClient, RefreshSchedule};
+use crate::core::address::{AddressSettings, Endpoint};
 use crate::core::instance::InstanceAddresses;
-use crate::core::introspection::TaskNetwork;
-use crate::core::network::{placement, Placement};
+use crate::health::HealthState;
 use crate::messages::Reporter;
 
 const ACTOR: &str = "metadata";
+/// How often the refresh timer looks at the clock (and whether the actor should stop in a drain).
+const TICK: Duration = Duration::from_secs(1);
 
 /// Settings of the metadata lookups.
 #[derive(Debug, Clone)]
 pub struct MetadataConfig {
     /// The introspection API; `None` when there is no ECS agent (local runs).
     pub introspection: Option<IntrospectionConfig>,
-    /// The host's address, for host-network containers.
-    pub host_ip: Option<Ipv4Addr>,
     /// A container with a Docker HEALTHCHECK gets an address only while it is healthy.
     pub require_healthy: bool,
+    /// Addressing rules: labels, record types, the container-address opt-in.
+    pub address: AddressSettings,
+    /// `agent.host_ip`: overrides the instance's IPv4 from instance metadata.
+    pub host_ip: Option<Ipv4Addr>,
+    /// `agent.host_ipv6`: overrides the instance's IPv6.
+    pub host_ipv6: Option<Ipv6Addr>,
+    /// How often the instance's addresses are read again (the reconcile interval).
+    pub instance_refresh: Duration,
 }
 
 /// Where a container's records should point.
@@ -70,9 +78,12 @@ pub enum MetadataError {
     /// An awsvpc task whose address only the (unavailable) ECS agent knows.
     #[error("{0}")]
     Introspection(#[from] IntrospectionError),
+    /// Not decidable yet (a dynamic host port not bound yet).
+    #[error("{0}")]
+    NotYet(String),
 }
 
-/// Resolve the address of a running container.
+/// Resolve where a running container can be reached.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<Resolution, MetadataError>")]
 pub struct Resolve {
@@ -82,22 +93,82 @@ pub struct Resolve {
     pub labels: HashMap<String, String>,
 }
 
-/// The lookup actor. Holds the per-thread `awc` client.
+/// The lookup actor. Holds the per-thread `awc` client and this host's addresses.
 pub struct MetadataActor {
     docker: Docker,
     client: awc::Client,
     config: Arc<MetadataConfig>,
+    imds: ImdsClient,
+    instance: Arc<InstanceAddresses>,
+    schedule: RefreshSchedule,
+    next_refresh: Option<Instant>,
     reporter: Reporter,
+    health: Arc<HealthState>,
 }
 
 impl MetadataActor {
     /// Builds the actor; call on the arbiter it will run on (`awc::Client` is not `Send`).
-    pub fn new(docker: Docker, config: MetadataConfig, reporter: Reporter) -> Self {
+    pub fn new(
+        docker: Docker,
+        config: MetadataConfig,
+        imds: ImdsClient,
+        reporter: Reporter,
+        health: Arc<HealthState>,
+    ) -> Self {
         Self {
             docker,
             client: awc::Client::default(),
+            schedule: RefreshSchedule::new(config.instance_refresh),
             config: Arc::new(config),
+            imds,
+            instance: Arc::new(InstanceAddresses::default()),
+            next_refresh: None,
             reporter,
+            health,
+        }
+    }
+
+    /// Reads the instance's addresses (unless instance metadata is off) and keeps them; schedules the next read.
+    fn refresh(&mut self, ctx: &mut Context<Self>, first: bool) {
+        self.next_refresh = None;
+        let imds = self.imds.clone();
+        let read = async move { imds.read().await };
+        let fut = read.into_actor(self).map(move |found, act, _ctx| {
+            let delay = act.schedule.after(&found);
+            if !act.imds.is_disabled() {
+                act.next_refresh = Some(Instant::now() + delay);
+            }
+            let (v4, v6) = (act.config.host_ip, act.config.host_ipv6);
+            act.set_instance(with_overrides(found, v4, v6), first);
+        });
+        if first {
+            ctx.wait(fut);
+        } else {
+            ctx.spawn(fut);
+        }
+    }
+
+    fn set_instance(&mut self, now: InstanceAddresses, first: bool) {
+        if first || now != *self.instance {
+            match &now.unavailable {
+                None => tracing::info!(ipv4 = ?now.ipv4, ipv6 = ?now.ipv6, instance_id = ?now.instance_id,
+                    "This instance's addresses (bridge and host tasks are published on them)."),
+                Some(why) => tracing::warn!(reason = %why,
+                    "This instance's address is unknown: bridge and host containers are not registered until it is (set agent.host_ip, or allow IMDSv2); awsvpc tasks are."),
+            }
+        }
+        let known = i64::from(now.has_address());
+        self.health.stats.instance_address_known.set(known);
+        self.instance = Arc::new(now);
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        if !ctx.connected() {
+            ctx.stop();
+            return;
+        }
+        if self.next_refresh.is_some_and(|t| t <= Instant::now()) {
+            self.refresh(ctx, false);
         }
     }
 }
@@ -107,6 +178,8 @@ impl Actor for MetadataActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(1024);
+        self.refresh(ctx, true);
+        ctx.run_interval(TICK, Self::tick);
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
@@ -118,132 +191,20 @@ impl Handler<Resolve> for MetadataActor {
     type Result = ResponseActFuture<Self, Result<Resolution, MetadataError>>;
 
     fn handle(&mut self, msg: Resolve, _ctx: &mut Context<Self>) -> Self::Result {
-        let (docker, client, config) = (
-            self.docker.clone(),
-            self.client.clone(),
-            self.config.clone(),
-        );
-        Box::pin(async move { resolve(&docker, &client, &config, &msg).await }.into_actor(self))
-    }
-}
-
-/// TEMPORARY: the old single-address result as an endpoint (replaced by `core::address::decide`).
-fn address(ip: Ipv4Addr, source: &'static str) -> Resolution {
-    use crate::core::address::{Mode, RecordTypes, TargetKind};
-    Resolution::Publish {
-        endpoint: Endpoint {
-            mode: Mode::ContainerAddress,
-            ipv4: Some(ip),
-            ipv6: None,
-            srv: None,
-            types: RecordTypes {
-                a: true,
-                aaaa: true,
-                srv: true,
-            },
-            target: TargetKind::Task,
-            source,
-            notes: Vec::new(),
-        },
-        instance: InstanceAddresses::default(),
-    }
-}
-
-async fn resolve(
-    docker: &Docker,
-    client: &awc::Client,
-    config: &MetadataConfig,
-    msg: &Resolve,
-) -> Result<Resolution, MetadataError> {
-    if config.require_healthy {
-        if let Some(status) = unhealthy(docker, &msg.container_id).await? {
-            return Ok(Resolution::Skip(format!(
-                "waiting for the Docker healthcheck (now {status})"
-            )));
-        }
-    }
-    let mut introspection_error = None;
-    if let (Some(ic), true) = (
-        &config.introspection,
-        msg.labels.contains_key(TASK_ARN_LABEL),
-    ) {
-        match task_of(client, ic, &msg.container_id).await {
-            Ok(task) if task.is_stopping() => {
-                return Ok(Resolution::Skip("the ECS task is stopping".into()))
-            }
-            Ok(task) => match task.network {
-                TaskNetwork::Awsvpc(ip) => return Ok(address(ip, "ecs-introspection")),
-                TaskNetwork::AwsvpcWithoutIpv4 => {
-                    return Ok(Resolution::Skip(
-                        "the awsvpc task has no IPv4 address (IPv6-only)".into(),
-                    ))
+        let lookup = resolve::Lookup {
+            docker: self.docker.clone(),
+            client: self.client.clone(),
+            config: self.config.clone(),
+            instance: self.instance.clone(),
+        };
+        let health = self.health.clone();
+        Box::pin(async move { lookup.resolve(&msg).await }.into_actor(self).map(
+            move |outcome, _, _| {
+                if outcome.no_instance_address {
+                    health.stats.no_instance_address.inc();
                 }
-                TaskNetwork::NotReported => {}
+                outcome.result
             },
-            Err(e) => introspection_error = Some(e),
-        }
-    }
-    from_docker(docker, config, &msg.container_id, introspection_error).await
-}
-
-/// The container's health status when it has a healthcheck and is not healthy.
-async fn unhealthy(docker: &Docker, id: &str) -> Result<Option<String>, MetadataError> {
-    let info = match docker.inspect_container(id, None).await {
-        Ok(i) => i,
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => return Ok(None),
-        Err(e) => return Err(MetadataError::Docker(e.to_string())),
-    };
-    let status = info
-        .state
-        .and_then(|s| s.health)
-        .and_then(|h| h.status)
-        .map(|s| s.to_string());
-    Ok(status.filter(|s| s != "healthy" && s != "none" && !s.is_empty()))
-}
-
-async fn inspect(docker: &Docker, id: &str) -> Result<Option<Placement>, MetadataError> {
-    match docker.inspect_container(id, None).await {
-        Ok(i) => Ok(Some(placement(&i))),
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Ok(None),
-        Err(e) => Err(MetadataError::Docker(e.to_string())),
-    }
-}
-
-async fn from_docker(
-    docker: &Docker,
-    config: &MetadataConfig,
-    id: &str,
-    introspection_error: Option<IntrospectionError>,
-) -> Result<Resolution, MetadataError> {
-    let skip = |why: &str| Ok(Resolution::Skip(why.to_string()));
-    let shared = match inspect(docker, id).await? {
-        None => return skip("the container no longer exists"),
-        Some(Placement::Address(ip)) => return Ok(address(ip, "docker-inspect")),
-        Some(Placement::Host) => {
-            return match config.host_ip {
-                Some(ip) => Ok(address(ip, "host-ip")),
-                None => skip("host network mode and agent.host_ip is not set"),
-            }
-        }
-        Some(Placement::NoAddress) => {
-            return skip("no IPv4 address (network mode none, or not running)")
-        }
-        Some(Placement::SharesWith(other)) => other,
-    };
-    // container:<id>: Service Connect bridge puts the address on the referenced (pause) container.
-    match inspect(docker, &shared).await? {
-        Some(Placement::Address(ip)) => Ok(address(ip, "docker-inspect")),
-        Some(Placement::Host) if config.host_ip.is_some() => {
-            Ok(address(config.host_ip.expect("checked"), "host-ip"))
-        }
-        _ => match introspection_error {
-            Some(e @ IntrospectionError::Unavailable(_)) => Err(e.into()),
-            Some(e) => skip(&format!("awsvpc-style container and {e}")),
-            None => skip("shares a network namespace that has no IPv4 address"),
-        },
+        ))
     }
 }

@@ -1,0 +1,129 @@
+//! One lookup: docker inspect, introspection for ECS tasks, the shared (pause) container for `container:<id>`,
+//! then the pure decision in [`crate::core::address::decide`].
+//!
+//! Introspection is asked only for containers with the ECS task label (others would answer 404 after the whole
+//! retry budget). When it is unavailable, a `container:<id>` container may be an awsvpc task whose address only the
+//! ECS agent knows, so the lookup fails (and is retried) rather than guess; a bridge or host container goes on
+//! with what Docker says.
+
+use std::sync::Arc;
+
+use bollard::models::ContainerInspectResponse;
+use bollard::Docker;
+
+use super::client::{task_of, IntrospectionError};
+use super::{MetadataConfig, MetadataError, Resolution, Resolve};
+use crate::core::address::{decide, Decision, Inputs};
+use crate::core::desired::TASK_ARN_LABEL;
+use crate::core::instance::InstanceAddresses;
+use crate::core::introspection::{TaskInfo, TaskNetwork};
+use crate::core::network::{network_mode, NetworkMode};
+
+/// What one lookup needs, cloned out of the actor.
+pub(super) struct Lookup {
+    pub(super) docker: Docker,
+    pub(super) client: awc::Client,
+    pub(super) config: Arc<MetadataConfig>,
+    pub(super) instance: Arc<InstanceAddresses>,
+}
+
+/// A lookup's result, and whether it was skipped for want of this instance's address.
+pub(super) struct Outcome {
+    pub(super) result: Result<Resolution, MetadataError>,
+    pub(super) no_instance_address: bool,
+}
+
+impl Lookup {
+    pub(super) async fn resolve(&self, msg: &Resolve) -> Outcome {
+        let mut no_instance_address = false;
+        let result = self.run(msg, &mut no_instance_address).await;
+        Outcome {
+            result,
+            no_instance_address,
+        }
+    }
+
+    async fn run(&self, msg: &Resolve, no_address: &mut bool) -> Result<Resolution, MetadataError> {
+        let Some(inspect) = self.inspect(&msg.container_id).await? else {
+            return Ok(Resolution::Skip("the container no longer exists".into()));
+        };
+        if self.config.require_healthy {
+            if let Some(status) = unhealthy(&inspect) {
+                return Ok(Resolution::Skip(format!(
+                    "waiting for the Docker healthcheck (now {status})"
+                )));
+            }
+        }
+        let mode = network_mode(&inspect);
+        let (task, introspection_error) = self.task(msg).await;
+        if let (None, Some(e @ IntrospectionError::Unavailable(_)), NetworkMode::Container(_)) =
+            (&task, &introspection_error, &mode)
+        {
+            return Err(e.clone().into());
+        }
+        let shared = match &mode {
+            NetworkMode::Container(other) => self.inspect(other).await?,
+            _ => None,
+        };
+        let inputs = Inputs {
+            inspect: &inspect,
+            shared: shared.as_ref(),
+            task: task.as_ref(),
+            instance: &self.instance,
+            labels: &msg.labels,
+            settings: &self.config.address,
+        };
+        match decide(&inputs) {
+            Decision::Publish(endpoint) => Ok(Resolution::Publish {
+                endpoint,
+                instance: (*self.instance).clone(),
+            }),
+            Decision::Skip(why) => {
+                let awsvpc = task
+                    .as_ref()
+                    .is_some_and(|t| matches!(t.network, TaskNetwork::Awsvpc { .. }));
+                *no_address = !self.instance.has_address() && !awsvpc && mode != NetworkMode::None;
+                Ok(Resolution::Skip(why))
+            }
+            Decision::Retry(why) => Err(MetadataError::NotYet(why)),
+        }
+    }
+
+    /// Introspection's view of an ECS task, or why there is none.
+    async fn task(&self, msg: &Resolve) -> (Option<TaskInfo>, Option<IntrospectionError>) {
+        let Some(ic) = &self.config.introspection else {
+            return (None, None);
+        };
+        if !msg.labels.contains_key(TASK_ARN_LABEL) {
+            return (None, None);
+        }
+        match task_of(&self.client, ic, &msg.container_id).await {
+            Ok(task) => (Some(task), None),
+            Err(e) => {
+                tracing::debug!(container_id = %msg.container_id, error = %e, "No introspection answer; using Docker's view.");
+                (None, Some(e))
+            }
+        }
+    }
+
+    async fn inspect(&self, id: &str) -> Result<Option<ContainerInspectResponse>, MetadataError> {
+        match self.docker.inspect_container(id, None).await {
+            Ok(i) => Ok(Some(i)),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(MetadataError::Docker(e.to_string())),
+        }
+    }
+}
+
+/// The container's health status when it has a healthcheck and is not healthy.
+fn unhealthy(inspect: &ContainerInspectResponse) -> Option<String> {
+    let status = inspect
+        .state
+        .as_ref()
+        .and_then(|s| s.health.as_ref())
+        .and_then(|h| h.status)
+        .map(|s| s.to_string());
+    status.filter(|s| s != "healthy" && s != "none" && !s.is_empty())
+}
