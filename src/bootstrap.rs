@@ -12,6 +12,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use bollard::Docker;
+use route53_discovery_actors::core::address::{AddressSettings, RecordTypes};
 use route53_discovery_actors::core::desired::RecordPolicy;
 use route53_discovery_actors::core::naming::ZoneName;
 use route53_discovery_actors::core::ownership::Owner;
@@ -19,6 +20,7 @@ use route53_discovery_actors::event_watcher::{DockerConfig, EventWatcherActor};
 use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::messages::ActorFailed;
 use route53_discovery_actors::metadata::client::{agent_metadata, IntrospectionConfig};
+use route53_discovery_actors::metadata::imds::{ImdsClient, ImdsSource};
 use route53_discovery_actors::metadata::{MetadataActor, MetadataConfig};
 use route53_discovery_actors::registrar::pool::RegistrarPool;
 use route53_discovery_actors::registrar::{RegistrarActor, RetryPolicy};
@@ -196,6 +198,34 @@ async fn zone_name(
     }
 }
 
+/// The metadata actor's settings: introspection, health gating, addressing rules and the address overrides.
+fn metadata_config(settings: &Settings) -> MetadataConfig {
+    let t = settings.route53.record_types;
+    MetadataConfig {
+        introspection: introspection(settings),
+        require_healthy: settings.agent.register_when_healthy,
+        address: AddressSettings {
+            container_address: settings.agent.container_address,
+            port_label: settings.docker.port_label.clone(),
+            records_label: settings.docker.records_label.clone(),
+            record_types: RecordTypes {
+                a: t.a,
+                aaaa: t.aaaa,
+                srv: t.srv,
+            },
+        },
+        host_ip: settings.agent.host_ip,
+        host_ipv6: settings.agent.host_ipv6,
+        instance_refresh: settings
+            .agent
+            .reconcile_interval
+            .unwrap_or(DEFAULT_INSTANCE_REFRESH),
+    }
+}
+
+/// How often the instance's addresses are read again when periodic reconciles are off.
+const DEFAULT_INSTANCE_REFRESH: Duration = Duration::from_secs(300);
+
 async fn try_start(
     settings: Settings,
     health: Arc<HealthState>,
@@ -238,12 +268,18 @@ async fn try_start(
     {
         health.stats.attach_janitor(stats);
     }
-    let meta_config = MetadataConfig {
-        introspection: introspection(&settings),
-        host_ip: settings.agent.host_ip,
-        require_healthy: settings.agent.register_when_healthy,
-    };
-    let metadata = MetadataActor::new(docker, meta_config, reporter.clone()).start();
+    let imds = ImdsClient::new(&ImdsSource::from_env(
+        settings.agent.imds_endpoint.as_deref(),
+    ))
+    .map_err(|e| format!("instance metadata: {e}"))?;
+    let metadata = MetadataActor::new(
+        docker,
+        metadata_config(&settings),
+        imds,
+        reporter.clone(),
+        health.clone(),
+    )
+    .start();
     let retry = RetryPolicy {
         retries: settings.agent.lookup_retries,
         delay: settings.agent.lookup_retry_delay,

@@ -137,7 +137,7 @@ fn own_task(f: &Fleet, me: &str) -> (Container, Rec) {
     let (c, tid) = f.w.bridge_task("web", 0);
     let own = Rec {
         set_identifier: format!("r53d:{}:{me}:t-{tid}", f.cluster),
-        values: vec![c.bridge_ip()],
+        values: vec![crate::HOST_IP.to_string()],
         ..f.rec("x", "y", "web", 0)
     };
     (c, own)

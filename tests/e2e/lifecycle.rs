@@ -12,7 +12,7 @@ use crate::World;
 #[test]
 fn launch_sync_registers_running_containers_and_removes_only_our_stale_records() {
     let w = World::new("launch");
-    let (c, tid) = w.bridge_task("web", 0);
+    let (_c, tid) = w.bridge_task("web", 0);
     let stale = w.expected("web", "deadbeefdeadbeefdeadbeefdeadbeef", "10.9.9.9");
     let other_owner = Rec {
         set_identifier: format!("r53d:{CLUSTER}:another-instance:t-cafe"),
@@ -29,7 +29,7 @@ fn launch_sync_registers_running_containers_and_removes_only_our_stale_records()
     let mut agent = w.agent();
     agent.wait_ready();
     let mut expected = vec![
-        w.expected("web", &tid, &c.bridge_ip()),
+        w.expected("web", &tid, crate::HOST_IP),
         other_owner,
         foreign,
     ];
@@ -42,8 +42,8 @@ fn sigterm_drains_and_exits_zero_leaving_records_of_running_containers() {
     let w = World::new("sigterm");
     let mut agent = w.agent();
     agent.wait_ready();
-    let (c, tid) = w.bridge_task("web", 0);
-    let expected = vec![w.expected("web", &tid, &c.bridge_ip())];
+    let (_c, tid) = w.bridge_task("web", 0);
+    let expected = vec![w.expected("web", &tid, crate::HOST_IP)];
     w.wait_records(expected.clone());
     agent.terminate();
     let status = agent.wait_exit(Duration::from_secs(25));
@@ -116,7 +116,7 @@ fn bad_config_names_every_wrong_key_and_exits_64() {
 fn dry_run_against_the_local_docker_serves_the_planned_records() {
     let w = World::new("dryrun");
     let config = format!(
-        "[docker]\nlabel = \"{}\"\n[ecs]\nintrospection_url = \"\"\n[route53]\nzone_name = \"local.example.com\"\n[agent]\nmode = \"dry-run\"\nowner_id = \"local\"\ncluster = \"local\"\n[health]\nlisten = \"127.0.0.1:{}\"\n",
+        "[docker]\nlabel = \"{}\"\n[ecs]\nintrospection_url = \"\"\n[route53]\nzone_name = \"local.example.com\"\n[agent]\nmode = \"dry-run\"\nowner_id = \"local\"\ncluster = \"local\"\nhost_ip = \"127.0.0.1\"\n[health]\nlisten = \"127.0.0.1:{}\"\n",
         w.label, w.port
     );
     let mut agent = Agent::start(&config, w.port);
@@ -131,10 +131,15 @@ fn dry_run_against_the_local_docker_serves_the_planned_records() {
         agent
             .get("/records")
             .map(|(_, b)| b)
-            .filter(|b| b.contains(&c.bridge_ip()))
+            .filter(|b| b.contains("127.0.0.1"))
     });
     let records: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(records[0]["name"], "web.local.example.com.");
+    assert_eq!(records[0]["type"], "A");
+    assert_eq!(
+        records[0]["value"], "127.0.0.1",
+        "agent.host_ip, never the bridge address"
+    );
     assert_eq!(
         records[0]["set_identifier"],
         format!("r53d:local:local:c-{}", &c.id[..32])

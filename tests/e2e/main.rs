@@ -7,6 +7,7 @@
 //! ([`World::alone`]); every other world holds a shared lock on it.
 //! The IMDS tests (`imds.rs`) need neither Docker nor moto: the real IMDS client against a loopback fake IMDSv2.
 
+mod addressing;
 mod faults;
 mod image;
 mod imds;
@@ -23,7 +24,14 @@ use std::time::Duration;
 use support::agent::{free_port, Agent};
 use support::docker::{Container, Spec};
 use support::ecs::{FakeEcsAgent, Task, CLUSTER, INSTANCE_ID};
+use support::imds::FakeImds;
 use support::moto::{Moto, Rec};
+
+/// The container instance's private IPv4, as every world's fake instance metadata serves it: bridge and host
+/// tasks are published on it, never on Docker's 172.17.x bridge address.
+pub const HOST_IP: &str = "10.0.1.23";
+/// The instance's IPv6, likewise.
+pub const HOST_IPV6: &str = "2600:1f18:abcd::23";
 
 /// Longest wait for DNS to converge in a test.
 pub const CONVERGE: Duration = Duration::from_secs(30);
@@ -50,6 +58,8 @@ pub struct World {
     pub zone: String,
     /// Fake ECS agent.
     pub ecs: FakeEcsAgent,
+    /// Fake instance metadata (IMDSv2) of this world's container instance.
+    pub imds: FakeImds,
     /// The service label key of this test.
     pub label: String,
     /// Health endpoint port.
@@ -80,6 +90,7 @@ impl World {
             zone_id,
             zone,
             ecs: FakeEcsAgent::start(),
+            imds: FakeImds::start(),
             label: format!("r53d.e2e.{}", support::unique(test)),
             port: free_port(),
             _docker: hold,
@@ -103,6 +114,7 @@ startup_jitter_secs = 0
 max_requests_per_sec = 20.0
 burst = 20
 [agent]
+imds_endpoint = "{imds}"
 workers = 3
 shutdown_grace_secs = 10
 lookup_retry_delay_secs = 1
@@ -115,6 +127,7 @@ enabled = false
             ecs = self.ecs.url,
             zone_id = self.zone_id,
             moto = self.moto.url,
+            imds = self.imds.url,
             port = self.port
         )
     }
@@ -177,7 +190,7 @@ enabled = false
             desired_status: Some("RUNNING".into()),
             containers: vec![(c.id.clone(), "app".into())],
             internal: vec![],
-            awsvpc_ip: None,
+            ..Default::default()
         });
         c.start();
         (c, task_id)
@@ -212,6 +225,7 @@ enabled = false
             containers: vec![(app.id.clone(), "app".into())],
             internal: vec![pause.id.clone()],
             awsvpc_ip: Some(ip.into()),
+            ..Default::default()
         });
         app.start();
         (app, pause, task_id)

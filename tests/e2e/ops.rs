@@ -78,7 +78,7 @@ fn metrics_have_every_family_and_move_after_events() {
     assert_eq!(value(&before, "r53d_docker_event_stream_up", &[]), 1.0);
 
     let (c, tid) = w.bridge_task("web", 0);
-    w.wait_records(vec![w.expected("web", &tid, &c.bridge_ip())]);
+    w.wait_records(vec![w.expected("web", &tid, crate::HOST_IP)]);
     let changes = [
         ("operation", "change_resource_record_sets"),
         ("outcome", "ok"),
@@ -118,8 +118,8 @@ fn records_page_is_html_for_a_browser_and_json_otherwise() {
     let w = World::new("page");
     let mut agent = w.agent();
     agent.wait_ready();
-    let (c, tid) = w.bridge_task("web", 0);
-    let ip = c.bridge_ip();
+    let (_c, tid) = w.bridge_task("web", 0);
+    let ip = crate::HOST_IP.to_string();
     w.wait_records(vec![w.expected("web", &tid, &ip)]);
     let url = format!("http://127.0.0.1:{}/records", w.port);
     let page = ureq::get(&url)
@@ -161,8 +161,8 @@ fn at_trace_level_no_credential_and_no_request_body_reaches_the_logs() {
     ];
     let mut agent = Agent::start_with_env(&w.config(), w.port, &env);
     agent.wait_ready();
-    let (c, tid) = w.bridge_task("web", 0);
-    w.wait_records(vec![w.expected("web", &tid, &c.bridge_ip())]);
+    let (_c, tid) = w.bridge_task("web", 0);
+    w.wait_records(vec![w.expected("web", &tid, crate::HOST_IP)]);
     let logs = agent.logs();
     assert!(logs.contains("TRACE"), "trace logging is on");
     for leak in [

@@ -151,8 +151,10 @@ impl MetadataActor {
     fn set_instance(&mut self, now: InstanceAddresses, first: bool) {
         if first || now != *self.instance {
             match &now.unavailable {
-                None => tracing::info!(ipv4 = ?now.ipv4, ipv6 = ?now.ipv6, instance_id = ?now.instance_id,
-                    "This instance's addresses (bridge and host tasks are published on them)."),
+                None => {
+                    tracing::info!(ipv4 = ?now.ipv4, ipv6 = ?now.ipv6, instance_id = ?now.instance_id,
+                    "This instance's addresses (bridge and host tasks are published on them).")
+                }
                 Some(why) => tracing::warn!(reason = %why,
                     "This instance's address is unknown: bridge and host containers are not registered until it is (set agent.host_ip, or allow IMDSv2); awsvpc tasks are."),
             }
@@ -198,13 +200,15 @@ impl Handler<Resolve> for MetadataActor {
             instance: self.instance.clone(),
         };
         let health = self.health.clone();
-        Box::pin(async move { lookup.resolve(&msg).await }.into_actor(self).map(
-            move |outcome, _, _| {
-                if outcome.no_instance_address {
-                    health.stats.no_instance_address.inc();
-                }
-                outcome.result
-            },
-        ))
+        Box::pin(
+            async move { lookup.resolve(&msg).await }
+                .into_actor(self)
+                .map(move |outcome, _, _| {
+                    if outcome.no_instance_address {
+                        health.stats.no_instance_address.inc();
+                    }
+                    outcome.result
+                }),
+        )
     }
 }

@@ -14,6 +14,29 @@ pub struct Agent {
     _dir: tempfile::TempDir,
 }
 
+/// The instance-metadata environment for an agent with config `toml`. With `agent.imds_endpoint` (a loopback fake)
+/// instance metadata is switched on and the SDK's own endpoint variable points at the same fake, so nothing can
+/// reach 169.254.169.254; without it metadata stays off (`AWS_EC2_METADATA_DISABLED=true`, from `scripts/test`).
+pub fn imds_env(toml: &str) -> Vec<(&'static str, String)> {
+    let url = toml
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("imds_endpoint = \""))
+        .and_then(|rest| rest.split('"').next());
+    match url {
+        Some(url) => {
+            assert!(
+                url.starts_with("http://127.0.0.1:"),
+                "tests use a loopback IMDS only: {url}"
+            );
+            vec![
+                ("AWS_EC2_METADATA_DISABLED", "false".into()),
+                ("AWS_EC2_METADATA_SERVICE_ENDPOINT", url.to_string()),
+            ]
+        }
+        None => vec![("AWS_EC2_METADATA_DISABLED", "true".into())],
+    }
+}
+
 /// A free loopback port (bound, then released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -65,7 +88,11 @@ impl Agent {
             .write_all(toml.as_bytes())
             .unwrap();
         let log = dir.path().join("agent.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_route53-discovery"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_route53-discovery"));
+        for (k, v) in imds_env(toml) {
+            cmd.env(k, v);
+        }
+        let child = cmd
             .arg("--config")
             .arg(&config)
             .env("RUST_LOG", "info,route53_discovery_actors=debug")

@@ -41,6 +41,10 @@ pub struct Spec<'a> {
     pub healthcheck: bool,
     /// Restart policy `always` (the daemon starts it again after a restart).
     pub restart_always: bool,
+    /// `-p` values (`8080:80`, `80` for a dynamic host port).
+    pub publish: Vec<String>,
+    /// `--expose` values (ports a host-network container declares).
+    pub expose: Vec<String>,
 }
 
 impl Container {
@@ -78,6 +82,12 @@ impl Container {
         if spec.restart_always {
             args.push("--restart=always".into());
         }
+        for p in &spec.publish {
+            args.push(format!("--publish={p}"));
+        }
+        for p in &spec.expose {
+            args.push(format!("--expose={p}"));
+        }
         if let Some(n) = spec.network {
             args.push(format!("--network={n}"));
         }
@@ -103,6 +113,16 @@ impl Container {
             "{{.NetworkSettings.Networks.bridge.IPAddress}}",
             &self.id,
         ])
+    }
+
+    /// The IPv4 host port Docker bound for `container_port` (`docker port`), once the container runs.
+    pub fn host_port(&self, container_port: &str) -> u16 {
+        let out = docker(&["port", &self.id, container_port]);
+        out.lines()
+            .find(|l| l.starts_with("0.0.0.0:"))
+            .and_then(|l| l.rsplit(':').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no IPv4 binding of {container_port} in {out:?}"))
     }
 
     /// `docker start`.

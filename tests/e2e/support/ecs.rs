@@ -10,7 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 /// One task as the fake agent knows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Task {
     /// Task ARN.
     pub arn: String,
@@ -22,8 +22,12 @@ pub struct Task {
     pub containers: Vec<(String, String)>,
     /// Docker ids of internal containers (the pause container): found by lookup, never listed.
     pub internal: Vec<String>,
-    /// The ENI address of an awsvpc task; `None` for bridge/host tasks (no `Networks`).
+    /// The ENI address of an awsvpc task; `None` for bridge/host tasks (no `Networks`, unless `awsvpc_ipv6`).
     pub awsvpc_ip: Option<String>,
+    /// The ENI's IPv6 addresses (an IPv6-only task has these and no `awsvpc_ip`).
+    pub awsvpc_ipv6: Vec<String>,
+    /// `Ports` of the app containers: (container port, host port; 0 = omitted, as v1 omits zero values).
+    pub ports: Vec<(u16, u16)>,
 }
 
 #[derive(Default)]
@@ -55,8 +59,25 @@ fn task_json(t: &Task) -> Value {
         .iter()
         .map(|(id, name)| {
             let mut c = json!({"DockerId": id, "DockerName": format!("ecs-e2e-1-{name}-a0e7dba5aca6d8cb2e00"), "Name": name});
-            if let Some(ip) = &t.awsvpc_ip {
-                c["Networks"] = json!([{"NetworkMode": "awsvpc", "IPv4Addresses": [ip]}]);
+            if t.awsvpc_ip.is_some() || !t.awsvpc_ipv6.is_empty() {
+                let mut net = json!({"NetworkMode": "awsvpc"});
+                if let Some(ip) = &t.awsvpc_ip {
+                    net["IPv4Addresses"] = json!([ip]);
+                }
+                if !t.awsvpc_ipv6.is_empty() {
+                    net["IPv6Addresses"] = json!(t.awsvpc_ipv6);
+                }
+                c["Networks"] = json!([net]);
+            }
+            if !t.ports.is_empty() {
+                let ports: Vec<Value> = t.ports.iter().map(|(cp, hp)| {
+                    let mut p = json!({"ContainerPort": cp, "Protocol": "tcp"});
+                    if *hp != 0 {
+                        p["HostPort"] = json!(hp);
+                    }
+                    p
+                }).collect();
+                c["Ports"] = json!(ports);
             }
             c
         })

@@ -58,16 +58,23 @@ impl AgentContainer {
             "--health-timeout=3s",
             "--health-retries=3",
         ];
-        // Static test credentials, and no instance-metadata probing: the SDK talks to moto on loopback only.
+        // Static test credentials: the SDK talks to moto on loopback only.
         for var in [
             "AWS_ACCESS_KEY_ID=testing",
             "AWS_SECRET_ACCESS_KEY=testing",
             "AWS_SESSION_TOKEN=testing",
             "AWS_REGION=us-east-1",
-            "AWS_EC2_METADATA_DISABLED=true",
             "RUST_LOG=info,route53_discovery_actors=debug",
         ] {
             args.extend(["-e", var]);
+        }
+        // Instance metadata only from the world's loopback fake (host network), or off.
+        let imds: Vec<String> = super::agent::imds_env(toml)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        for var in &imds {
+            args.extend(["-e", var.as_str()]);
         }
         args.push(&image);
         let id = docker(&args);

@@ -20,6 +20,19 @@ pub struct Rec {
     pub values: Vec<String>,
 }
 
+/// Any record set of the zone with a SetIdentifier, with its type (A, AAAA, SRV, ...).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Typed {
+    /// Name with trailing dot.
+    pub name: String,
+    /// Record type.
+    pub rtype: String,
+    /// SetIdentifier.
+    pub set_identifier: String,
+    /// Values.
+    pub values: Vec<String>,
+}
+
 /// A client of moto_server with its own runtime.
 pub struct Moto {
     rt: tokio::runtime::Runtime,
@@ -90,6 +103,36 @@ impl Moto {
                 set_identifier: s.set_identifier().unwrap().to_string(),
                 weight: s.weight().unwrap_or(-1),
                 ttl: s.ttl().unwrap_or(-1),
+                values: s
+                    .resource_records()
+                    .iter()
+                    .map(|v| v.value().to_string())
+                    .collect(),
+            })
+            .collect();
+        recs.sort();
+        recs
+    }
+
+    /// Every record set of the zone that has a SetIdentifier (weighted), of any type, sorted.
+    pub fn typed_records(&self, zone_id: &str) -> Vec<Typed> {
+        let req = self
+            .client
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .max_items(300);
+        let out = self
+            .rt
+            .block_on(req.send())
+            .expect("ListResourceRecordSets");
+        let mut recs: Vec<Typed> = out
+            .resource_record_sets()
+            .iter()
+            .filter(|s| s.set_identifier().is_some())
+            .map(|s| Typed {
+                name: s.name().to_string(),
+                rtype: s.r#type().as_str().to_string(),
+                set_identifier: s.set_identifier().unwrap().to_string(),
                 values: s
                     .resource_records()
                     .iter()

@@ -1,0 +1,376 @@
+//! Every network mode is published at an address other hosts can reach, with the real port, through the real
+//! parts: Docker publishes the ports, the fake ECS agent reports awsvpc ENIs and `Ports`, the loopback fake IMDSv2
+//! serves the instance's addresses, and moto holds the records.
+//!
+//! - bridge: the instance's IPv4 (never Docker's 172.17.x) and an SRV record with Docker's host port, pointing at
+//!   the per-instance name `<instance id>.hosts.<zone>`;
+//! - host: the instance's IPv4 and IPv6, the container port;
+//! - awsvpc: the ENI's IPv4 and IPv6, the container port, a per-task SRV target; IPv6-only: AAAA only.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use crate::support::docker::{docker, Container, Spec};
+use crate::support::ecs::{Task, CLUSTER, INSTANCE_ID};
+use crate::support::imds::{Mode, INSTANCE_ID as EC2_ID};
+use crate::support::moto::Typed;
+use crate::support::{task_id, wait_for_result};
+use crate::{World, CONVERGE, HOST_IP, HOST_IPV6};
+
+const PORT_LABEL: &str = "discovery.service.port";
+
+/// A bridge-mode ECS task with `-p` options, announced to the fake ECS agent with no `Networks`, started.
+fn bridge(
+    w: &World,
+    (key, service): (&str, &str),
+    publish: &[&str],
+    extra: &[(&str, &str)],
+) -> (Container, String) {
+    let tid = task_id(&format!("{}-{key}", w.name));
+    let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{tid}");
+    let mut labels = vec![
+        (w.label.clone(), service.to_string()),
+        ("com.amazonaws.ecs.task-arn".to_string(), arn.clone()),
+    ];
+    labels.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let c = Container::create(Spec {
+        name: &format!("r53d-{}-{key}", w.name),
+        labels,
+        publish: publish.iter().map(|p| p.to_string()).collect(),
+        ..Default::default()
+    });
+    w.ecs.add_task(Task {
+        arn,
+        known_status: "RUNNING".into(),
+        desired_status: Some("RUNNING".into()),
+        containers: vec![(c.id.clone(), "app".into())],
+        ..Default::default()
+    });
+    c.start();
+    (c, tid)
+}
+
+/// An awsvpc task: a pause container (`--network none`) and an app on `container:<pause>`, with the ENI addresses
+/// and `Ports` the fake ECS agent reports.
+fn awsvpc(
+    w: &World,
+    service: &str,
+    ipv4: Option<&str>,
+    ipv6: &[&str],
+    ports: &[(u16, u16)],
+) -> (Container, Container, String) {
+    let tid = task_id(&format!("{}-{service}", w.name));
+    let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{tid}");
+    let ecs = vec![("com.amazonaws.ecs.task-arn".to_string(), arn.clone())];
+    let pause = Container::run(Spec {
+        name: &format!("r53d-{}-{service}-pause", w.name),
+        labels: ecs.clone(),
+        network: Some("none"),
+        ..Default::default()
+    });
+    let mut labels = ecs;
+    labels.push((w.label.clone(), service.into()));
+    let shared = format!("container:{}", pause.id);
+    let app = Container::create(Spec {
+        name: &format!("r53d-{}-{service}-app", w.name),
+        labels,
+        network: Some(&shared),
+        ..Default::default()
+    });
+    w.ecs.add_task(Task {
+        arn,
+        known_status: "RUNNING".into(),
+        desired_status: Some("RUNNING".into()),
+        containers: vec![(app.id.clone(), "app".into())],
+        internal: vec![pause.id.clone()],
+        awsvpc_ip: ipv4.map(str::to_string),
+        awsvpc_ipv6: ipv6.iter().map(|s| s.to_string()).collect(),
+        ports: ports.to_vec(),
+    });
+    app.start();
+    (app, pause, tid)
+}
+
+fn rec(name: String, rtype: &str, set_identifier: &str, value: String) -> Typed {
+    Typed {
+        name,
+        rtype: rtype.into(),
+        set_identifier: set_identifier.into(),
+        values: vec![value],
+    }
+}
+
+/// True when Docker also published `port` on `::` (then the bridge task gets an AAAA at the instance's IPv6).
+fn published_on_ipv6(c: &Container, port: &str) -> bool {
+    docker(&["port", &c.id, port])
+        .lines()
+        .any(|l| l.starts_with("[::]:"))
+}
+
+struct Expect<'a> {
+    w: &'a World,
+    out: Vec<Typed>,
+}
+
+impl Expect<'_> {
+    fn host_target(&self) -> String {
+        format!("{}.hosts.{}", EC2_ID, self.w.zone)
+    }
+
+    fn owner_host_id(&self) -> String {
+        format!("r53d:{CLUSTER}:{INSTANCE_ID}:h-host")
+    }
+
+    /// A bridge task at the instance's address with host port `port` (AAAA when Docker published it on `::`).
+    fn bridge(&mut self, service: &str, tid: &str, port: Option<u16>, v6: bool) {
+        let (name, id) = (self.w.name_of(service), self.w.set_id(tid));
+        self.out.push(rec(name.clone(), "A", &id, HOST_IP.into()));
+        if v6 {
+            self.out.push(rec(name, "AAAA", &id, HOST_IPV6.into()));
+        }
+        if let Some(p) = port {
+            let srv = format!("_{service}._tcp.{}", self.w.zone);
+            self.out.push(rec(
+                srv,
+                "SRV",
+                &id,
+                format!("1 1 {p} {}", self.host_target()),
+            ));
+        }
+    }
+
+    fn instance_target(&mut self) {
+        let (t, id) = (self.host_target(), self.owner_host_id());
+        self.out.push(rec(t.clone(), "A", &id, HOST_IP.into()));
+        self.out.push(rec(t, "AAAA", &id, HOST_IPV6.into()));
+    }
+
+    fn sorted(mut self) -> Vec<Typed> {
+        self.out.sort();
+        self.out
+    }
+}
+
+fn wait_typed(w: &World, expected: &[Typed]) -> Vec<Typed> {
+    let mut last = Vec::new();
+    let ok = wait_for_result(CONVERGE, || {
+        last = w.moto.typed_records(&w.zone_id);
+        last == expected
+    });
+    assert!(
+        ok,
+        "records did not converge\nexpected: {expected:#?}\nactual:   {last:#?}"
+    );
+    last
+}
+
+/// No value is a Docker bridge address, and every SRV target has address records in the zone.
+fn check_reachable(records: &[Typed]) {
+    for r in records {
+        for v in &r.values {
+            if let Ok(ip) = v.parse::<Ipv4Addr>() {
+                assert!(
+                    !(ip.octets()[0] == 172 && (16..32).contains(&ip.octets()[1])),
+                    "{r:?} holds a Docker bridge address"
+                );
+            }
+        }
+    }
+    let addressed: BTreeSet<&str> = records
+        .iter()
+        .filter(|r| r.rtype == "A" || r.rtype == "AAAA")
+        .map(|r| r.name.as_str())
+        .collect();
+    for srv in records.iter().filter(|r| r.rtype == "SRV") {
+        let target = srv.values[0].rsplit(' ').next().unwrap();
+        assert!(
+            addressed.contains(target),
+            "SRV {srv:?} points at {target}, which has no A/AAAA"
+        );
+    }
+}
+
+#[test]
+fn every_network_mode_is_published_at_an_address_and_port_other_hosts_can_reach() {
+    let w = World::new("modes");
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let fixed = crate::support::agent::free_port();
+    let (fixed_c, fixed_t) = bridge(&w, ("fixed", "fixed"), &[&format!("{fixed}:80")], &[]);
+    let (dyn_c, dyn_t) = bridge(&w, ("dynamic", "dynamic"), &["80"], &[]);
+    let (two_c, two_t) = bridge(&w, ("two", "two"), &["81", "82"], &[(PORT_LABEL, "82")]);
+    let host_c = Container::run(Spec {
+        name: &format!("r53d-{}-hostnet", w.name),
+        labels: vec![(w.label.clone(), "hostnet".into())],
+        network: Some("host"),
+        expose: vec!["9090".into()],
+        ..Default::default()
+    });
+    let (_vpc, _vpc_pause, vpc_t) = awsvpc(
+        &w,
+        "vpc",
+        Some("10.20.30.40"),
+        &["2600:1f18:abcd:1::40"],
+        &[(8080, 8080)],
+    );
+    let (_v6, _v6_pause, v6_t) = awsvpc(&w, "sixonly", None, &["2600:1f18:abcd:1::66"], &[]);
+
+    let mut e = Expect {
+        w: &w,
+        out: Vec::new(),
+    };
+    let dyn_port = dyn_c.host_port("80/tcp");
+    assert!(dyn_port > 0);
+    e.bridge(
+        "fixed",
+        &fixed_t,
+        Some(fixed),
+        published_on_ipv6(&fixed_c, "80/tcp"),
+    );
+    e.bridge(
+        "dynamic",
+        &dyn_t,
+        Some(dyn_port),
+        published_on_ipv6(&dyn_c, "80/tcp"),
+    );
+    e.bridge(
+        "two",
+        &two_t,
+        Some(two_c.host_port("82/tcp")),
+        published_on_ipv6(&two_c, "82/tcp"),
+    );
+    let host_id = format!("r53d:{CLUSTER}:{INSTANCE_ID}:c-{}", &host_c.id[..32]);
+    let host_name = w.name_of("hostnet");
+    e.out
+        .push(rec(host_name.clone(), "A", &host_id, HOST_IP.into()));
+    e.out
+        .push(rec(host_name, "AAAA", &host_id, HOST_IPV6.into()));
+    let srv = format!("_hostnet._tcp.{}", w.zone);
+    let target = e.host_target();
+    e.out
+        .push(rec(srv, "SRV", &host_id, format!("1 1 9090 {target}")));
+    e.instance_target();
+    let (vpc, vpc_id) = (w.name_of("vpc"), w.set_id(&vpc_t));
+    let vpc_target = format!("t-{vpc_t}.{vpc}");
+    e.out
+        .push(rec(vpc.clone(), "A", &vpc_id, "10.20.30.40".into()));
+    e.out
+        .push(rec(vpc, "AAAA", &vpc_id, "2600:1f18:abcd:1::40".into()));
+    e.out
+        .push(rec(vpc_target.clone(), "A", &vpc_id, "10.20.30.40".into()));
+    e.out.push(rec(
+        vpc_target.clone(),
+        "AAAA",
+        &vpc_id,
+        "2600:1f18:abcd:1::40".into(),
+    ));
+    let vpc_srv = format!("_vpc._tcp.{}", w.zone);
+    e.out.push(rec(
+        vpc_srv,
+        "SRV",
+        &vpc_id,
+        format!("1 1 8080 {vpc_target}"),
+    ));
+    let six = w.name_of("sixonly");
+    e.out.push(rec(
+        six,
+        "AAAA",
+        &w.set_id(&v6_t),
+        "2600:1f18:abcd:1::66".into(),
+    ));
+    let expected = e.sorted();
+    let records = wait_typed(&w, &expected);
+    check_reachable(&records);
+    assert!(
+        w.imds.counts().token_puts >= 1 && w.imds.counts().v1_answered == 0,
+        "IMDSv2 only: {:?}",
+        w.imds.counts()
+    );
+}
+
+#[test]
+fn a_stopped_task_loses_every_record_and_the_instance_target_goes_with_the_last_srv() {
+    let w = World::new("srvstop");
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let (a, a_t) = bridge(&w, ("a", "web"), &["80"], &[]);
+    let (b, b_t) = bridge(&w, ("b", "web"), &["80"], &[]);
+    let mut both = Expect {
+        w: &w,
+        out: Vec::new(),
+    };
+    both.bridge(
+        "web",
+        &a_t,
+        Some(a.host_port("80/tcp")),
+        published_on_ipv6(&a, "80/tcp"),
+    );
+    both.bridge(
+        "web",
+        &b_t,
+        Some(b.host_port("80/tcp")),
+        published_on_ipv6(&b, "80/tcp"),
+    );
+    both.instance_target();
+    wait_typed(&w, &both.sorted());
+
+    a.stop();
+    let mut one = Expect {
+        w: &w,
+        out: Vec::new(),
+    };
+    one.bridge(
+        "web",
+        &b_t,
+        Some(b.host_port("80/tcp")),
+        published_on_ipv6(&b, "80/tcp"),
+    );
+    one.instance_target();
+    let left = wait_typed(&w, &one.sorted());
+    check_reachable(&left);
+
+    b.stop();
+    wait_typed(&w, &[]);
+}
+
+#[test]
+fn forbidden_instance_metadata_skips_bridge_containers_while_awsvpc_tasks_are_registered() {
+    let w = World::new("imds403");
+    w.imds.set_mode(Mode::Forbidden);
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let (br, _) = bridge(&w, ("web", "web"), &["80"], &[]);
+    let (_app, _pause, tid) = awsvpc(&w, "vpc", Some("10.20.30.41"), &[], &[]);
+    let id = w.set_id(&tid);
+    wait_typed(&w, &[rec(w.name_of("vpc"), "A", &id, "10.20.30.41".into())]);
+    let logged = wait_for_result(Duration::from_secs(10), || {
+        agent
+            .logs()
+            .lines()
+            .any(|l| l.contains(&br.id) && l.contains("not registered") && l.contains("403"))
+    });
+    assert!(
+        logged,
+        "the skipped bridge container is named with the reason:\n{}",
+        agent.logs()
+    );
+    assert!(agent.is_running(), "the agent stays up");
+    assert_eq!(agent.get("/readyz").map(|(s, _)| s), Some(200));
+    let metrics = agent.get("/metrics").unwrap().1;
+    assert!(
+        metrics.contains("r53d_instance_address_known 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("r53d_no_instance_address_total ") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
+    assert_eq!(
+        w.moto.typed_records(&w.zone_id).len(),
+        1,
+        "nothing for the bridge container"
+    );
+}
