@@ -116,11 +116,11 @@ async fn identity(settings: &Settings, budget: Duration) -> Result<(Owner, Strin
 
 /// AWS SDK settings shared by the Route53 and ECS clients: no SDK retries (the caller retries, behind its own
 /// rate limit, so nothing bypasses it), a per-attempt timeout, the region and an endpoint override.
-pub(crate) fn sdk_loader(
-    settings: &Settings,
-    timeout: Duration,
-    endpoint: Option<&str>,
-) -> aws_config::ConfigLoader {
+///
+/// The endpoint is not set here: the SDK's standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables
+/// would win over an endpoint set on the loader, so a configured endpoint is set on each service's own config
+/// ([`route53_client`], `janitor::ecs_api`), where it wins over them.
+pub(crate) fn sdk_loader(settings: &Settings, timeout: Duration) -> aws_config::ConfigLoader {
     let timeouts = TimeoutConfig::builder()
         .operation_attempt_timeout(timeout)
         .build();
@@ -130,10 +130,20 @@ pub(crate) fn sdk_loader(
     if let Some(region) = &settings.route53.region {
         loader = loader.region(Region::new(region.clone()));
     }
-    if let Some(url) = endpoint {
-        loader = loader.endpoint_url(url);
-    }
     loader
+}
+
+/// A Route53 client: the configured `route53.endpoint_url` when set, else the SDK's endpoint resolution (which
+/// honours `AWS_ENDPOINT_URL_ROUTE_53` and `AWS_ENDPOINT_URL`).
+pub(crate) fn route53_client(
+    sdk: &aws_config::SdkConfig,
+    endpoint: Option<&str>,
+) -> aws_sdk_route53::Client {
+    let mut config = aws_sdk_route53::config::Builder::from(sdk);
+    if let Some(url) = endpoint {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_route53::Client::from_conf(config.build())
 }
 
 /// The Route53 API the agent uses, measured (`r53d_route53_*` metrics).
@@ -155,12 +165,9 @@ async fn raw_route53_api(settings: &Settings) -> Rc<dyn DnsApi> {
     }
     // Retries and pacing are the writer's (full-jitter backoff behind one token bucket), not the SDK's, so every
     // request is counted against the client-side rate limit.
-    let loader = sdk_loader(
-        settings,
-        settings.route53.request_timeout,
-        settings.route53.endpoint_url.as_deref(),
-    );
-    let client = aws_sdk_route53::Client::new(&loader.load().await);
+    let loader = sdk_loader(settings, settings.route53.request_timeout);
+    let sdk = loader.load().await;
+    let client = route53_client(&sdk, settings.route53.endpoint_url.as_deref());
     let bucket = limiter::bucket(
         settings.route53.max_requests_per_sec,
         settings.route53.burst,

@@ -28,12 +28,13 @@ const ECS_BURST: u32 = 4;
 const ECS_TIMEOUT: Duration = Duration::from_secs(10);
 
 async fn ecs_api(settings: &Settings) -> Rc<dyn EcsApi> {
-    let loader = super::sdk_loader(
-        settings,
-        ECS_TIMEOUT,
-        settings.ecs.api_endpoint_url.as_deref(),
-    );
-    let client = aws_sdk_ecs::Client::new(&loader.load().await);
+    let sdk = super::sdk_loader(settings, ECS_TIMEOUT).load().await;
+    // A configured endpoint wins over the SDK's AWS_ENDPOINT_URL(_ECS) variables, which apply otherwise.
+    let mut config = aws_sdk_ecs::config::Builder::from(&sdk);
+    if let Some(url) = settings.ecs.api_endpoint_url.as_deref() {
+        config = config.endpoint_url(url);
+    }
+    let client = aws_sdk_ecs::Client::from_conf(config.build());
     let bucket = limiter::bucket(ECS_REQUESTS_PER_SEC, ECS_BURST);
     Rc::new(RateLimitedEcs::new(Rc::new(SdkEcs::new(client)), bucket))
 }

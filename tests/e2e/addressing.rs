@@ -140,10 +140,13 @@ impl Expect<'_> {
         }
     }
 
-    fn instance_target(&mut self) {
+    /// The per-instance target; its AAAA exists when any SRV holder publishes IPv6.
+    fn instance_target(&mut self, v6: bool) {
         let (t, id) = (self.host_target(), self.owner_host_id());
         self.out.push(rec(t.clone(), "A", &id, HOST_IP.into()));
-        self.out.push(rec(t, "AAAA", &id, HOST_IPV6.into()));
+        if v6 {
+            self.out.push(rec(t, "AAAA", &id, HOST_IPV6.into()));
+        }
     }
 
     fn sorted(mut self) -> Vec<Typed> {
@@ -250,7 +253,7 @@ fn every_network_mode_is_published_at_an_address_and_port_other_hosts_can_reach(
     let target = e.host_target();
     e.out
         .push(rec(srv, "SRV", &host_id, format!("1 1 9090 {target}")));
-    e.instance_target();
+    e.instance_target(true); // the host-network container publishes the instance's IPv6
     let (vpc, vpc_id) = (w.name_of("vpc"), w.set_id(&vpc_t));
     let vpc_target = format!("t-{vpc_t}.{vpc}");
     e.out
@@ -296,23 +299,17 @@ fn a_stopped_task_loses_every_record_and_the_instance_target_goes_with_the_last_
     agent.wait_ready();
     let (a, a_t) = bridge(&w, ("a", "web"), &["80"], &[]);
     let (b, b_t) = bridge(&w, ("b", "web"), &["80"], &[]);
+    let (a6, b6) = (
+        published_on_ipv6(&a, "80/tcp"),
+        published_on_ipv6(&b, "80/tcp"),
+    );
     let mut both = Expect {
         w: &w,
         out: Vec::new(),
     };
-    both.bridge(
-        "web",
-        &a_t,
-        Some(a.host_port("80/tcp")),
-        published_on_ipv6(&a, "80/tcp"),
-    );
-    both.bridge(
-        "web",
-        &b_t,
-        Some(b.host_port("80/tcp")),
-        published_on_ipv6(&b, "80/tcp"),
-    );
-    both.instance_target();
+    both.bridge("web", &a_t, Some(a.host_port("80/tcp")), a6);
+    both.bridge("web", &b_t, Some(b.host_port("80/tcp")), b6);
+    both.instance_target(a6 || b6);
     wait_typed(&w, &both.sorted());
 
     a.stop();
@@ -320,18 +317,42 @@ fn a_stopped_task_loses_every_record_and_the_instance_target_goes_with_the_last_
         w: &w,
         out: Vec::new(),
     };
-    one.bridge(
-        "web",
-        &b_t,
-        Some(b.host_port("80/tcp")),
-        published_on_ipv6(&b, "80/tcp"),
-    );
-    one.instance_target();
+    one.bridge("web", &b_t, Some(b.host_port("80/tcp")), b6);
+    one.instance_target(b6);
     let left = wait_typed(&w, &one.sorted());
     check_reachable(&left);
+    // moto deletes every set of a SetIdentifier on one DELETE, so the zone alone cannot show that each record
+    // was deleted on its own; the agent's count of deletes by type can.
+    let counts = || ["A", "AAAA", "SRV"].map(|t| deregistrations(&agent, t));
+    let a_gone = [1, u64::from(a6) + u64::from(a6 && !b6), 1];
+    let ok = wait_for_result(Duration::from_secs(5), || counts() == a_gone);
+    assert!(
+        ok,
+        "task a's records, each deleted (A, AAAA, SRV): {:?} != {a_gone:?}",
+        counts()
+    );
 
     b.stop();
     wait_typed(&w, &[]);
+    // Then b's own records and the per-instance target's A (and AAAA).
+    let all_gone = [3, u64::from(a6) + u64::from(b6) + u64::from(a6 || b6), 2];
+    let ok = wait_for_result(Duration::from_secs(5), || counts() == all_gone);
+    assert!(
+        ok,
+        "every record deleted (A, AAAA, SRV): {:?} != {all_gone:?}",
+        counts()
+    );
+}
+
+/// `r53d_deregistrations_total{type}` of the agent.
+fn deregistrations(agent: &crate::support::agent::Agent, record_type: &str) -> u64 {
+    let metrics = agent.get("/metrics").map(|(_, b)| b).unwrap_or_default();
+    let prefix = format!("r53d_deregistrations_total{{type=\"{record_type}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
 }
 
 #[test]
@@ -372,5 +393,58 @@ fn forbidden_instance_metadata_skips_bridge_containers_while_awsvpc_tasks_are_re
         w.moto.typed_records(&w.zone_id).len(),
         1,
         "nothing for the bridge container"
+    );
+}
+
+#[test]
+fn a_changed_instance_address_moves_the_records_at_the_next_reconcile() {
+    let w = World::new("moved");
+    let config = w
+        .config()
+        .replace("[agent]\n", "[agent]\nreconcile_interval_secs = 2\n");
+    let mut agent = crate::support::agent::Agent::start(&config, w.port);
+    agent.wait_ready();
+    let (c, tid) = bridge(&w, ("web", "web"), &["80"], &[]);
+    let port = c.host_port("80/tcp");
+    let v6 = published_on_ipv6(&c, "80/tcp");
+    let mut before = Expect {
+        w: &w,
+        out: Vec::new(),
+    };
+    before.bridge("web", &tid, Some(port), v6);
+    before.instance_target(v6);
+    wait_typed(&w, &before.sorted());
+    w.imds.set_ipv4(Some("10.0.1.99".parse().unwrap()));
+    let moved = wait_for_result(CONVERGE, || {
+        let recs = w.moto.typed_records(&w.zone_id);
+        let a: Vec<&Typed> = recs.iter().filter(|r| r.rtype == "A").collect();
+        a.len() == 2 && a.iter().all(|r| r.values == ["10.0.1.99"])
+    });
+    assert!(
+        moved,
+        "A records still at the old address: {:#?}",
+        w.moto.typed_records(&w.zone_id)
+    );
+}
+
+#[test]
+fn a_bad_port_label_costs_only_the_srv_record() {
+    let w = World::new("badport");
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let (c, tid) = bridge(&w, ("web", "web"), &["80"], &[(PORT_LABEL, "9999")]);
+    let id = w.set_id(&tid);
+    // No port chosen: no SRV, and no bridge AAAA either (that needs the chosen port bound on `::`).
+    wait_typed(&w, &[rec(w.name_of("web"), "A", &id, HOST_IP.into())]);
+    let logged = wait_for_result(Duration::from_secs(10), || {
+        agent
+            .logs()
+            .lines()
+            .any(|l| l.contains(&c.id) && l.contains(PORT_LABEL) && l.contains("9999"))
+    });
+    assert!(
+        logged,
+        "the log names the container and the label:\n{}",
+        agent.logs()
     );
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::agent::{free_port, Agent};
 use crate::support::docker::Container;
-use crate::support::moto::Rec;
+use crate::support::moto::{Rec, Typed};
 use crate::support::moto_ecs::MotoEcs;
 use crate::support::spy::Spy;
 use crate::support::{unique, wait_for};
@@ -59,13 +59,14 @@ impl Fleet {
             "[docker]\nlabel = \"{label}\"\n[ecs]\nintrospection_url = \"{ecs}\"\nattempts = 4\napi_endpoint_url = \"{spy}\"\n\
              [route53]\nhosted_zone_id = \"{zone}\"\nendpoint_url = \"{spy}\"\nregion = \"us-east-1\"\n\
              startup_jitter_secs = 0\nmax_requests_per_sec = 20.0\nburst = 20\nverify_interval_secs = 0\n\
-             [agent]\nowner_id = \"{owner}\"\ncluster = \"{cluster}\"\nworkers = 2\nshutdown_grace_secs = 10\n\
+             [agent]\nowner_id = \"{owner}\"\ncluster = \"{cluster}\"\nworkers = 2\nshutdown_grace_secs = 10\nimds_endpoint = \"{imds}\"\n\
              lookup_retry_delay_secs = 1\n[health]\nlisten = \"127.0.0.1:{port}\"\n[janitor]\n{janitor}\n",
             label = w.label,
             ecs = w.ecs.url,
             spy = spy.url,
             zone = w.zone_id,
             cluster = self.cluster,
+            imds = w.imds.url,
         )
     }
 
@@ -132,6 +133,37 @@ fn put_untouchable(f: &Fleet, dead: &str) -> Vec<Rec> {
     recs
 }
 
+/// Puts `dead`'s other record types: an SRV record, its per-instance target's A and AAAA (SetIdentifiers unique
+/// apart from the target's two types, which share `h-host` as the agent writes them).
+fn put_srv_records(f: &Fleet, dead: &str) -> Vec<Typed> {
+    let target = format!("i-0dead.hosts.{}", f.w.zone);
+    let host = format!("r53d:{}:{dead}:h-host", f.cluster);
+    let recs = vec![
+        Typed {
+            name: format!("_web._tcp.{}", f.w.zone),
+            rtype: "SRV".into(),
+            set_identifier: format!("r53d:{}:{dead}:t-{:032x}", f.cluster, 77),
+            values: vec![format!("1 1 32768 {target}")],
+        },
+        Typed {
+            name: target.clone(),
+            rtype: "A".into(),
+            set_identifier: host.clone(),
+            values: vec!["10.9.0.77".into()],
+        },
+        Typed {
+            name: target,
+            rtype: "AAAA".into(),
+            set_identifier: host,
+            values: vec!["2600:1f18::77".into()],
+        },
+    ];
+    for r in &recs {
+        f.w.moto.put_typed(&f.w.zone_id, r);
+    }
+    recs
+}
+
 /// Starts a bridge task for the agent of `me`; returns it and the record the agent makes for it.
 fn own_task(f: &Fleet, me: &str) -> (Container, Rec) {
     let (c, tid) = f.w.bridge_task("web", 0);
@@ -171,6 +203,7 @@ fn a_deregistered_instances_records_go_after_the_grace_period_and_nothing_else()
     let (me, alive, dead) = (&f.ids[0], &f.ids[1], &f.ids[2]);
     let alive_recs = f.put_owned(&[alive]);
     let dead_recs = f.put_owned(&[dead]);
+    let dead_srv = put_srv_records(&f, dead);
     let untouchable = put_untouchable(&f, dead);
     let mut agent = f.agent(me, f.w.port, &f.spy);
     let (_task, own) = own_task(&f, me);
@@ -197,6 +230,15 @@ fn a_deregistered_instances_records_go_after_the_grace_period_and_nothing_else()
         "removed after {took:?}, before the grace period"
     );
     assert_only_the_dead_went(&f, &agent, dead, &expected);
+    let left = f.w.moto.typed_records(&f.w.zone_id);
+    for r in &dead_srv {
+        assert!(
+            !left.contains(r),
+            "the dead owner's {} {} stayed: {left:#?}",
+            r.rtype,
+            r.name
+        );
+    }
     assert_drains_promptly(&mut agent);
     eprintln!(
         "janitor: removed after {took:?}; {} cycles; before deregistration {ecs_before} after {cycles_before} cycles; total {}",

@@ -135,7 +135,9 @@ fn records_page_is_html_for_a_browser_and_json_otherwise() {
     assert!(html.contains(&format!("<td>{ip}</td>")), "{html}");
     let body = ureq::get(&url).call().unwrap().into_string().unwrap();
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(json[0]["ip"], ip.as_str());
+    assert_eq!(json[0]["type"], "A");
+    assert_eq!(json[0]["value"], ip.as_str());
+    assert!(json[0]["port"].is_null(), "an A record has no port: {json}");
 }
 
 #[test]

@@ -98,7 +98,7 @@ pub fn plan_key(desired: Option<&Record>, actual: Option<&Record>) -> Option<Cha
 }
 
 /// The order changes are sent in: deletes first (SRV before addresses), then upserts (addresses before SRV).
-fn send_order(c: &Change) -> (bool, bool) {
+pub fn send_order(c: &Change) -> (bool, bool) {
     let srv = c.record().key.record_type == RecordType::Srv;
     match c {
         Change::Delete(_) => (false, !srv),

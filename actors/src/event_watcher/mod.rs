@@ -27,7 +27,7 @@ use crate::health::HealthState;
 use crate::messages::Reporter;
 use crate::registrar::pool::RegistrarPool;
 use crate::registrar::Work;
-use crate::route53::{Flush, Route53Actor, Sweep};
+use crate::route53::{Flush, Protect, Route53Actor, Sweep};
 
 mod reconcile;
 
@@ -186,6 +186,8 @@ impl EventWatcherActor {
             self.launched = true;
             self.finish_launch(keep, ctx);
             self.schedule_reconcile(ctx);
+        } else {
+            self.route53.do_send(Protect { running: keep });
         }
     }
 

@@ -13,6 +13,7 @@ use actix::prelude::*;
 use super::{connect_and_list, EventWatcherActor};
 use crate::backoff::uniform;
 use crate::registrar::Work;
+use crate::route53::Protect;
 
 impl EventWatcherActor {
     /// Dispatches a listing; returns the SetIdentifiers of the running containers (the launch sweep keeps their
@@ -60,7 +61,8 @@ impl EventWatcherActor {
             match res {
                 Ok(listed) => {
                     tracing::debug!("Periodic reconcile.");
-                    act.apply_listing(listed.running);
+                    let running = act.apply_listing(listed.running);
+                    act.route53.do_send(Protect { running });
                     act.health.stats.synced_now();
                 }
                 // The event stream's own reconnect handles an unreachable Docker; try again next time.

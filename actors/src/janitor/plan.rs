@@ -207,4 +207,42 @@ mod tests {
         assert_eq!(long_by.len(), 1);
         assert_eq!(long_by["dead"].len(), 1, "the shortened tag is matched");
     }
+
+    #[test]
+    fn every_record_type_of_a_dead_owner_is_found_including_its_srv_target() {
+        let typed = |name: &str, t: &str, id: &str, v: &str| RecordSet {
+            record_type: t.into(),
+            values: vec![v.into()],
+            ..set(name, Some(id))
+        };
+        let sets = vec![
+            typed("web.z.", "A", "r53d:prod:dead:t-1", "10.0.0.1"),
+            typed("web.z.", "AAAA", "r53d:prod:dead:t-1", "2600::1"),
+            typed(
+                "_web._tcp.z.",
+                "SRV",
+                "r53d:prod:dead:t-1",
+                "1 1 32768 i-1.hosts.z.",
+            ),
+            typed("i-1.hosts.z.", "A", "r53d:prod:dead:h-host", "10.0.0.9"),
+            typed("i-1.hosts.z.", "AAAA", "r53d:prod:dead:h-host", "2600::9"),
+            typed("web.z.", "TXT", "r53d:prod:dead:t-1", "\"x\""),
+        ];
+        let by = records_by_owner(sets, "prod", "me");
+        let types: Vec<String> = by["dead"]
+            .iter()
+            .map(|r| format!("{} {}", r.key.name, r.key.record_type))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "web.z. A",
+                "web.z. AAAA",
+                "_web._tcp.z. SRV",
+                "i-1.hosts.z. A",
+                "i-1.hosts.z. AAAA"
+            ],
+            "a TXT set is no record of ours"
+        );
+    }
 }

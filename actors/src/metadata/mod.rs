@@ -11,8 +11,9 @@
 //!
 //! The instance's addresses come from EC2 instance metadata (IMDSv2, [`imds`]) with the operator's overrides,
 //! read at start (before the first lookup is answered) and again every `instance_refresh`; a failed read is retried
-//! with backoff ([`imds::RefreshSchedule`]). While no address is known, bridge and host containers are skipped
-//! with the reason (and `r53d_no_instance_address_total`), awsvpc tasks go on. A changed address reaches the
+//! with backoff ([`imds::RefreshSchedule`]), keeping the addresses of the last good read meanwhile. While no
+//! address is known (the agent started while instance metadata was off or unreachable), bridge and host containers
+//! are skipped with the reason (and `r53d_no_instance_address_total`), awsvpc tasks go on. A changed address reaches the
 //! records at the next reconcile, which resolves every running container again.
 
 pub mod client;
@@ -102,6 +103,9 @@ pub struct MetadataActor {
     instance: Arc<InstanceAddresses>,
     schedule: RefreshSchedule,
     next_refresh: Option<Instant>,
+    /// The addresses held came from a successful read: a later failed read keeps them (a blip must not unpublish
+    /// every bridge and host task, nor rename the per-instance SRV target).
+    read_ok: bool,
     reporter: Reporter,
     health: Arc<HealthState>,
 }
@@ -123,6 +127,7 @@ impl MetadataActor {
             imds,
             instance: Arc::new(InstanceAddresses::default()),
             next_refresh: None,
+            read_ok: false,
             reporter,
             health,
         }
@@ -138,6 +143,11 @@ impl MetadataActor {
             if !act.imds.is_disabled() {
                 act.next_refresh = Some(Instant::now() + delay);
             }
+            if let (Err(e), true) = (&found, act.read_ok) {
+                tracing::warn!(error = %e, ?delay, "Reading instance metadata failed; keeping the addresses read last.");
+                return;
+            }
+            act.read_ok = found.is_ok();
             let (v4, v6) = (act.config.host_ip, act.config.host_ipv6);
             act.set_instance(with_overrides(found, v4, v6), first);
         });

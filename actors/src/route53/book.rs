@@ -22,6 +22,10 @@ pub struct RecordBook {
     dirty: BTreeSet<RecordKey>,
     /// Weighted sets per group (name and type), of every owner, as last read (and kept by our own changes).
     counts: HashMap<Group, usize>,
+    /// SetIdentifiers of containers the latest listing found running that hold no record here (not resolved
+    /// yet, or skipped: instance address unknown, unhealthy). Their existing records are never deleted; the
+    /// protection ends when such a container registers, or when a later listing no longer finds it.
+    protected: BTreeSet<String>,
 }
 
 /// What one planning round produced.
@@ -46,16 +50,21 @@ impl RecordBook {
     /// Container `container_id` wants exactly `records` to exist (an empty list: none, as after a stop).
     pub fn register(&mut self, container_id: &str, records: Vec<Record>) {
         let wanted: BTreeSet<RecordKey> = records.iter().map(|r| r.key.clone()).collect();
+        for r in &records {
+            self.protected.remove(&r.key.set_identifier);
+        }
         let old = self.by_container.remove(container_id).unwrap_or_default();
         for key in old.difference(&wanted) {
             self.release(container_id, key);
         }
         for record in records {
             let key = record.key.clone();
-            self.desired
-                .entry(key.clone())
-                .or_default()
-                .insert(container_id.to_string(), record);
+            let holders = self.desired.entry(key.clone()).or_default();
+            if is_host_target(&key) {
+                // The instance's address as last resolved, whichever container resolved it.
+                holders.values_mut().for_each(|r| *r = record.clone());
+            }
+            holders.insert(container_id.to_string(), record);
             self.dirty.insert(key);
         }
         if !wanted.is_empty() {
@@ -108,27 +117,50 @@ impl RecordBook {
             .extend(found.into_iter().map(|r| (r.key.clone(), r)));
     }
 
-    /// Launch sync: records that exist but that no running container holds and whose SetIdentifier `keep` does not
-    /// protect are marked for deletion; so is the per-instance SRV target unless a protected SRV still points at
-    /// it. Returns how many.
-    pub fn sweep(&mut self, keep: &BTreeSet<String>) -> usize {
-        let kept_targets: BTreeSet<&str> = self
-            .actual
-            .values()
-            .filter(|r| keep.contains(&r.key.set_identifier))
-            .filter_map(|r| match &r.value {
-                RecordValue::Srv(s) => Some(s.target.as_str()),
-                _ => None,
-            })
+    /// A listing found the containers with these SetIdentifiers running: the records of those that hold nothing
+    /// here are protected from now on, and records whose protection ends are planned again (deleted, unless
+    /// someone holds them).
+    pub fn protect(&mut self, running: &BTreeSet<String>) {
+        let held: BTreeSet<&String> = self.desired.keys().map(|k| &k.set_identifier).collect();
+        let now: BTreeSet<String> = running
+            .iter()
+            .filter(|id| !held.contains(id))
+            .cloned()
             .collect();
-        let protected = |k: &RecordKey| {
-            keep.contains(&k.set_identifier)
-                || (is_host_target(k) && kept_targets.contains(k.name.as_str()))
-        };
+        let ended: BTreeSet<String> = self.protected.difference(&now).cloned().collect();
+        self.protected = now;
+        let replan: Vec<RecordKey> = self
+            .actual
+            .keys()
+            .filter(|k| ended.contains(&k.set_identifier) || is_host_target(k))
+            .cloned()
+            .collect();
+        self.dirty.extend(replan);
+    }
+
+    /// True when `key` must not be deleted although no container holds it: its task is protected, or it is the
+    /// per-instance target of a protected SRV record.
+    fn is_protected(&self, key: &RecordKey) -> bool {
+        if self.protected.contains(&key.set_identifier) {
+            return true;
+        }
+        is_host_target(key)
+            && self.actual.values().any(|r| match &r.value {
+                RecordValue::Srv(s) => {
+                    s.target == key.name && self.protected.contains(&r.key.set_identifier)
+                }
+                _ => false,
+            })
+    }
+
+    /// Launch sync: protects the records of the listed containers (`keep`, their SetIdentifiers) and marks for
+    /// deletion every other record no running container holds. Returns how many.
+    pub fn sweep(&mut self, keep: &BTreeSet<String>) -> usize {
+        self.protect(keep);
         let stale: Vec<RecordKey> = self
             .actual
             .keys()
-            .filter(|k| !self.desired.contains_key(*k) && !protected(k))
+            .filter(|k| !self.desired.contains_key(*k) && !self.is_protected(k))
             .cloned()
             .collect();
         self.dirty.extend(stale.iter().cloned());
@@ -170,12 +202,13 @@ impl RecordBook {
         plan
     }
 
-    /// The change one key needs now.
+    /// The change one key needs now; never the deletion of a protected record.
     pub fn plan(&self, key: &RecordKey) -> Option<Change> {
-        plan_key(
-            self.desired.get(key).and_then(|h| h.values().next()),
-            self.actual.get(key),
-        )
+        let desired = self.desired.get(key).and_then(|h| h.values().next());
+        if desired.is_none() && self.is_protected(key) {
+            return None;
+        }
+        plan_key(desired, self.actual.get(key))
     }
 
     /// Records the effect of changes Route53 accepted.
@@ -465,5 +498,66 @@ mod tests {
         let plan = b.take_plan();
         assert_eq!(plan.changes, vec![Change::Upsert(aaaa)]);
         assert_eq!(plan.refused, vec![rec("t1", [0; 4]).key]);
+    }
+
+    #[test]
+    fn a_listed_container_that_never_registers_keeps_its_records_until_a_listing_misses_it() {
+        let mut b = RecordBook::default();
+        b.load_actual(
+            vec![
+                rec("skipped", [10, 0, 0, 1]),
+                srv("skipped", 32768),
+                host([10, 0, 0, 9]),
+            ],
+            HashMap::new(),
+        );
+        let listed = BTreeSet::from(["skipped".to_string()]);
+        assert_eq!(b.sweep(&listed), 0);
+        let all = b.keys_under(&b.names());
+        assert!(
+            b.plan_keys(&all).changes.is_empty(),
+            "a verify or recheck deletes nothing protected"
+        );
+        b.protect(&listed);
+        assert!(
+            b.take_plan().changes.is_empty(),
+            "still listed: still protected"
+        );
+        b.protect(&BTreeSet::new());
+        let plan = b.take_plan().changes;
+        assert_eq!(
+            plan.len(),
+            3,
+            "gone from the listing: its records and the target go: {plan:?}"
+        );
+    }
+
+    #[test]
+    fn a_registered_container_is_not_protected_so_its_stop_deletes() {
+        let mut b = RecordBook::default();
+        b.register("c1", vec![rec("t1", [10, 0, 0, 1])]);
+        let plan = b.take_plan().changes;
+        b.applied(&plan);
+        b.protect(&BTreeSet::from(["t1".to_string()]));
+        b.deregister("c1");
+        assert_eq!(
+            b.take_plan().changes,
+            vec![Change::Delete(rec("t1", [10, 0, 0, 1]))]
+        );
+    }
+
+    #[test]
+    fn the_per_instance_target_takes_the_address_resolved_last() {
+        let mut b = RecordBook::default();
+        b.register("a", vec![srv("t1", 1), host([10, 0, 0, 9])]);
+        b.register("b", vec![srv("t2", 2), host([10, 0, 0, 9])]);
+        let plan = b.take_plan().changes;
+        b.applied(&plan);
+        b.register("b", vec![srv("t2", 2), host([10, 0, 0, 7])]);
+        assert_eq!(
+            b.take_plan().changes,
+            vec![Change::Upsert(host([10, 0, 0, 7]))],
+            "the instance moved: the target follows even before container a is resolved again"
+        );
     }
 }

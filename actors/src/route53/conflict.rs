@@ -12,7 +12,7 @@ use actix::prelude::*;
 use super::api::{read_name, DnsError, ErrorClass};
 use super::recheck::RECHECK_RETRY;
 use super::{ours, Route53Actor, ACTOR};
-use crate::core::plan::{group_mismatches, weighted_counts, Change};
+use crate::core::plan::{group_mismatches, send_order, weighted_counts, Change};
 use crate::core::record::RecordKey;
 
 /// What to do once the names are read again.
@@ -103,8 +103,10 @@ impl Route53Actor {
 
     /// Sends each key's current plan as its own request; quarantines those that still conflict.
     fn send_each(&mut self, keys: BTreeSet<RecordKey>, upto: u64, ctx: &mut Context<Self>) {
-        let plan = self.book.plan_keys(&keys);
+        let mut plan = self.book.plan_keys(&keys);
         self.refuse(plan.refused, ctx);
+        // One by one, still in batch order: an SRV never goes before the target it names, nor a target after.
+        plan.changes.sort_by_key(send_order);
         self.in_flight = true;
         let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
         let fut = async move {

@@ -26,6 +26,8 @@ mod purge;
 mod recheck;
 pub mod sdk;
 #[cfg(test)]
+mod srv_tests;
+#[cfg(test)]
 mod tests;
 
 pub use purge::{Purge, PurgeOutcome};
@@ -96,6 +98,15 @@ pub struct Deregister {
 pub struct Sweep {
     /// SetIdentifiers of running labelled containers, registered or not yet registered.
     pub keep: BTreeSet<String>,
+}
+
+/// A periodic listing found these containers running: the records of those not registered (yet) are kept, and
+/// records of containers no longer listed lose that protection (see [`book::RecordBook::protect`]).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Protect {
+    /// SetIdentifiers of the running labelled containers.
+    pub running: BTreeSet<String>,
 }
 
 /// Answers once every change sent to the writer before it has been attempted.
@@ -389,6 +400,15 @@ impl Handler<Sweep> for Route53Actor {
         tracing::info!(zone_id = %self.config.zone_id, stale, "Launch sync: removing records of containers that no longer run.");
         self.kick(ctx);
         stale
+    }
+}
+
+impl Handler<Protect> for Route53Actor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Protect, ctx: &mut Context<Self>) {
+        self.book.protect(&msg.running);
+        self.kick(ctx);
     }
 }
 

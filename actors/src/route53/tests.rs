@@ -15,7 +15,7 @@ use crate::core::ownership::InstanceId;
 use crate::core::record::{RecordSet, RecordValue};
 use crate::messages::probe;
 
-fn owner() -> Owner {
+pub(super) fn owner() -> Owner {
     Owner::new("prod", "me").unwrap()
 }
 
@@ -42,13 +42,13 @@ fn foreign() -> RecordSet {
     }
 }
 
-struct Harness {
-    fake: Rc<FakeRoute53>,
-    addr: Addr<Route53Actor>,
+pub(super) struct Harness {
+    pub(super) fake: Rc<FakeRoute53>,
+    pub(super) addr: Addr<Route53Actor>,
     failures: probe::Failures,
 }
 
-fn start(fake: FakeRoute53) -> Harness {
+pub(super) fn start(fake: FakeRoute53) -> Harness {
     start_with(fake, Duration::from_secs(3600))
 }
 

@@ -144,6 +144,42 @@ impl Moto {
         recs
     }
 
+    /// Creates a weighted record of any type directly (weight 1, TTL 60).
+    pub fn put_typed(&self, zone_id: &str, rec: &Typed) {
+        let set = ResourceRecordSet::builder()
+            .name(&rec.name)
+            .r#type(RrType::from(rec.rtype.as_str()))
+            .set_identifier(&rec.set_identifier)
+            .weight(1)
+            .ttl(60)
+            .set_resource_records(Some(
+                rec.values
+                    .iter()
+                    .map(|v| ResourceRecord::builder().value(v).build().unwrap())
+                    .collect(),
+            ))
+            .build()
+            .unwrap();
+        self.upsert(zone_id, set);
+    }
+
+    fn upsert(&self, zone_id: &str, set: ResourceRecordSet) {
+        let change = Change::builder()
+            .action(ChangeAction::Upsert)
+            .resource_record_set(set)
+            .build()
+            .unwrap();
+        let batch = ChangeBatch::builder().changes(change).build().unwrap();
+        let req = self
+            .client
+            .change_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .change_batch(batch);
+        self.rt
+            .block_on(req.send())
+            .expect("ChangeResourceRecordSets");
+    }
+
     /// Creates a weighted A record directly (a record of another owner, or a stale one of ours).
     pub fn put(&self, zone_id: &str, rec: &Rec) {
         let set = ResourceRecordSet::builder()
@@ -160,19 +196,6 @@ impl Moto {
             ))
             .build()
             .unwrap();
-        let change = Change::builder()
-            .action(ChangeAction::Upsert)
-            .resource_record_set(set)
-            .build()
-            .unwrap();
-        let batch = ChangeBatch::builder().changes(change).build().unwrap();
-        let req = self
-            .client
-            .change_resource_record_sets()
-            .hosted_zone_id(zone_id)
-            .change_batch(batch);
-        self.rt
-            .block_on(req.send())
-            .expect("ChangeResourceRecordSets");
+        self.upsert(zone_id, set);
     }
 }

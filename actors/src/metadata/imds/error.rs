@@ -30,7 +30,7 @@ pub enum ImdsError {
         status: u16,
     },
     /// No answer: not on EC2, the endpoint blocked, or a hop limit of 1 seen from a bridge-network container.
-    #[error("instance metadata is unreachable ({path}): {detail} (not on EC2, the endpoint blocked, or the IMDS hop limit below 2 for a container)")]
+    #[error("instance metadata is unreachable ({path}): {detail} (not on EC2, the endpoint blocked, or the agent not on the host network with an IMDS hop limit of 1)")]
     Unreachable {
         /// The path asked.
         path: &'static str,
