@@ -203,12 +203,13 @@ fn a_deregistered_instances_records_go_after_the_grace_period_and_nothing_else()
     let (me, alive, dead) = (&f.ids[0], &f.ids[1], &f.ids[2]);
     let alive_recs = f.put_owned(&[alive]);
     let dead_recs = f.put_owned(&[dead]);
-    let dead_srv = put_srv_records(&f, dead);
     let untouchable = put_untouchable(&f, dead);
     let mut agent = f.agent(me, f.w.port, &f.spy);
     let (_task, own) = own_task(&f, me);
     let mut before = [alive_recs, dead_recs.clone(), untouchable, vec![own]].concat();
     f.w.wait_records(before.clone());
+    // The dead owner's SRV record and per-instance target (A and AAAA) go with its A records.
+    let dead_srv = put_srv_records(&f, dead);
     wait_for("an elected cycle", LIMIT, || {
         (cycles(&agent) >= 1).then_some(())
     });

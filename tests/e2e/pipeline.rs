@@ -19,7 +19,7 @@ fn awsvpc_task_is_registered_with_its_eni_address_and_removed_on_stop() {
 }
 
 #[test]
-fn bridge_task_without_networks_is_registered_with_its_bridge_address() {
+fn bridge_task_is_registered_with_the_instance_address_never_its_bridge_address() {
     let w = World::new("bridge");
     let mut agent = w.agent();
     agent.wait_ready();

@@ -51,12 +51,11 @@ pub fn run_once(args: &[&str], toml: &str) -> (ExitStatus, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("agent.toml");
     std::fs::write(&path, toml).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_route53-discovery"))
-        .args(args)
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_route53-discovery"));
+    for (k, v) in imds_env(toml) {
+        cmd.env(k, v);
+    }
+    let out = cmd.args(args).arg("--config").arg(&path).output().unwrap();
     (
         out.status,
         String::from_utf8_lossy(&out.stdout).into(),
