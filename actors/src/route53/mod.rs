@@ -22,6 +22,7 @@ pub mod fake;
 mod io;
 pub mod limiter;
 pub mod measured;
+mod messages;
 mod purge;
 mod recheck;
 pub mod sdk;
@@ -30,6 +31,7 @@ mod srv_tests;
 #[cfg(test)]
 mod tests;
 
+pub use messages::{Deregister, Flush, Protect, Register, Sweep};
 pub use purge::{Purge, PurgeOutcome};
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -47,7 +49,7 @@ use self::io::{load_zone, ours, send_all, SendOutcome, QUARANTINE_CHECK};
 use crate::backoff::{uniform, FullJitter};
 use crate::core::ownership::Owner;
 use crate::core::plan::{weighted_counts, Change, Group};
-use crate::core::record::{Record, RecordKey};
+use crate::core::record::RecordKey;
 use crate::health::HealthState;
 use crate::messages::Reporter;
 
@@ -71,48 +73,6 @@ pub struct Route53Config {
     /// Every so often (jittered) the names this agent holds records under are read again; `None`: never.
     pub verify_interval: Option<Duration>,
 }
-
-/// Container `container_id` runs and should have exactly `records` (its A, AAAA and SRV records and the SRV
-/// target's address records); records it held before and no longer lists go.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Register {
-    /// Full container id.
-    pub container_id: String,
-    /// The records it should have.
-    pub records: Vec<Record>,
-}
-
-/// Container `container_id` stopped; remove its record (unless another container of the task holds it).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Deregister {
-    /// Full container id.
-    pub container_id: String,
-}
-
-/// Launch sync: delete this owner's records that no running container holds and `keep` does not protect.
-/// Answers how many were stale.
-#[derive(Debug, Message)]
-#[rtype(result = "usize")]
-pub struct Sweep {
-    /// SetIdentifiers of running labelled containers, registered or not yet registered.
-    pub keep: BTreeSet<String>,
-}
-
-/// A periodic listing found these containers running: the records of those not registered (yet) are kept, and
-/// records of containers no longer listed lose that protection (see [`book::RecordBook::protect`]).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Protect {
-    /// SetIdentifiers of the running labelled containers.
-    pub running: BTreeSet<String>,
-}
-
-/// Answers once every change sent to the writer before it has been attempted.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Flush;
 
 /// The writer.
 pub struct Route53Actor {

@@ -12,7 +12,7 @@ use super::api::DnsError;
 use super::fake::FakeRoute53;
 use super::*;
 use crate::core::ownership::InstanceId;
-use crate::core::record::{RecordSet, RecordValue};
+use crate::core::record::{Record, RecordSet, RecordValue};
 use crate::messages::probe;
 
 pub(super) fn owner() -> Owner {

@@ -1,0 +1,50 @@
+//! The messages the Route53 writer receives: registrations, deregistrations, the launch sweep, listing
+//! protection and flush barriers.
+
+use std::collections::BTreeSet;
+
+use actix::Message;
+
+use crate::core::record::Record;
+
+/// Container `container_id` runs and should have exactly `records` (its A, AAAA and SRV records and the SRV
+/// target's address records); records it held before and no longer lists go.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Register {
+    /// Full container id.
+    pub container_id: String,
+    /// The records it should have.
+    pub records: Vec<Record>,
+}
+
+/// Container `container_id` stopped; remove its record (unless another container of the task holds it).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Deregister {
+    /// Full container id.
+    pub container_id: String,
+}
+
+/// Launch sync: delete this owner's records that no running container holds and `keep` does not protect.
+/// Answers how many were stale.
+#[derive(Debug, Message)]
+#[rtype(result = "usize")]
+pub struct Sweep {
+    /// SetIdentifiers of running labelled containers, registered or not yet registered.
+    pub keep: BTreeSet<String>,
+}
+
+/// A periodic listing found these containers running: the records of those not registered (yet) are kept, and
+/// records of containers no longer listed lose that protection (the record book's `protect`).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Protect {
+    /// SetIdentifiers of the running labelled containers.
+    pub running: BTreeSet<String>,
+}
+
+/// Answers once every change sent to the writer before it has been attempted.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Flush;
