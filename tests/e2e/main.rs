@@ -201,6 +201,18 @@ enabled = false
     /// an app container on `container:<pause>`, announced to the fake ECS agent before the app starts.
     /// Returns (app, pause, task id).
     pub fn awsvpc_task(&self, service: &str, ip: &str) -> (Container, Container, String) {
+        self.awsvpc_task_with(service, Some(ip), &[], &[])
+    }
+
+    /// [`World::awsvpc_task`] with the ENI's IPv4 (or none: IPv6-only), its IPv6 addresses and the `Ports`
+    /// (container port, host port; 0 = omitted) the fake ECS agent reports.
+    pub fn awsvpc_task_with(
+        &self,
+        service: &str,
+        ipv4: Option<&str>,
+        ipv6: &[&str],
+        ports: &[(u16, u16)],
+    ) -> (Container, Container, String) {
         let task_id = support::task_id(&format!("{}-{service}", self.name));
         let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{task_id}");
         let ecs_labels = vec![("com.amazonaws.ecs.task-arn".to_string(), arn.clone())];
@@ -225,8 +237,9 @@ enabled = false
             desired_status: Some("RUNNING".into()),
             containers: vec![(app.id.clone(), "app".into())],
             internal: vec![pause.id.clone()],
-            awsvpc_ip: Some(ip.into()),
-            ..Default::default()
+            awsvpc_ip: ipv4.map(str::to_string),
+            awsvpc_ipv6: ipv6.iter().map(|s| s.to_string()).collect(),
+            ports: ports.to_vec(),
         });
         app.start();
         (app, pause, task_id)

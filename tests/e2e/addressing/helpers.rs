@@ -53,36 +53,7 @@ pub fn awsvpc(
     ipv6: &[&str],
     ports: &[(u16, u16)],
 ) -> (Container, Container, String) {
-    let tid = task_id(&format!("{}-{service}", w.name));
-    let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{tid}");
-    let ecs = vec![("com.amazonaws.ecs.task-arn".to_string(), arn.clone())];
-    let pause = Container::run(Spec {
-        name: &format!("r53d-{}-{service}-pause", w.name),
-        labels: ecs.clone(),
-        network: Some("none"),
-        ..Default::default()
-    });
-    let mut labels = ecs;
-    labels.push((w.label.clone(), service.into()));
-    let shared = format!("container:{}", pause.id);
-    let app = Container::create(Spec {
-        name: &format!("r53d-{}-{service}-app", w.name),
-        labels,
-        network: Some(&shared),
-        ..Default::default()
-    });
-    w.ecs.add_task(Task {
-        arn,
-        known_status: "RUNNING".into(),
-        desired_status: Some("RUNNING".into()),
-        containers: vec![(app.id.clone(), "app".into())],
-        internal: vec![pause.id.clone()],
-        awsvpc_ip: ipv4.map(str::to_string),
-        awsvpc_ipv6: ipv6.iter().map(|s| s.to_string()).collect(),
-        ports: ports.to_vec(),
-    });
-    app.start();
-    (app, pause, tid)
+    w.awsvpc_task_with(service, ipv4, ipv6, ports)
 }
 
 pub fn rec(name: String, rtype: &str, set_identifier: &str, value: String) -> Typed {

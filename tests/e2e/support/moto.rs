@@ -33,6 +33,13 @@ pub struct Typed {
     pub values: Vec<String>,
 }
 
+fn values_of(s: &ResourceRecordSet) -> Vec<String> {
+    s.resource_records()
+        .iter()
+        .map(|v| v.value().to_string())
+        .collect()
+}
+
 /// A client of moto_server with its own runtime.
 pub struct Moto {
     rt: tokio::runtime::Runtime,
@@ -85,17 +92,8 @@ impl Moto {
 
     /// Every weighted A record set of the zone, sorted.
     pub fn records(&self, zone_id: &str) -> Vec<Rec> {
-        let req = self
-            .client
-            .list_resource_record_sets()
-            .hosted_zone_id(zone_id)
-            .max_items(300);
-        let out = self
-            .rt
-            .block_on(req.send())
-            .expect("ListResourceRecordSets");
-        let mut recs: Vec<Rec> = out
-            .resource_record_sets()
+        let mut recs: Vec<Rec> = self
+            .list(zone_id)
             .iter()
             .filter(|s| *s.r#type() == RrType::A && s.set_identifier().is_some())
             .map(|s| Rec {
@@ -103,19 +101,15 @@ impl Moto {
                 set_identifier: s.set_identifier().unwrap().to_string(),
                 weight: s.weight().unwrap_or(-1),
                 ttl: s.ttl().unwrap_or(-1),
-                values: s
-                    .resource_records()
-                    .iter()
-                    .map(|v| v.value().to_string())
-                    .collect(),
+                values: values_of(s),
             })
             .collect();
         recs.sort();
         recs
     }
 
-    /// Every record set of the zone that has a SetIdentifier (weighted), of any type, sorted.
-    pub fn typed_records(&self, zone_id: &str) -> Vec<Typed> {
+    /// The zone's record sets (one page of 300: test zones are small).
+    fn list(&self, zone_id: &str) -> Vec<ResourceRecordSet> {
         let req = self
             .client
             .list_resource_record_sets()
@@ -125,19 +119,20 @@ impl Moto {
             .rt
             .block_on(req.send())
             .expect("ListResourceRecordSets");
-        let mut recs: Vec<Typed> = out
-            .resource_record_sets()
+        out.resource_record_sets().to_vec()
+    }
+
+    /// Every record set of the zone that has a SetIdentifier (weighted), of any type, sorted.
+    pub fn typed_records(&self, zone_id: &str) -> Vec<Typed> {
+        let mut recs: Vec<Typed> = self
+            .list(zone_id)
             .iter()
             .filter(|s| s.set_identifier().is_some())
             .map(|s| Typed {
                 name: s.name().to_string(),
                 rtype: s.r#type().as_str().to_string(),
                 set_identifier: s.set_identifier().unwrap().to_string(),
-                values: s
-                    .resource_records()
-                    .iter()
-                    .map(|v| v.value().to_string())
-                    .collect(),
+                values: values_of(s),
             })
             .collect();
         recs.sort();
