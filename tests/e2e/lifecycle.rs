@@ -58,6 +58,41 @@ fn sigterm_drains_and_exits_zero_leaving_records_of_running_containers() {
     assert_eq!(w.records(), expected, "an agent restart must not blank DNS");
 }
 
+/// Host shutdown or a spot reclaim: the agent and the host's tasks get SIGTERM together. The agent reads the
+/// tasks' stop events before it stops watching, so their records are gone when it exits; a task that keeps
+/// running keeps its record.
+#[test]
+fn sigterm_together_with_the_hosts_tasks_removes_their_records_and_keeps_the_running_ones() {
+    let w = World::new("shutdown");
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let stopping: Vec<_> = (0..3).map(|n| w.bridge_task("web", n)).collect();
+    let (_keeper, keep_tid) = w.bridge_task("keep", 9);
+    let keep = w.expected("keep", &keep_tid, crate::HOST_IP);
+    let mut all: Vec<_> = stopping
+        .iter()
+        .map(|(_, tid)| w.expected("web", tid, crate::HOST_IP))
+        .collect();
+    all.push(keep.clone());
+    w.wait_records(all);
+    let stops: Vec<_> = stopping
+        .iter()
+        .map(|(c, _)| c.stop_in_background(10))
+        .collect();
+    agent.terminate();
+    let status = agent.wait_exit(Duration::from_secs(25));
+    assert_eq!(status.code(), Some(0), "{}", agent.logs());
+    assert_eq!(
+        w.records(),
+        vec![keep],
+        "the stopped tasks' records go before the agent exits:\n{}",
+        agent.logs()
+    );
+    for mut s in stops {
+        let _ = s.wait();
+    }
+}
+
 #[test]
 fn a_missing_hosted_zone_is_a_clear_error_and_a_non_zero_exit() {
     let w = World::new("nozone");

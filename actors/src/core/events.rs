@@ -112,6 +112,21 @@ pub fn parse_event(msg: &EventMessage) -> Option<ContainerEvent> {
     })
 }
 
+/// How long a draining watcher keeps reading stop events once none has come: at host shutdown or a spot
+/// reclaim dockerd stops every container at once, so their `kill` events follow the agent's SIGTERM within
+/// moments.
+pub const DRAIN_QUIET: std::time::Duration = std::time::Duration::from_secs(1);
+/// The longest a draining watcher reads stop events (well inside the drain deadline).
+pub const DRAIN_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// True when a draining watcher may stop reading: [`DRAIN_QUIET`] without a stop event, or [`DRAIN_MAX`] in all.
+pub fn drain_window_over(
+    since_drain: std::time::Duration,
+    since_last_stop: std::time::Duration,
+) -> bool {
+    since_drain >= DRAIN_MAX || since_last_stop >= DRAIN_QUIET
+}
+
 /// Formats a `timeNano` for Docker's `since`: `<seconds>.<9-digit nanoseconds>` (a shorter fraction would be
 /// right-padded by the daemon and mean something else).
 pub fn since_param(time_nano: i64) -> String {
@@ -212,5 +227,20 @@ mod tests {
         let f = event_filters("discovery.service.name");
         assert_eq!(f["label"], vec!["discovery.service.name"]);
         assert!(!f["event"].iter().any(|e| e.starts_with("exec")));
+    }
+
+    #[test]
+    fn a_drain_window_ends_when_stop_events_go_quiet_or_at_its_cap() {
+        use std::time::Duration as D;
+        assert!(!drain_window_over(D::from_millis(300), D::from_millis(300)));
+        assert!(drain_window_over(D::from_millis(1200), DRAIN_QUIET));
+        assert!(
+            !drain_window_over(D::from_secs(4), D::from_millis(200)),
+            "stop events keep coming"
+        );
+        assert!(
+            drain_window_over(DRAIN_MAX, D::ZERO),
+            "but never past the cap"
+        );
     }
 }

@@ -29,6 +29,7 @@ use crate::registrar::pool::RegistrarPool;
 use crate::registrar::Work;
 use crate::route53::{Flush, Protect, Route53Actor, Sweep};
 
+mod drain;
 mod reconcile;
 
 const ACTOR: &str = "event_watcher";
@@ -70,6 +71,8 @@ pub struct EventWatcherActor {
     /// A reconnect is scheduled or under way (a stream error is followed by the stream's end: act once).
     reconnecting: bool,
     stream: Option<SpawnHandle>,
+    /// In a drain: when it began and when the last stop event came ([`drain`]).
+    draining: Option<(Instant, Instant)>,
     down_since: Option<Instant>,
     backoff: ExponentialBackoff,
     launched: bool,
@@ -144,6 +147,7 @@ impl EventWatcherActor {
             seen_at_last: HashSet::new(),
             reconnecting: false,
             stream: None,
+            draining: None,
             down_since: None,
             backoff: new_backoff(),
             launched: false,
@@ -209,6 +213,10 @@ impl EventWatcherActor {
     }
 
     fn on_down(&mut self, why: String, ctx: &mut Context<Self>) {
+        if self.draining.is_some() {
+            tracing::info!(reason = %why, "Draining: the Docker event stream ended; stopping now.");
+            return ctx.stop();
+        }
         if std::mem::replace(&mut self.reconnecting, true) {
             return;
         }
@@ -247,6 +255,9 @@ impl EventWatcherActor {
             }
         }
         tracing::debug!(container_id = %ev.container_id, action = %ev.action, "Docker event.");
+        if !self.admit_while_draining(ev.lifecycle) {
+            return;
+        }
         let verb = ev.action.split(':').next().unwrap_or_default().trim();
         self.health.stats.events.with_label_values(&[verb]).inc();
         let healthy = self.config.register_when_healthy;
@@ -313,7 +324,6 @@ impl Handler<Drain> for EventWatcherActor {
     type Result = ();
 
     fn handle(&mut self, _msg: Drain, ctx: &mut Context<Self>) {
-        tracing::info!("Draining: no longer watching Docker events.");
-        ctx.stop();
+        self.start_drain(ctx);
     }
 }

@@ -56,6 +56,9 @@ impl EventWatcherActor {
     }
 
     fn reconcile(&mut self, ctx: &mut Context<Self>) {
+        if self.draining.is_some() {
+            return;
+        }
         let fut = connect_and_list(self.config.socket.clone(), self.policy.label_key.clone(), 0);
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
             match res {
