@@ -262,3 +262,32 @@ fn route53_throttling_5xx_and_timeouts_lose_nothing() {
         agent.logs()
     );
 }
+
+/// One worker and an ECS agent that hangs on one container's lookup: another container's stop still reaches
+/// Route53 within seconds (lookups run side by side; a stop never waits behind one).
+#[test]
+fn a_hanging_lookup_holds_up_no_other_containers_stop() {
+    let w = World::new("hol");
+    let config = w.config().replace("workers = 3", "workers = 1");
+    let mut agent = Agent::start(&config, w.port);
+    agent.wait_ready();
+    let (a, a_tid) = w.bridge_task("web", 0);
+    w.wait_records(vec![w.expected("web", &a_tid, crate::HOST_IP)]);
+    // The next task's lookup hangs (the ECS agent stuck on it), on the same (only) worker.
+    let b = w.bridge_task_hanging("web", 1);
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = std::time::Instant::now();
+    a.stop();
+    let gone = wait_for_result(Duration::from_secs(5), || w.records().is_empty());
+    assert!(
+        gone,
+        "the stop waited behind the hanging lookup ({:?}):\n{}",
+        t0.elapsed(),
+        agent.logs()
+    );
+    eprintln!(
+        "hol: stop reached Route53 {:?} after docker stop returned",
+        t0.elapsed()
+    );
+    drop(b);
+}

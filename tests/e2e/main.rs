@@ -164,12 +164,28 @@ enabled = false
         self.bridge_task_with(service, n, false)
     }
 
+    /// A bridge-mode ECS task whose introspection lookups hang (the ECS agent stuck on it); started.
+    pub fn bridge_task_hanging(&self, service: &str, n: usize) -> Container {
+        let (c, _) = self.bridge_task_inner(service, n, false, true);
+        c
+    }
+
     /// [`World::bridge_task`], optionally with the restart policy `always`.
     pub fn bridge_task_with(
         &self,
         service: &str,
         n: usize,
         restart_always: bool,
+    ) -> (Container, String) {
+        self.bridge_task_inner(service, n, restart_always, false)
+    }
+
+    fn bridge_task_inner(
+        &self,
+        service: &str,
+        n: usize,
+        restart_always: bool,
+        hang: bool,
     ) -> (Container, String) {
         let task_id = support::task_id(&format!("{}-{service}-{n}", self.name));
         let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/{task_id}");
@@ -193,6 +209,9 @@ enabled = false
             internal: vec![],
             ..Default::default()
         });
+        if hang {
+            self.ecs.hang_lookups_of(&c.id);
+        }
         c.start();
         (c, task_id)
     }

@@ -4,9 +4,12 @@
 //! `MetadataActor` finds its address, then [`Register`] goes to the writer. A stopped container: [`Deregister`] —
 //! for a container that is being stopped but still runs, after the configured deregistration delay (a newer
 //! event for it cancels the wait; `die` deregisters at once; in a drain the waiting ones go at once).
-//! Each registrar handles its messages one at a time ([`AtomicResponse`]); the [`pool::RegistrarPool`] sends all
-//! events of one container to the same registrar, so they are never reordered. A lookup that fails for a
-//! transient reason is retried a bounded number of times unless a newer event for the container supersedes it.
+//! The [`pool::RegistrarPool`] sends all events of one container to the same registrar, so they arrive in order.
+//! Lookups run side by side, so a slow one (an ECS agent that hangs) holds up no other container's events: a stop
+//! goes to the writer at once, and the result of a lookup that a newer event of its container superseded is
+//! dropped, so a container's events still take effect in order. A lookup that fails for a transient reason is
+//! retried a bounded number of times unless a newer event for the container supersedes it. A [`Barrier`] answers
+//! once the lookups in flight are done.
 
 pub mod pool;
 
@@ -15,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use tokio::sync::oneshot;
 
 use crate::core::address::Endpoint;
 use crate::core::desired::{Identity, RecordPolicy};
@@ -98,6 +102,16 @@ pub struct RegistrarActor {
     delayed: HashMap<String, Instant>,
     /// The one timer that sends due deregistrations.
     delay_timer: Option<SpawnHandle>,
+    /// Lookups under way. They run side by side (a slow lookup holds up no other container's events); the
+    /// result of one that a newer event of its container superseded is dropped.
+    in_flight: usize,
+    /// Lookups under way per container: a `Running` that repeats one (a listing, or a `healthy` event, while its
+    /// lookup runs, with no stop in between) starts no second lookup beside it but one more after it ([`Self::again`]).
+    looking: HashMap<String, usize>,
+    /// Containers to look up once more when their lookup under way ends, with their labels.
+    again: HashMap<String, HashMap<String, String>>,
+    /// [`Barrier`]s waiting for the lookups in flight.
+    barriers: Vec<oneshot::Sender<()>>,
 }
 
 impl RegistrarActor {
@@ -123,6 +137,10 @@ impl RegistrarActor {
             counter: 0,
             delayed: HashMap::new(),
             delay_timer: None,
+            in_flight: 0,
+            looking: HashMap::new(),
+            again: HashMap::new(),
+            barriers: Vec::new(),
         }
     }
 
@@ -142,13 +160,26 @@ impl RegistrarActor {
                 return Box::pin(actix::fut::ready(()));
             }
         };
-        let generation = self.latest.get(&container_id).copied().unwrap_or_default();
+        let generation = self.latest.get(&container_id).copied();
         let ask = self.metadata.send(Resolve {
             container_id: container_id.clone(),
             labels: labels.clone(),
         });
         let record_name = identity.name.clone();
-        Box::pin(ask.into_actor(self).map(move |res, act, ctx| match res {
+        self.in_flight += 1;
+        *self.looking.entry(container_id.clone()).or_insert(0) += 1;
+        Box::pin(ask.into_actor(self).map(move |res, act, ctx| {
+            act.lookup_done(&container_id);
+            if act.latest.get(&container_id).copied() != generation {
+                tracing::debug!(container_id = %container_id, "A newer event for the container came during the lookup; its result is dropped.");
+                return;
+            }
+            if let Some(labels) = act.again.remove(&container_id) {
+                tracing::debug!(container_id = %container_id, "Looking the container up again (an event came during the lookup).");
+                let fut = act.running(container_id.clone(), labels, 0);
+                ctx.spawn(fut);
+            }
+            match res {
             Ok(Ok(Resolution::Publish { endpoint, instance })) => {
                 act.publish(container_id, &identity, &endpoint, &instance);
             }
@@ -158,9 +189,9 @@ impl RegistrarActor {
             Ok(Err(e)) if attempt < act.retry.retries => {
                 tracing::warn!(container_id = %container_id, error = %e, attempt, "Address lookup failed; will retry.");
                 ctx.run_later(act.retry.delay, move |act, ctx| {
-                    if act.latest.get(&container_id).copied().unwrap_or_default() == generation {
+                    if act.latest.get(&container_id).copied() == generation {
                         let fut = act.running(container_id, labels, attempt + 1);
-                        ctx.wait(fut);
+                        ctx.spawn(fut);
                     }
                 });
             }
@@ -168,7 +199,24 @@ impl RegistrarActor {
                 tracing::error!(container_id = %container_id, record_name = %record_name, error = %e, "Address lookup failed; giving up until the next sync.");
             }
             Err(e) => act.reporter.failed(ACTOR, format!("metadata actor unreachable: {e}")),
+            }
         }))
+    }
+
+    /// A lookup of `container_id` finished: wakes the barriers waiting for the lookups in flight.
+    fn lookup_done(&mut self, container_id: &str) {
+        if let Some(n) = self.looking.get_mut(container_id) {
+            *n -= 1;
+            if *n == 0 {
+                self.looking.remove(container_id);
+            }
+        }
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if self.in_flight == 0 {
+            for tx in self.barriers.drain(..) {
+                let _ = tx.send(());
+            }
+        }
     }
 }
 
@@ -247,7 +295,7 @@ impl Actor for RegistrarActor {
 }
 
 impl Handler<ContainerWork> for RegistrarActor {
-    type Result = AtomicResponse<Self, ()>;
+    type Result = ();
 
     fn handle(&mut self, msg: ContainerWork, ctx: &mut Context<Self>) -> Self::Result {
         self.health
@@ -258,30 +306,48 @@ impl Handler<ContainerWork> for RegistrarActor {
         self.counter += 1;
         let id = msg.0.container_id().to_string();
         self.delayed.remove(&id);
+        if !matches!(msg.0, Work::Running { .. }) {
+            self.again.remove(&id);
+        }
         match msg.0 {
+            Work::Running {
+                container_id,
+                labels,
+            } if self.latest.contains_key(&id) && self.looking.contains_key(&id) => {
+                tracing::debug!(container_id = %container_id, "A lookup of the container is under way; it is looked up again after it.");
+                self.again.insert(container_id, labels);
+            }
             Work::Running {
                 container_id,
                 labels,
             } => {
                 self.latest.insert(id, self.counter);
-                AtomicResponse::new(self.running(container_id, labels, 0))
+                let lookup = self.running(container_id, labels, 0);
+                ctx.spawn(lookup);
             }
             Work::Stopping { container_id } if !self.retry.deregister_delay.is_zero() => {
                 self.latest.remove(&id);
                 self.deregister_later(container_id, ctx);
-                AtomicResponse::new(Box::pin(actix::fut::ready(())))
             }
             Work::Stopping { container_id } | Work::Stopped { container_id } => {
                 self.latest.remove(&id);
                 self.route53.do_send(Deregister { container_id });
-                AtomicResponse::new(Box::pin(actix::fut::ready(())))
             }
         }
     }
 }
 
 impl Handler<Barrier> for RegistrarActor {
-    type Result = ();
+    type Result = ResponseFuture<()>;
 
-    fn handle(&mut self, _msg: Barrier, _ctx: &mut Context<Self>) {}
+    fn handle(&mut self, _msg: Barrier, _ctx: &mut Context<Self>) -> Self::Result {
+        if self.in_flight == 0 {
+            return Box::pin(async {});
+        }
+        let (tx, rx) = oneshot::channel();
+        self.barriers.push(tx);
+        Box::pin(async move {
+            let _ = rx.await;
+        })
+    }
 }

@@ -36,6 +36,8 @@ struct State {
     metadata_up: bool,
     tasks_down: bool,
     tasks_garbage: bool,
+    /// `/v1/tasks` lookups do not answer (the ECS agent hung), for the listed docker ids.
+    hanging: Vec<String>,
 }
 
 /// The running fake agent.
@@ -113,6 +115,10 @@ async fn tasks(req: HttpRequest, state: web::Data<Arc<Mutex<State>>>) -> HttpRes
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.clone())
     };
+    let hang = get("dockerid").is_some_and(|id| state.lock().unwrap().hanging.contains(&id));
+    if hang {
+        actix_web::rt::time::sleep(std::time::Duration::from_secs(60)).await;
+    }
     let state = state.lock().unwrap();
     if state.tasks_garbage {
         return json_response(
@@ -171,6 +177,7 @@ impl FakeEcsAgent {
             metadata_up: true,
             tasks_down: false,
             tasks_garbage: false,
+            hanging: Vec::new(),
         }));
         let data = web::Data::new(state.clone());
         let url = super::serve(move |cfg: &mut web::ServiceConfig| {
@@ -195,6 +202,15 @@ impl FakeEcsAgent {
     /// Makes `/v1/tasks` answer 200 with a truncated JSON body, or normally.
     pub fn set_tasks_garbage(&self, garbage: bool) {
         self.state.lock().unwrap().tasks_garbage = garbage;
+    }
+
+    /// Makes `/v1/tasks?dockerid=<id>` hang (no answer for a minute), like an ECS agent stuck on that task.
+    pub fn hang_lookups_of(&self, docker_id: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .hanging
+            .push(docker_id.to_string());
     }
 
     /// Makes `/v1/metadata` answer 500 (agent starting) or normally.
