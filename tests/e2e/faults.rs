@@ -291,3 +291,31 @@ fn a_hanging_lookup_holds_up_no_other_containers_stop() {
     );
     drop(b);
 }
+
+/// A registered container that resolves to "not registered" later (here: ECS set its task's desired status to
+/// STOPPED, seen at a reconcile) loses its record; before, a skip only logged and the record stayed.
+#[test]
+fn a_registered_task_that_ecs_is_stopping_loses_its_record_at_the_next_lookup() {
+    let w = World::new("skipgo");
+    let config = w
+        .config()
+        .replace("[agent]\n", "[agent]\nreconcile_interval_secs = 2\n");
+    let mut agent = Agent::start(&config, w.port);
+    agent.wait_ready();
+    let (_stays, stays_tid) = w.bridge_task("web", 0);
+    let (_c, tid) = w.bridge_task("web", 1);
+    let both = vec![
+        w.expected("web", &stays_tid, crate::HOST_IP),
+        w.expected("web", &tid, crate::HOST_IP),
+    ];
+    let mut both_sorted = both.clone();
+    both_sorted.sort();
+    w.wait_records(both_sorted);
+    w.ecs.set_desired(&tid, "STOPPED");
+    w.wait_records(vec![both[0].clone()]);
+    assert!(
+        agent.logs().contains("the ECS task is stopping"),
+        "{}",
+        agent.logs()
+    );
+}

@@ -185,6 +185,9 @@ impl RegistrarActor {
             }
             Ok(Ok(Resolution::Skip(why))) => {
                 tracing::info!(container_id = %container_id, record_name = %record_name, reason = %why, "Container not registered.");
+                // A container that held records (it turned unhealthy, its task is being stopped) loses them; one
+                // that held none keeps whatever a listing protects for it.
+                act.route53.do_send(Register { container_id, records: Vec::new() });
             }
             Ok(Err(e)) if attempt < act.retry.retries => {
                 tracing::warn!(container_id = %container_id, error = %e, attempt, "Address lookup failed; will retry.");

@@ -204,6 +204,18 @@ impl FakeEcsAgent {
         self.state.lock().unwrap().tasks_garbage = garbage;
     }
 
+    /// Sets the `DesiredStatus` of the task `arn` (ECS stopping it: `STOPPED`).
+    pub fn set_desired(&self, arn_suffix: &str, desired: &str) {
+        let mut state = self.state.lock().unwrap();
+        for t in state
+            .tasks
+            .iter_mut()
+            .filter(|t| t.arn.ends_with(arn_suffix))
+        {
+            t.desired_status = Some(desired.to_string());
+        }
+    }
+
     /// Makes `/v1/tasks?dockerid=<id>` hang (no answer for a minute), like an ECS agent stuck on that task.
     pub fn hang_lookups_of(&self, docker_id: &str) {
         self.state
