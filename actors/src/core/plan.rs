@@ -37,6 +37,24 @@ pub fn group_mismatches(sets: &[RecordSet], ttl: i64, weight: i64) -> Vec<Group>
     groups
 }
 
+/// The TTL of each weighted group that holds sets of other writers (SetIdentifiers not written by agents of
+/// this kind), for the types this agent writes. Route53 forces one TTL per weighted group, rewriting every set's
+/// TTL to the last one written, so this agent writes its records in such a group with the group's TTL instead of
+/// its own: it never changes another writer's TTL.
+pub fn foreign_ttls(sets: &[RecordSet]) -> HashMap<Group, i64> {
+    let mut out = HashMap::new();
+    for s in sets.iter().filter(|s| s.weight.is_some()) {
+        let foreign = !s
+            .set_identifier
+            .as_deref()
+            .is_some_and(|i| i.starts_with("r53d:"));
+        if let (true, Some(t), Some(ttl)) = (foreign, RecordType::parse(&s.record_type), s.ttl) {
+            out.entry((s.name.to_ascii_lowercase(), t)).or_insert(ttl);
+        }
+    }
+    out
+}
+
 /// Number of weighted sets per group (name and type, any owner) among `sets`, for the types this agent writes.
 pub fn weighted_counts(sets: &[RecordSet]) -> HashMap<Group, usize> {
     let mut counts = HashMap::new();

@@ -26,6 +26,9 @@ pub struct RecordBook {
     /// yet, or skipped: instance address unknown, unhealthy). Their existing records are never deleted; the
     /// protection ends when such a container registers, or when a later listing no longer finds it.
     protected: BTreeSet<String>,
+    /// TTLs of weighted groups that hold other writers' sets: our records there adopt them
+    /// ([`crate::core::plan::foreign_ttls`]).
+    foreign_ttl: HashMap<Group, i64>,
 }
 
 /// What one planning round produced.
@@ -202,13 +205,41 @@ impl RecordBook {
         plan
     }
 
-    /// The change one key needs now; never the deletion of a protected record.
+    /// Records the TTLs of groups that hold other writers' sets, as a read found them: for every group when
+    /// `names` is `None` (a full read), else for the groups under `names` (a targeted read). Marks the keys of
+    /// changed groups dirty.
+    pub fn set_foreign_ttls(
+        &mut self,
+        names: Option<&BTreeSet<String>>,
+        ttls: HashMap<Group, i64>,
+    ) {
+        match names {
+            None => self.foreign_ttl.clear(),
+            Some(names) => self.foreign_ttl.retain(|(n, _), _| !names.contains(n)),
+        }
+        self.foreign_ttl.extend(ttls);
+        let groups: BTreeSet<&Group> = self.foreign_ttl.keys().collect();
+        let replan: Vec<RecordKey> = self
+            .desired
+            .keys()
+            .filter(|k| groups.contains(&group(k)))
+            .cloned()
+            .collect();
+        self.dirty.extend(replan);
+    }
+
+    /// The change one key needs now; never the deletion of a protected record. A record in a group that holds
+    /// other writers' sets takes the group's TTL.
     pub fn plan(&self, key: &RecordKey) -> Option<Change> {
         let desired = self.desired.get(key).and_then(|h| h.values().next());
         if desired.is_none() && self.is_protected(key) {
             return None;
         }
-        plan_key(desired, self.actual.get(key))
+        let adopted = desired.and_then(|d| {
+            let ttl = *self.foreign_ttl.get(&group(key))?;
+            (ttl != d.ttl).then(|| Record { ttl, ..d.clone() })
+        });
+        plan_key(adopted.as_ref().or(desired), self.actual.get(key))
     }
 
     /// Records the effect of changes Route53 accepted.

@@ -12,7 +12,7 @@ use actix::prelude::*;
 use super::api::{read_name, DnsError, ErrorClass};
 use super::recheck::RECHECK_RETRY;
 use super::{ours, Route53Actor, ACTOR};
-use crate::core::plan::{group_mismatches, send_order, weighted_counts, Change};
+use crate::core::plan::{foreign_ttls, group_mismatches, send_order, weighted_counts, Change};
 use crate::core::record::RecordKey;
 
 /// What to do once the names are read again.
@@ -73,6 +73,7 @@ impl Route53Actor {
                 Err(e) => return act.read_failed(keys, after, &e, ctx),
             };
             act.warn_mismatches(&sets);
+            act.note_foreign_ttls(&sets, Some(&names));
             let counts = weighted_counts(&sets);
             act.book
                 .refresh_names(&names, ours(&act.owner, sets), counts);
@@ -163,6 +164,23 @@ impl Route53Actor {
                     "Records of other agents under this name use another TTL or weight; Route53 forces one TTL per weighted group, so configure the same route53.ttl and route53.weight everywhere.");
             }
         }
+    }
+
+    /// Adopts (and warns once about) the TTLs of weighted groups that hold other writers' sets.
+    pub(super) fn note_foreign_ttls(
+        &mut self,
+        sets: &[crate::core::record::RecordSet],
+        names: Option<&BTreeSet<String>>,
+    ) {
+        let ttls = foreign_ttls(sets);
+        for ((name, record_type), ttl) in &ttls {
+            let group = (name.clone(), *record_type);
+            if *ttl != self.config.ttl && self.warned_names.insert(group) {
+                tracing::warn!(zone_id = %self.config.zone_id, record_name = %name, %record_type, ttl, agent_ttl = self.config.ttl,
+                    "Other writers' records share this weighted group; Route53 forces one TTL per group, so this agent writes its records there with their TTL instead of route53.ttl and never changes theirs.");
+            }
+        }
+        self.book.set_foreign_ttls(names, ttls);
     }
 
     /// New records refused because their name already holds the maximum of weighted records.

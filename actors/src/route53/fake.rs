@@ -5,6 +5,8 @@
 //! * DELETE must match the existing set exactly (TTL, weight, values), else `InvalidChangeBatch`
 //!   ("not found" / "values provided do not match"), and is scoped to name + type + SetIdentifier;
 //! * at most 100 weighted sets per name and type;
+//! * one TTL per weighted group (name and type): a write with another TTL rewrites every set of the group, as
+//!   Route53 does (moto does not);
 //! * listing is ordered like Route53 (labels reversed, then type, then identifier) with identifier-aware paging;
 //! * faults can be queued: the next requests fail with the given errors;
 //! * a change can "land late": the client gets an ambiguous failure (a timeout) and the change is applied at a
@@ -228,6 +230,12 @@ fn apply(state: &mut BTreeMap<SetKey, RecordSet>, change: &Change) -> Result<(),
             }
             if !state.contains_key(&key) && state.keys().filter(|k| same_name(k)).count() >= MAX_WEIGHTED_PER_NAME {
                 return Err(format!("Tried to create resource record set {label} but the limit of {MAX_WEIGHTED_PER_NAME} weighted records was reached"));
+            }
+            // Route53's rule: a weighted group has one TTL, the last one written.
+            if set.weight.is_some() {
+                for other in state.values_mut().filter(|s| s.name == set.name && s.record_type == set.record_type) {
+                    other.ttl = set.ttl;
+                }
             }
             state.insert(key, set);
             Ok(())

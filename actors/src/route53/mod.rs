@@ -315,6 +315,7 @@ impl Actor for Route53Actor {
         ctx.wait(load.into_actor(self).map(|res, act, _ctx| match res {
             Ok(sets) => {
                 act.warn_mismatches(&sets);
+                act.note_foreign_ttls(&sets, None);
                 let counts = weighted_counts(&sets);
                 let records = ours(&act.owner, sets);
                 tracing::info!(zone_id = %act.config.zone_id, records = records.len(), "Found this owner's records in the zone.");

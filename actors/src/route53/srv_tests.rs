@@ -103,3 +103,57 @@ async fn the_shared_target_outlives_all_but_the_last_srv() {
     h.addr.send(Flush).await.unwrap();
     assert!(h.fake.sets().is_empty(), "{:?}", h.fake.sets());
 }
+
+/// Route53 forces one TTL per weighted group: a record written with our TTL into a group another writer uses
+/// would rewrite theirs. The agent adopts the group's TTL instead (the strict fake applies the rule).
+#[actix_rt::test]
+async fn a_group_shared_with_another_writer_keeps_that_writers_ttl() {
+    let fake = FakeRoute53::new("Z1", "example.com.");
+    fake.insert(crate::core::record::RecordSet {
+        name: "web.example.com.".into(),
+        record_type: "A".into(),
+        set_identifier: Some("hand-made".into()),
+        weight: Some(5),
+        ttl: Some(300),
+        values: vec!["192.0.2.1".into()],
+        has_extras: false,
+    });
+    let h = start(fake);
+    h.addr.do_send(Register {
+        container_id: "c1".into(),
+        records: task_records("1", 32768),
+    });
+    h.addr.send(Flush).await.unwrap();
+    let ttls: Vec<(String, Option<String>, Option<i64>)> = h
+        .fake
+        .sets()
+        .into_iter()
+        .filter(|s| s.name == "web.example.com.")
+        .map(|s| (s.record_type, s.set_identifier, s.ttl))
+        .collect();
+    assert_eq!(ttls.len(), 2, "{ttls:?}");
+    assert!(
+        ttls.iter().all(|(_, _, ttl)| *ttl == Some(300)),
+        "the foreign TTL is unchanged and ours adopts it: {ttls:?}"
+    );
+    let srv_ttl = h
+        .fake
+        .sets()
+        .into_iter()
+        .find(|s| s.record_type == "SRV")
+        .and_then(|s| s.ttl);
+    assert_eq!(
+        srv_ttl,
+        Some(60),
+        "groups without other writers keep route53.ttl"
+    );
+    h.addr.do_send(Deregister {
+        container_id: "c1".into(),
+    });
+    h.addr.send(Flush).await.unwrap();
+    assert_eq!(
+        h.fake.sets().len(),
+        1,
+        "ours deleted exactly as they exist (TTL 300); theirs stays"
+    );
+}
