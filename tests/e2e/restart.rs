@@ -28,8 +28,14 @@ fn docker_daemon_restarted_while_containers_start_and_stop_converges() {
     let (gone, gone_tid) = w.bridge_task("web", 0); // stopped by the daemon's shutdown, not restarted
     let (back, back_tid) = w.bridge_task_with("web", 1, true); // restart policy: back after the restart
     w.wait_records(vec![
-        Rec { ttl: 300, ..w.expected("web", &gone_tid, crate::HOST_IP) },
-        Rec { ttl: 300, ..w.expected("web", &back_tid, crate::HOST_IP) },
+        Rec {
+            ttl: 300,
+            ..w.expected("web", &gone_tid, crate::HOST_IP)
+        },
+        Rec {
+            ttl: 300,
+            ..w.expected("web", &back_tid, crate::HOST_IP)
+        },
         foreign.clone(),
     ]);
 
@@ -41,8 +47,14 @@ fn docker_daemon_restarted_while_containers_start_and_stop_converges() {
     );
     assert!(!gone.is_running());
     w.wait_records(vec![
-        Rec { ttl: 300, ..w.expected("web", &back_tid, crate::HOST_IP) },
-        Rec { ttl: 300, ..w.expected("web", &new_tid, crate::HOST_IP) },
+        Rec {
+            ttl: 300,
+            ..w.expected("web", &back_tid, crate::HOST_IP)
+        },
+        Rec {
+            ttl: 300,
+            ..w.expected("web", &new_tid, crate::HOST_IP)
+        },
         foreign,
     ]);
     assert!(

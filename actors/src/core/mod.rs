@@ -7,6 +7,7 @@ pub mod desired;
 pub mod events;
 pub mod instance;
 pub mod introspection;
+pub mod listing;
 pub mod naming;
 pub mod network;
 pub mod ownership;

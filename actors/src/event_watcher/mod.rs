@@ -23,6 +23,7 @@ use bollard::Docker;
 
 use crate::core::desired::RecordPolicy;
 use crate::core::events::{event_filters, parse_event, since_param, Lifecycle};
+use crate::core::listing::Seen;
 use crate::health::HealthState;
 use crate::messages::Reporter;
 use crate::registrar::pool::RegistrarPool;
@@ -64,6 +65,9 @@ pub struct EventWatcherActor {
     health: Arc<HealthState>,
     /// Running labelled containers handed to the registrars.
     known: HashSet<String>,
+    /// Events dispatched so far, and each container's latest one (for listings that overlap events).
+    seq: u64,
+    seen: HashMap<String, Seen>,
     /// The newest `timeNano` seen, to resume with `since` after a reconnect.
     last_nano: Option<i64>,
     /// (id, action) of the events seen at exactly `last_nano`: `since` is inclusive, so they come again.
@@ -143,6 +147,8 @@ impl EventWatcherActor {
             reporter,
             health,
             known: HashSet::new(),
+            seq: 0,
+            seen: HashMap::new(),
             last_nano: None,
             seen_at_last: HashSet::new(),
             reconnecting: false,
@@ -172,7 +178,8 @@ impl EventWatcherActor {
     }
 
     fn on_listed(&mut self, listed: Listed, ctx: &mut Context<Self>) {
-        let keep = self.apply_listing(listed.running);
+        // The stream is down while a (re)connect lists, so no event is newer than this listing.
+        let keep = self.apply_listing(listed.running, self.seq);
         let filters = event_filters(&self.policy.label_key);
         let opts = EventsOptions {
             since: Some(since_param(listed.since)),
@@ -238,6 +245,16 @@ impl EventWatcherActor {
         ctx.run_later(delay, |act, ctx| act.connect(ctx));
     }
 
+    /// Numbers a dispatched event and remembers it as the container's latest.
+    fn note_event(&mut self, container_id: &str, running: bool) {
+        self.seq += 1;
+        let seen = Seen {
+            seq: self.seq,
+            running,
+        };
+        self.seen.insert(container_id.to_string(), seen);
+    }
+
     fn on_event(&mut self, msg: EventMessage) {
         let Some(ev) = parse_event(&msg) else { return };
         let (nano, seen) = (
@@ -266,6 +283,7 @@ impl EventWatcherActor {
                 if healthy || ev.lifecycle == Lifecycle::Running =>
             {
                 self.known.insert(ev.container_id.clone());
+                self.note_event(&ev.container_id, true);
                 self.pool.dispatch(Work::Running {
                     container_id: ev.container_id,
                     labels: ev.attributes,
@@ -275,12 +293,14 @@ impl EventWatcherActor {
                 if healthy || ev.lifecycle == Lifecycle::Stopping =>
             {
                 self.known.remove(&ev.container_id);
+                self.note_event(&ev.container_id, false);
                 self.pool.dispatch(Work::Stopping {
                     container_id: ev.container_id,
                 });
             }
             Lifecycle::Stopped => {
                 self.known.remove(&ev.container_id);
+                self.note_event(&ev.container_id, false);
                 self.pool.dispatch(Work::Stopped {
                     container_id: ev.container_id,
                 });

@@ -12,21 +12,29 @@ use actix::prelude::*;
 
 use super::{connect_and_list, EventWatcherActor};
 use crate::backoff::uniform;
+use crate::core::listing::listing_work;
 use crate::registrar::Work;
 use crate::route53::Protect;
 
 impl EventWatcherActor {
     /// Dispatches a listing; returns the SetIdentifiers of the running containers (the launch sweep keeps their
     /// records).
+    ///
+    /// `listed_at` is the event number current when the listing was requested: a container with a newer event
+    /// is left to that event ([`listing_work`]).
     pub(super) fn apply_listing(
         &mut self,
         running: Vec<(String, HashMap<String, String>)>,
+        listed_at: u64,
     ) -> BTreeSet<String> {
-        let ids: HashSet<String> = running.iter().map(|(id, _)| id.clone()).collect();
-        for gone in self.known.difference(&ids).cloned().collect::<Vec<_>>() {
+        let ids: Vec<String> = running.iter().map(|(id, _)| id.clone()).collect();
+        let work = listing_work(&self.known, &self.seen, &ids, listed_at);
+        self.seen.retain(|_, s| s.seq > listed_at);
+        for gone in work.stopped {
             self.known.remove(&gone);
             self.pool.dispatch(Work::Stopped { container_id: gone });
         }
+        let start: HashSet<String> = work.running.into_iter().collect();
         let keep = running
             .iter()
             .filter_map(|(id, l)| self.policy.identity(id, l).ok())
@@ -37,6 +45,9 @@ impl EventWatcherActor {
             "Listed running labelled containers."
         );
         for (container_id, labels) in running {
+            if !start.contains(&container_id) {
+                continue;
+            }
             self.known.insert(container_id.clone());
             self.pool.dispatch(Work::Running {
                 container_id,
@@ -60,11 +71,12 @@ impl EventWatcherActor {
             return;
         }
         let fut = connect_and_list(self.config.socket.clone(), self.policy.label_key.clone(), 0);
-        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+        let listed_at = self.seq;
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             match res {
                 Ok(listed) => {
                     tracing::debug!("Periodic reconcile.");
-                    let running = act.apply_listing(listed.running);
+                    let running = act.apply_listing(listed.running, listed_at);
                     act.route53.do_send(Protect { running });
                     act.health.stats.synced_now();
                 }

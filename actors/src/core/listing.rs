@@ -1,0 +1,115 @@
+//! A listing of running containers against the event stream: which containers a listing may stop or start.
+//!
+//! A periodic listing runs while events keep arriving. A container that started during the list call is not in
+//! it, and one that died during it may still be; the listing must not override such a container's newer event.
+//! Each event gets a sequence number; a listing is stamped with the number current when it was requested, and a
+//! container whose latest event is newer than that is left to its event.
+
+use std::collections::{HashMap, HashSet};
+
+/// The latest event of one container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    /// Its sequence number.
+    pub seq: u64,
+    /// Whether it said the container runs (start) or not (kill, stop, die).
+    pub running: bool,
+}
+
+/// What a listing asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ListingWork {
+    /// Known containers the listing no longer finds: stop them.
+    pub stopped: Vec<String>,
+    /// Listed containers to hand to their registrar as running.
+    pub running: Vec<String>,
+}
+
+/// The work a listing requested at event number `listed_at` calls for, given the containers known as running,
+/// the latest event of each container, and the listed ids.
+pub fn listing_work(
+    known: &HashSet<String>,
+    seen: &HashMap<String, Seen>,
+    listed: &[String],
+    listed_at: u64,
+) -> ListingWork {
+    let newer = |id: &str| seen.get(id).filter(|s| s.seq > listed_at);
+    let listed_set: HashSet<&str> = listed.iter().map(String::as_str).collect();
+    let mut stopped: Vec<String> = known
+        .iter()
+        .filter(|id| !listed_set.contains(id.as_str()) && newer(id).is_none())
+        .cloned()
+        .collect();
+    stopped.sort();
+    let running = listed
+        .iter()
+        .filter(|id| newer(id).is_none_or(|s| s.running))
+        .cloned()
+        .collect();
+    ListingWork { stopped, running }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_container_started_during_the_list_call_is_not_stopped_by_it() {
+        let known = HashSet::from(["old".to_string(), "new".to_string()]);
+        let seen = HashMap::from([(
+            "new".to_string(),
+            Seen {
+                seq: 11,
+                running: true,
+            },
+        )]);
+        let work = listing_work(&known, &seen, &ids(&["old"]), 10);
+        assert!(
+            work.stopped.is_empty(),
+            "the start (event 11) is newer than the listing (10): {work:?}"
+        );
+        assert_eq!(work.running, ids(&["old"]));
+    }
+
+    #[test]
+    fn a_container_that_died_during_the_list_call_is_not_started_again() {
+        let known = HashSet::new();
+        let seen = HashMap::from([(
+            "dead".to_string(),
+            Seen {
+                seq: 12,
+                running: false,
+            },
+        )]);
+        let work = listing_work(&known, &seen, &ids(&["dead", "live"]), 10);
+        assert_eq!(work.running, ids(&["live"]));
+    }
+
+    #[test]
+    fn older_events_leave_the_listing_in_charge() {
+        let known = HashSet::from(["gone".to_string()]);
+        let seen = HashMap::from([
+            (
+                "gone".to_string(),
+                Seen {
+                    seq: 3,
+                    running: true,
+                },
+            ),
+            (
+                "back".to_string(),
+                Seen {
+                    seq: 4,
+                    running: false,
+                },
+            ),
+        ]);
+        let work = listing_work(&known, &seen, &ids(&["back"]), 10);
+        assert_eq!(work.stopped, ids(&["gone"]));
+        assert_eq!(work.running, ids(&["back"]));
+    }
+}
