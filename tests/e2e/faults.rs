@@ -328,3 +328,31 @@ fn a_registered_task_that_ecs_is_stopping_loses_its_record_at_the_next_lookup() 
         agent.logs()
     );
 }
+
+/// A record inherited at launch whose container is listed but never registered (here: its task is being
+/// stopped) goes with that container's stop, not at the next listing.
+#[test]
+fn an_inherited_record_of_a_container_never_registered_goes_with_its_stop() {
+    let w = World::new("inherit");
+    let mut first = w.agent();
+    first.wait_ready();
+    let (c, tid) = w.bridge_task("web", 0);
+    let rec = w.expected("web", &tid, crate::HOST_IP);
+    w.wait_records(vec![rec.clone()]);
+    first.kill();
+    w.ecs.set_desired(&tid, "STOPPED");
+    let mut second = w.agent();
+    second.wait_ready();
+    let skipped = wait_for_result(Duration::from_secs(10), || {
+        second.logs().contains("the ECS task is stopping")
+    });
+    assert!(skipped, "{}", second.logs());
+    assert_eq!(
+        w.records(),
+        vec![rec],
+        "listed and running: its inherited record stays"
+    );
+    c.stop();
+    let gone = wait_for_result(Duration::from_secs(5), || w.records().is_empty());
+    assert!(gone, "the record stayed after the stop:\n{}", second.logs());
+}

@@ -26,7 +26,7 @@ use crate::core::instance::InstanceAddresses;
 use crate::health::HealthState;
 use crate::messages::Reporter;
 use crate::metadata::{MetadataActor, Resolution, Resolve};
-use crate::route53::{Deregister, Register, Route53Actor};
+use crate::route53::{Deregister, Register, Route53Actor, Unprotect};
 
 const ACTOR: &str = "registrar";
 
@@ -108,6 +108,8 @@ pub struct RegistrarActor {
     /// Lookups under way per container: a `Running` that repeats one (a listing, or a `healthy` event, while its
     /// lookup runs, with no stop in between) starts no second lookup beside it but one more after it ([`Self::again`]).
     looking: HashMap<String, usize>,
+    /// The SetIdentifier of each running container seen here (for [`Unprotect`] at its stop).
+    identities: HashMap<String, String>,
     /// Containers to look up once more when their lookup under way ends, with their labels.
     again: HashMap<String, HashMap<String, String>>,
     /// [`Barrier`]s waiting for the lookups in flight.
@@ -140,6 +142,7 @@ impl RegistrarActor {
             in_flight: 0,
             looking: HashMap::new(),
             again: HashMap::new(),
+            identities: HashMap::new(),
             barriers: Vec::new(),
         }
     }
@@ -160,6 +163,8 @@ impl RegistrarActor {
                 return Box::pin(actix::fut::ready(()));
             }
         };
+        self.identities
+            .insert(container_id.clone(), identity.set_identifier.clone());
         let generation = self.latest.get(&container_id).copied();
         let ask = self.metadata.send(Resolve {
             container_id: container_id.clone(),
@@ -254,6 +259,16 @@ impl RegistrarActor {
 const DELAY_TICK: Duration = Duration::from_millis(250);
 
 impl RegistrarActor {
+    /// Deregisters `container_id` now. With its SetIdentifier known, the writer also ends any listing protection
+    /// of that task's records, so records an earlier agent wrote for a container this one never registered (its
+    /// lookups failed, its task was stopping) go with its stop, not at the next listing.
+    fn deregister(&mut self, container_id: String) {
+        if let Some(set_identifier) = self.identities.remove(&container_id) {
+            self.route53.do_send(Unprotect { set_identifier });
+        }
+        self.route53.do_send(Deregister { container_id });
+    }
+
     /// Deregisters `container_id` once the deregistration delay has passed.
     fn deregister_later(&mut self, container_id: String, ctx: &mut Context<Self>) {
         let delay = self.retry.deregister_delay;
@@ -276,7 +291,7 @@ impl RegistrarActor {
             .collect();
         for container_id in due {
             self.delayed.remove(&container_id);
-            self.route53.do_send(Deregister { container_id });
+            self.deregister(container_id);
         }
         if !self.delayed.is_empty() {
             self.delay_timer = Some(ctx.run_later(DELAY_TICK, Self::send_due));
@@ -334,7 +349,7 @@ impl Handler<ContainerWork> for RegistrarActor {
             }
             Work::Stopping { container_id } | Work::Stopped { container_id } => {
                 self.latest.remove(&id);
-                self.route53.do_send(Deregister { container_id });
+                self.deregister(container_id);
             }
         }
     }

@@ -141,6 +141,20 @@ impl RecordBook {
         self.dirty.extend(replan);
     }
 
+    /// The task with `set_identifier` stopped: its records lose their protection and are planned again.
+    pub fn unprotect(&mut self, set_identifier: &str) {
+        if !self.protected.remove(set_identifier) {
+            return;
+        }
+        let replan: Vec<RecordKey> = self
+            .actual
+            .keys()
+            .filter(|k| k.set_identifier == set_identifier || is_host_target(k))
+            .cloned()
+            .collect();
+        self.dirty.extend(replan);
+    }
+
     /// True when `key` must not be deleted although no container holds it: its task is protected, or it is the
     /// per-instance target of a protected SRV record.
     fn is_protected(&self, key: &RecordKey) -> bool {

@@ -44,6 +44,15 @@ pub struct Protect {
     pub running: BTreeSet<String>,
 }
 
+/// The container of the task with this SetIdentifier stopped: its records lose the protection a listing gave
+/// them (they go unless a container holds them).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Unprotect {
+    /// The task's (or container's) SetIdentifier.
+    pub set_identifier: String,
+}
+
 /// Answers once every change sent to the writer before it has been attempted.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]

@@ -31,7 +31,7 @@ mod srv_tests;
 #[cfg(test)]
 mod tests;
 
-pub use messages::{Deregister, Flush, Protect, Register, Sweep};
+pub use messages::{Deregister, Flush, Protect, Register, Sweep, Unprotect};
 pub use purge::{Purge, PurgeOutcome};
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -369,6 +369,15 @@ impl Handler<Protect> for Route53Actor {
 
     fn handle(&mut self, msg: Protect, ctx: &mut Context<Self>) {
         self.book.protect(&msg.running);
+        self.kick(ctx);
+    }
+}
+
+impl Handler<Unprotect> for Route53Actor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Unprotect, ctx: &mut Context<Self>) {
+        self.book.unprotect(&msg.set_identifier);
         self.kick(ctx);
     }
 }

@@ -302,3 +302,20 @@ fn the_per_instance_target_takes_the_address_resolved_last() {
         "the instance moved: the target follows even before container a is resolved again"
     );
 }
+
+#[test]
+fn a_stop_ends_the_protection_of_a_container_that_never_registered() {
+    let mut b = RecordBook::default();
+    b.load_actual(vec![rec("skipped", [10, 0, 0, 1])], HashMap::new());
+    assert_eq!(b.sweep(&BTreeSet::from(["skipped".to_string()])), 0);
+    b.deregister("c-skipped");
+    assert!(
+        b.take_plan().changes.is_empty(),
+        "a stop without its SetIdentifier cannot end the protection"
+    );
+    b.unprotect("skipped");
+    assert_eq!(
+        b.take_plan().changes,
+        vec![Change::Delete(rec("skipped", [10, 0, 0, 1]))]
+    );
+}
