@@ -205,6 +205,21 @@ async fn zone_name(
     }
 }
 
+/// ECS's default container stop timeout: a task is killed this long after SIGTERM unless its task definition
+/// says otherwise.
+const ECS_STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Warns when resolvers may keep answering with a stopped task's address for longer than the task is kept
+/// alive: a record goes at the stop (plus `agent.deregister_delay_secs`), but resolvers cache it for its TTL.
+fn warn_ttl_outlives_drain(settings: &Settings) {
+    let ttl = Duration::from_secs(u64::try_from(settings.route53.ttl).unwrap_or(0));
+    let covered = settings.agent.deregister_delay + ECS_STOP_TIMEOUT;
+    if ttl > covered {
+        tracing::warn!(ttl = ?ttl, deregister_delay = ?settings.agent.deregister_delay, stop_timeout = ?ECS_STOP_TIMEOUT,
+            "route53.ttl is longer than a stopping task is kept alive (agent.deregister_delay_secs plus ECS's default 30 s stop timeout): resolvers may answer with a stopped task's address for up to the TTL after it is gone. Lower route53.ttl, or keep tasks serving after SIGTERM for the TTL (raise agent.deregister_delay_secs and the task's stopTimeout).");
+    }
+}
+
 /// The metadata actor's settings: introspection, health gating, addressing rules and the address overrides.
 fn metadata_config(settings: &Settings) -> MetadataConfig {
     let t = settings.route53.record_types;
@@ -245,6 +260,7 @@ async fn try_start(
     let zone = zone_name(&*api, &settings, budget).await?;
     let zone_id = settings.route53.hosted_zone_id.clone();
     tracing::info!(zone_id = %zone_id, zone = zone.as_str(), cluster = owner.cluster_tag(), owner = owner.owner(), mode = ?settings.agent.mode, "Starting.");
+    warn_ttl_outlives_drain(&settings);
     let reporter = SupervisorActor::reporter(supervisor);
     let policy = Arc::new(RecordPolicy {
         label_key: settings.docker.label.clone(),
