@@ -213,11 +213,15 @@ const ECS_STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// alive: a record goes at the stop (plus `agent.deregister_delay_secs`), but resolvers cache it for its TTL.
 fn warn_ttl_outlives_drain(settings: &Settings) {
     let ttl = Duration::from_secs(u64::try_from(settings.route53.ttl).unwrap_or(0));
-    let covered = settings.agent.deregister_delay + ECS_STOP_TIMEOUT;
-    if ttl > covered {
+    if ttl_outlives_drain(ttl, settings.agent.deregister_delay) {
         tracing::warn!(ttl = ?ttl, deregister_delay = ?settings.agent.deregister_delay, stop_timeout = ?ECS_STOP_TIMEOUT,
             "route53.ttl is longer than a stopping task is kept alive (agent.deregister_delay_secs plus ECS's default 30 s stop timeout): resolvers may answer with a stopped task's address for up to the TTL after it is gone. Lower route53.ttl, or keep tasks serving after SIGTERM for the TTL (raise agent.deregister_delay_secs and the task's stopTimeout).");
     }
+}
+
+/// True when a record's TTL is longer than a stopping task is kept alive.
+fn ttl_outlives_drain(ttl: Duration, deregister_delay: Duration) -> bool {
+    ttl > deregister_delay + ECS_STOP_TIMEOUT
 }
 
 /// The metadata actor's settings: introspection, health gating, addressing rules and the address overrides.
@@ -334,4 +338,21 @@ async fn try_start(
         expected: FIXED_ACTORS + settings.agent.workers,
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ttl_is_covered_by_the_deregistration_delay_plus_the_stop_timeout() {
+        let s = Duration::from_secs;
+        assert!(
+            ttl_outlives_drain(s(60), s(0)),
+            "the defaults: 60 s TTL, 30 s stop timeout"
+        );
+        assert!(!ttl_outlives_drain(s(30), s(0)));
+        assert!(!ttl_outlives_drain(s(60), s(30)));
+        assert!(ttl_outlives_drain(s(300), s(60)));
+    }
 }
