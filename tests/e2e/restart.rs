@@ -27,17 +27,12 @@ fn docker_daemon_restarted_while_containers_start_and_stop_converges() {
     agent.wait_ready();
     let (gone, gone_tid) = w.bridge_task("web", 0); // stopped by the daemon's shutdown, not restarted
     let (back, back_tid) = w.bridge_task_with("web", 1, true); // restart policy: back after the restart
-    w.wait_records(vec![
-        Rec {
-            ttl: 300,
-            ..w.expected("web", &gone_tid, crate::HOST_IP)
-        },
-        Rec {
-            ttl: 300,
-            ..w.expected("web", &back_tid, crate::HOST_IP)
-        },
-        foreign.clone(),
-    ]);
+                                                               // Beside the foreign record, ours adopt its TTL (one TTL per weighted group).
+    let ours = |tid: &str| Rec {
+        ttl: foreign.ttl,
+        ..w.expected("web", tid, crate::HOST_IP)
+    };
+    w.wait_records(vec![ours(&gone_tid), ours(&back_tid), foreign.clone()]);
 
     dockerd::restart();
     let (_new, new_tid) = w.bridge_task("web", 2); // started while the agent is still reconnecting
@@ -46,17 +41,7 @@ fn docker_daemon_restarted_while_containers_start_and_stop_converges() {
         "the restart-policy container came back"
     );
     assert!(!gone.is_running());
-    w.wait_records(vec![
-        Rec {
-            ttl: 300,
-            ..w.expected("web", &back_tid, crate::HOST_IP)
-        },
-        Rec {
-            ttl: 300,
-            ..w.expected("web", &new_tid, crate::HOST_IP)
-        },
-        foreign,
-    ]);
+    w.wait_records(vec![ours(&back_tid), ours(&new_tid), foreign.clone()]);
     assert!(
         agent
             .logs()
