@@ -57,6 +57,30 @@ pub enum Lifecycle {
     Unhealthy,
 }
 
+/// What a container event asks of the container's registrar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventWork {
+    /// Look it up and register it.
+    Run,
+    /// It is being stopped (or turned unhealthy) and still runs: deregister after the deregistration delay.
+    Stopping,
+    /// It exited or is gone: deregister at once.
+    Stopped,
+}
+
+/// The event → work matrix. `wait_for_health` is `agent.register_when = "healthy"`: then `healthy` registers and
+/// `unhealthy` deregisters; otherwise health events change nothing.
+pub fn event_work(lifecycle: Lifecycle, wait_for_health: bool) -> Option<EventWork> {
+    match lifecycle {
+        Lifecycle::Running => Some(EventWork::Run),
+        Lifecycle::Healthy if wait_for_health => Some(EventWork::Run),
+        Lifecycle::Stopping => Some(EventWork::Stopping),
+        Lifecycle::Unhealthy if wait_for_health => Some(EventWork::Stopping),
+        Lifecycle::Stopped => Some(EventWork::Stopped),
+        Lifecycle::Healthy | Lifecycle::Unhealthy | Lifecycle::Ignored => None,
+    }
+}
+
 /// The part of a Docker event the agent acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerEvent {
@@ -242,5 +266,29 @@ mod tests {
             drain_window_over(DRAIN_MAX, D::ZERO),
             "but never past the cap"
         );
+    }
+
+    #[test]
+    fn the_event_to_work_matrix() {
+        use EventWork::{Run, Stopped, Stopping};
+        let table = [
+            (Lifecycle::Running, None, Some(Run)),
+            (Lifecycle::Stopping, None, Some(Stopping)),
+            (Lifecycle::Stopped, None, Some(Stopped)),
+            (Lifecycle::Ignored, None, None),
+            (Lifecycle::Healthy, Some(false), None),
+            (Lifecycle::Healthy, Some(true), Some(Run)),
+            (Lifecycle::Unhealthy, Some(false), None),
+            (Lifecycle::Unhealthy, Some(true), Some(Stopping)),
+        ];
+        for (lifecycle, health, want) in table {
+            for wait in health.map_or(vec![false, true], |h| vec![h]) {
+                assert_eq!(
+                    event_work(lifecycle, wait),
+                    want,
+                    "{lifecycle:?}, wait for health: {wait}"
+                );
+            }
+        }
     }
 }

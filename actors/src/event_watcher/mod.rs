@@ -22,7 +22,7 @@ use bollard::query_parameters::{EventsOptions, ListContainersOptions};
 use bollard::Docker;
 
 use crate::core::desired::RecordPolicy;
-use crate::core::events::{event_filters, parse_event, since_param, Lifecycle};
+use crate::core::events::{event_filters, event_work, parse_event, since_param, EventWork};
 use crate::core::listing::Seen;
 use crate::health::HealthState;
 use crate::messages::Reporter;
@@ -277,36 +277,25 @@ impl EventWatcherActor {
         }
         let verb = ev.action.split(':').next().unwrap_or_default().trim();
         self.health.stats.events.with_label_values(&[verb]).inc();
-        let healthy = self.config.register_when_healthy;
-        match ev.lifecycle {
-            Lifecycle::Running | Lifecycle::Healthy
-                if healthy || ev.lifecycle == Lifecycle::Running =>
-            {
-                self.known.insert(ev.container_id.clone());
-                self.note_event(&ev.container_id, true);
-                self.pool.dispatch(Work::Running {
-                    container_id: ev.container_id,
-                    labels: ev.attributes,
-                });
-            }
-            Lifecycle::Stopping | Lifecycle::Unhealthy
-                if healthy || ev.lifecycle == Lifecycle::Stopping =>
-            {
-                self.known.remove(&ev.container_id);
-                self.note_event(&ev.container_id, false);
-                self.pool.dispatch(Work::Stopping {
-                    container_id: ev.container_id,
-                });
-            }
-            Lifecycle::Stopped => {
-                self.known.remove(&ev.container_id);
-                self.note_event(&ev.container_id, false);
-                self.pool.dispatch(Work::Stopped {
-                    container_id: ev.container_id,
-                });
-            }
-            _ => {}
+        let Some(work) = event_work(ev.lifecycle, self.config.register_when_healthy) else {
+            return;
+        };
+        let id = ev.container_id;
+        let running = work == EventWork::Run;
+        if running {
+            self.known.insert(id.clone());
+        } else {
+            self.known.remove(&id);
         }
+        self.note_event(&id, running);
+        self.pool.dispatch(match work {
+            EventWork::Run => Work::Running {
+                container_id: id,
+                labels: ev.attributes,
+            },
+            EventWork::Stopping => Work::Stopping { container_id: id },
+            EventWork::Stopped => Work::Stopped { container_id: id },
+        });
     }
 }
 
