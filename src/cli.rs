@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-/// DNS service discovery for ECS: keeps one weighted Route53 A record per running labelled task.
+/// DNS service discovery for ECS: keeps weighted Route53 A, AAAA and SRV records for every running labelled task.
 #[derive(Debug, Parser)]
 #[command(
     version,

@@ -1,7 +1,7 @@
 //! route53-discovery: DNS service discovery for ECS without a mesh.
 //!
-//! One agent per container instance watches the Docker Engine and keeps one weighted A record per running task in
-//! a Route53 hosted zone. [`run`] wires the actors of [`route53_discovery_actors`] together:
+//! One agent per container instance watches the Docker Engine and keeps weighted A, AAAA and SRV records of every
+//! running task in a Route53 hosted zone. [`run`] wires the actors of [`route53_discovery_actors`] together:
 //!
 //! ```text
 //! bootstrap: Docker socket → identity (owner, cluster) → hosted zone name
