@@ -13,19 +13,6 @@ use bollard::models::{ContainerInspectResponse, EndpointSettings, PortBinding, P
 
 use crate::core::port::PortSpec;
 
-/// The container's network placement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Placement {
-    /// On a Docker network with this IPv4 address (bridge or user-defined).
-    Address(Ipv4Addr),
-    /// Host networking: the container answers on the host's address.
-    Host,
-    /// Shares another container's network namespace (`container:<id>`): awsvpc or Service Connect.
-    SharesWith(String),
-    /// `none`, or attached but with no IPv4 address (stopped, IPv6-only).
-    NoAddress,
-}
-
 /// `HostConfig.NetworkMode`, classified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetworkMode {
@@ -197,20 +184,6 @@ fn requested(bindings: &PortMap) -> Vec<PortSpec> {
     sorted_specs(keys)
 }
 
-/// Reads the placement from an inspect response.
-///
-/// With several networks, `bridge` wins, otherwise the alphabetically first network with an address, so the choice
-/// is the same on every call.
-pub fn placement(inspect: &ContainerInspectResponse) -> Placement {
-    match network_mode(inspect) {
-        NetworkMode::Host => Placement::Host,
-        NetworkMode::Container(other) => Placement::SharesWith(other),
-        NetworkMode::None | NetworkMode::Network(_) => {
-            container_ipv4(inspect).map_or(Placement::NoAddress, Placement::Address)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,15 +193,13 @@ mod tests {
     }
 
     #[test]
-    fn bridge_container_uses_the_bridge_address() {
+    fn the_bridge_networks_own_address_is_read_for_the_container_address_opt_in() {
         let i = inspect(
             r#"{"HostConfig":{"NetworkMode":"bridge"},"NetworkSettings":{"IPAddress":"9.9.9.9","Ports":{"80/tcp":null},
             "Networks":{"bridge":{"IPAddress":"172.17.0.3","Gateway":"172.17.0.1"}}}}"#,
         );
-        assert_eq!(
-            placement(&i),
-            Placement::Address(Ipv4Addr::new(172, 17, 0, 3))
-        );
+        assert_eq!(network_mode(&i), NetworkMode::Network("bridge".into()));
+        assert_eq!(container_ipv4(&i), Some(Ipv4Addr::new(172, 17, 0, 3)));
     }
 
     #[test]
@@ -237,10 +208,7 @@ mod tests {
             r#"{"HostConfig":{"NetworkMode":"zeta"},"NetworkSettings":{"Networks":{
             "zeta":{"IPAddress":"10.9.0.2"},"alpha":{"IPAddress":"10.8.0.2"},"empty":{"IPAddress":""}}}}"#,
         );
-        assert_eq!(
-            placement(&i),
-            Placement::Address(Ipv4Addr::new(10, 8, 0, 2))
-        );
+        assert_eq!(container_ipv4(&i), Some(Ipv4Addr::new(10, 8, 0, 2)));
     }
 
     #[test]
@@ -248,16 +216,23 @@ mod tests {
         let host = inspect(
             r#"{"HostConfig":{"NetworkMode":"host"},"NetworkSettings":{"Networks":{"host":{"IPAddress":""}}}}"#,
         );
-        assert_eq!(placement(&host), Placement::Host);
+        assert_eq!(network_mode(&host), NetworkMode::Host);
         let none = inspect(
             r#"{"HostConfig":{"NetworkMode":"none"},"NetworkSettings":{"Networks":{"none":{"IPAddress":""}}}}"#,
         );
-        assert_eq!(placement(&none), Placement::NoAddress);
+        assert_eq!(
+            (network_mode(&none), container_ipv4(&none)),
+            (NetworkMode::None, None)
+        );
         let missing = inspect(
             r#"{"HostConfig":{"NetworkMode":"default"},"NetworkSettings":{"Networks":null}}"#,
         );
-        assert_eq!(placement(&missing), Placement::NoAddress);
-        assert_eq!(placement(&inspect("{}")), Placement::NoAddress);
+        assert_eq!(container_ipv4(&missing), None);
+        assert_eq!(
+            network_mode(&inspect("{}")),
+            NetworkMode::Network("default".into())
+        );
+        assert_eq!(container_ipv4(&inspect("{}")), None);
     }
 
     #[test]
@@ -265,7 +240,7 @@ mod tests {
         let i = inspect(
             r#"{"HostConfig":{"NetworkMode":"container:598cba58"},"NetworkSettings":{"Networks":{}}}"#,
         );
-        assert_eq!(placement(&i), Placement::SharesWith("598cba58".into()));
+        assert_eq!(network_mode(&i), NetworkMode::Container("598cba58".into()));
     }
 
     fn spec(text: &str) -> PortSpec {
