@@ -209,13 +209,12 @@ impl Handler<Resolve> for MetadataActor {
             config: self.config.clone(),
             instance: self.instance.clone(),
         };
-        let health = self.health.clone();
         Box::pin(
             async move { lookup.resolve(&msg).await }
                 .into_actor(self)
-                .map(move |outcome, _, _| {
+                .map(|outcome, act, _| {
                     if outcome.no_instance_address {
-                        health.stats.no_instance_address.inc();
+                        act.health.stats.no_instance_address.inc();
                     }
                     outcome.result
                 }),

@@ -23,9 +23,10 @@ use tokio::sync::oneshot;
 use crate::core::address::Endpoint;
 use crate::core::desired::{Identity, RecordPolicy};
 use crate::core::instance::InstanceAddresses;
+use crate::core::record::RecordType;
 use crate::health::HealthState;
 use crate::messages::Reporter;
-use crate::metadata::{MetadataActor, Resolution, Resolve};
+use crate::metadata::{MetadataActor, MetadataError, Resolution, Resolve};
 use crate::route53::{Deregister, Register, Route53Actor, Unprotect};
 
 const ACTOR: &str = "registrar";
@@ -80,10 +81,20 @@ impl Work {
 #[rtype(result = "()")]
 pub struct ContainerWork(pub Work);
 
-/// Answered once everything queued before it has been handled (the mailbox is paused while a container is handled).
+/// Answered once everything queued before it has been handled and no lookup is under way.
 #[derive(Debug, Clone, Copy, Message)]
 #[rtype(result = "()")]
 pub struct Barrier;
+
+/// One lookup under way: what its answer is applied to.
+struct Lookup {
+    container_id: String,
+    labels: HashMap<String, String>,
+    identity: Identity,
+    attempt: u32,
+    /// The container's latest event when the lookup began.
+    generation: Option<u64>,
+}
 
 /// One worker of the pool.
 pub struct RegistrarActor {
@@ -102,11 +113,10 @@ pub struct RegistrarActor {
     delayed: HashMap<String, Instant>,
     /// The one timer that sends due deregistrations.
     delay_timer: Option<SpawnHandle>,
-    /// Lookups under way. They run side by side (a slow lookup holds up no other container's events); the
-    /// result of one that a newer event of its container superseded is dropped.
-    in_flight: usize,
-    /// Lookups under way per container: a `Running` that repeats one (a listing, or a `healthy` event, while its
-    /// lookup runs, with no stop in between) starts no second lookup beside it but one more after it ([`Self::again`]).
+    /// Lookups under way, per container. They run side by side (a slow lookup holds up no other container's
+    /// events); the result of one that a newer event of its container superseded is dropped. A `Running` that
+    /// repeats one (a listing, or a `healthy` event, while its lookup runs, with no stop in between) starts no
+    /// second lookup beside it but one more after it ([`Self::again`]).
     looking: HashMap<String, usize>,
     /// The SetIdentifier of each running container seen here (for [`Unprotect`] at its stop).
     identities: HashMap<String, String>,
@@ -139,7 +149,6 @@ impl RegistrarActor {
             counter: 0,
             delayed: HashMap::new(),
             delay_timer: None,
-            in_flight: 0,
             looking: HashMap::new(),
             again: HashMap::new(),
             identities: HashMap::new(),
@@ -170,8 +179,6 @@ impl RegistrarActor {
             container_id: container_id.clone(),
             labels: labels.clone(),
         });
-        let record_name = identity.name.clone();
-        self.in_flight += 1;
         *self.looking.entry(container_id.clone()).or_insert(0) += 1;
         Box::pin(ask.into_actor(self).map(move |res, act, ctx| {
             act.lookup_done(&container_id);
@@ -179,39 +186,63 @@ impl RegistrarActor {
                 tracing::debug!(container_id = %container_id, "A newer event for the container came during the lookup; its result is dropped.");
                 return;
             }
-            if let Some(labels) = act.again.remove(&container_id) {
-                tracing::debug!(container_id = %container_id, "Looking the container up again (an event came during the lookup).");
-                let fut = act.running(container_id.clone(), labels, 0);
-                ctx.spawn(fut);
-            }
-            match res {
-            Ok(Ok(Resolution::Publish { endpoint, instance })) => {
-                act.publish(container_id, &identity, &endpoint, &instance);
-            }
-            Ok(Ok(Resolution::Skip(why))) => {
-                tracing::info!(container_id = %container_id, record_name = %record_name, reason = %why, "Container not registered.");
-                // A container that held records (it turned unhealthy, its task is being stopped) loses them; one
-                // that held none keeps whatever a listing protects for it.
-                act.route53.do_send(Register { container_id, records: Vec::new() });
-            }
-            Ok(Err(e)) if attempt < act.retry.retries => {
-                tracing::warn!(container_id = %container_id, error = %e, attempt, "Address lookup failed; will retry.");
-                ctx.run_later(act.retry.delay, move |act, ctx| {
-                    if act.latest.get(&container_id).copied() == generation {
-                        let fut = act.running(container_id, labels, attempt + 1);
-                        ctx.spawn(fut);
-                    }
-                });
-            }
-            Ok(Err(e)) => {
-                tracing::error!(container_id = %container_id, record_name = %record_name, error = %e, "Address lookup failed; giving up until the next sync.");
-            }
-            Err(e) => act.reporter.failed(ACTOR, format!("metadata actor unreachable: {e}")),
-            }
+            let lookup = Lookup { container_id, labels, identity, attempt, generation };
+            act.resolved(lookup, res, ctx);
         }))
     }
 
-    /// A lookup of `container_id` finished: wakes the barriers waiting for the lookups in flight.
+    /// Acts on a lookup's answer: publish, give up the container's records, retry, or look it up once more when an
+    /// event came during the lookup (which replaces a retry).
+    fn resolved(
+        &mut self,
+        l: Lookup,
+        res: Result<Result<Resolution, MetadataError>, MailboxError>,
+        ctx: &mut Context<Self>,
+    ) {
+        let (id, name) = (l.container_id.as_str(), l.identity.name.as_str());
+        let again = self.again.remove(id);
+        match res {
+            Ok(Ok(Resolution::Publish { endpoint, instance })) => {
+                self.publish(l.container_id.clone(), &l.identity, &endpoint, &instance);
+            }
+            Ok(Ok(Resolution::Skip(why))) => {
+                tracing::info!(container_id = %id, record_name = %name, reason = %why, "Container not registered.");
+                // A container that held records (it turned unhealthy, its task is being stopped) loses them; one
+                // that held none keeps whatever a listing protects for it.
+                let container_id = l.container_id.clone();
+                self.route53.do_send(Register {
+                    container_id,
+                    records: Vec::new(),
+                });
+            }
+            Ok(Err(e)) if again.is_none() && l.attempt < self.retry.retries => {
+                tracing::warn!(container_id = %id, error = %e, attempt = l.attempt, "Address lookup failed; will retry.");
+                ctx.run_later(self.retry.delay, move |act, ctx| {
+                    if act.latest.get(&l.container_id).copied() == l.generation {
+                        let fut = act.running(l.container_id, l.labels, l.attempt + 1);
+                        ctx.spawn(fut);
+                    }
+                });
+                return;
+            }
+            Ok(Err(e)) if again.is_none() => {
+                tracing::error!(container_id = %id, record_name = %name, error = %e, "Address lookup failed; giving up until the next sync.");
+            }
+            Ok(Err(_)) => {}
+            Err(e) => {
+                return self
+                    .reporter
+                    .failed(ACTOR, format!("metadata actor unreachable: {e}"))
+            }
+        }
+        if let Some(labels) = again {
+            tracing::debug!(container_id = %id, "Looking the container up again (an event came during the lookup).");
+            let fut = self.running(l.container_id, labels, 0);
+            ctx.spawn(fut);
+        }
+    }
+
+    /// A lookup of `container_id` finished: wakes the barriers once no lookup is under way.
     fn lookup_done(&mut self, container_id: &str) {
         if let Some(n) = self.looking.get_mut(container_id) {
             *n -= 1;
@@ -219,8 +250,7 @@ impl RegistrarActor {
                 self.looking.remove(container_id);
             }
         }
-        self.in_flight = self.in_flight.saturating_sub(1);
-        if self.in_flight == 0 {
+        if self.looking.is_empty() {
             for tx in self.barriers.drain(..) {
                 let _ = tx.send(());
             }
@@ -240,6 +270,9 @@ impl RegistrarActor {
         let (records, notes) = self.policy.records_for(identity, endpoint, instance);
         for note in endpoint.notes.iter().chain(&notes) {
             tracing::warn!(container_id = %container_id, record_name = %identity.name, "{note}");
+        }
+        let has_srv = records.iter().any(|r| r.key.record_type == RecordType::Srv);
+        if endpoint.types.srv && !has_srv {
             self.health.stats.srv_skipped.inc();
         }
         let values: Vec<String> = records
@@ -359,7 +392,7 @@ impl Handler<Barrier> for RegistrarActor {
     type Result = ResponseFuture<()>;
 
     fn handle(&mut self, _msg: Barrier, _ctx: &mut Context<Self>) -> Self::Result {
-        if self.in_flight == 0 {
+        if self.looking.is_empty() {
             return Box::pin(async {});
         }
         let (tx, rx) = oneshot::channel();

@@ -132,6 +132,12 @@ impl RecordBook {
             .collect();
         let ended: BTreeSet<String> = self.protected.difference(&now).cloned().collect();
         self.protected = now;
+        self.replan_unprotected(&ended);
+    }
+
+    /// Marks the records of tasks whose protection `ended` (and the per-instance targets, which a protected SRV
+    /// may have kept) to be planned again.
+    fn replan_unprotected(&mut self, ended: &BTreeSet<String>) {
         let replan: Vec<RecordKey> = self
             .actual
             .keys()
@@ -143,16 +149,9 @@ impl RecordBook {
 
     /// The task with `set_identifier` stopped: its records lose their protection and are planned again.
     pub fn unprotect(&mut self, set_identifier: &str) {
-        if !self.protected.remove(set_identifier) {
-            return;
+        if self.protected.remove(set_identifier) {
+            self.replan_unprotected(&BTreeSet::from([set_identifier.to_string()]));
         }
-        let replan: Vec<RecordKey> = self
-            .actual
-            .keys()
-            .filter(|k| k.set_identifier == set_identifier || is_host_target(k))
-            .cloned()
-            .collect();
-        self.dirty.extend(replan);
     }
 
     /// True when `key` must not be deleted although no container holds it: its task is protected, or it is the
