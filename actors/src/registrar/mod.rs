@@ -191,8 +191,8 @@ impl RegistrarActor {
         }))
     }
 
-    /// Acts on a lookup's answer: publish, give up the container's records, retry, or look it up once more when an
-    /// event came during the lookup (which replaces a retry).
+    /// Acts on a lookup's answer: publish, give up the container's records, or retry. An event that came during
+    /// the lookup makes it run once more: at once, counted as the retry when the lookup failed.
     fn resolved(
         &mut self,
         l: Lookup,
@@ -215,20 +215,27 @@ impl RegistrarActor {
                     records: Vec::new(),
                 });
             }
-            Ok(Err(e)) if again.is_none() && l.attempt < self.retry.retries => {
+            Ok(Err(e)) if l.attempt < self.retry.retries => {
                 tracing::warn!(container_id = %id, error = %e, attempt = l.attempt, "Address lookup failed; will retry.");
-                ctx.run_later(self.retry.delay, move |act, ctx| {
-                    if act.latest.get(&l.container_id).copied() == l.generation {
-                        let fut = act.running(l.container_id, l.labels, l.attempt + 1);
+                // An event that came meanwhile is the retry, at once; otherwise after the delay.
+                let (delay, labels) = match again {
+                    Some(labels) => (Duration::ZERO, labels),
+                    None => (self.retry.delay, l.labels),
+                };
+                let (container_id, attempt, generation) =
+                    (l.container_id, l.attempt + 1, l.generation);
+                ctx.run_later(delay, move |act, ctx| {
+                    if act.latest.get(&container_id).copied() == generation {
+                        let fut = act.running(container_id, labels, attempt);
                         ctx.spawn(fut);
                     }
                 });
                 return;
             }
-            Ok(Err(e)) if again.is_none() => {
+            Ok(Err(e)) => {
                 tracing::error!(container_id = %id, record_name = %name, error = %e, "Address lookup failed; giving up until the next sync.");
+                return;
             }
-            Ok(Err(_)) => {}
             Err(e) => {
                 return self
                     .reporter
