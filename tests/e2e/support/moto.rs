@@ -141,20 +141,20 @@ impl Moto {
 
     /// Creates a weighted record of any type directly (weight 1, TTL 60).
     pub fn put_typed(&self, zone_id: &str, rec: &Typed) {
-        let set = ResourceRecordSet::builder()
-            .name(&rec.name)
-            .r#type(RrType::from(rec.rtype.as_str()))
-            .set_identifier(&rec.set_identifier)
-            .weight(1)
-            .ttl(60)
-            .set_resource_records(Some(
-                rec.values
-                    .iter()
-                    .map(|v| ResourceRecord::builder().value(v).build().unwrap())
-                    .collect(),
-            ))
-            .build()
-            .unwrap();
+        let rtype = RrType::from(rec.rtype.as_str());
+        let set = weighted_set(&rec.name, rtype, &rec.set_identifier, (1, 60), &rec.values);
+        self.upsert(zone_id, set);
+    }
+
+    /// Creates a weighted A record directly (a record of another owner, or a stale one of ours).
+    pub fn put(&self, zone_id: &str, rec: &Rec) {
+        let set = weighted_set(
+            &rec.name,
+            RrType::A,
+            &rec.set_identifier,
+            (rec.weight, rec.ttl),
+            &rec.values,
+        );
         self.upsert(zone_id, set);
     }
 
@@ -174,23 +174,27 @@ impl Moto {
             .block_on(req.send())
             .expect("ChangeResourceRecordSets");
     }
+}
 
-    /// Creates a weighted A record directly (a record of another owner, or a stale one of ours).
-    pub fn put(&self, zone_id: &str, rec: &Rec) {
-        let set = ResourceRecordSet::builder()
-            .name(&rec.name)
-            .r#type(RrType::A)
-            .set_identifier(&rec.set_identifier)
-            .weight(rec.weight)
-            .ttl(rec.ttl)
-            .set_resource_records(Some(
-                rec.values
-                    .iter()
-                    .map(|v| ResourceRecord::builder().value(v).build().unwrap())
-                    .collect(),
-            ))
-            .build()
-            .unwrap();
-        self.upsert(zone_id, set);
-    }
+/// A weighted record set with these values and (weight, TTL).
+fn weighted_set(
+    name: &str,
+    rtype: RrType,
+    set_identifier: &str,
+    (weight, ttl): (i64, i64),
+    values: &[String],
+) -> ResourceRecordSet {
+    let records = values
+        .iter()
+        .map(|v| ResourceRecord::builder().value(v).build().unwrap())
+        .collect();
+    ResourceRecordSet::builder()
+        .name(name)
+        .r#type(rtype)
+        .set_identifier(set_identifier)
+        .weight(weight)
+        .ttl(ttl)
+        .set_resource_records(Some(records))
+        .build()
+        .unwrap()
 }
