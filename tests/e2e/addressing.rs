@@ -265,3 +265,39 @@ fn a_bad_port_label_costs_only_the_srv_record() {
         agent.logs()
     );
 }
+
+#[test]
+fn a_stopped_awsvpc_task_loses_its_a_aaaa_srv_and_per_task_target() {
+    let w = World::new("vpcstop");
+    let mut agent = w.agent();
+    agent.wait_ready();
+    let (app, _pause, tid) = awsvpc(
+        &w,
+        "vpc",
+        Some("10.20.30.60"),
+        &["2600:1f18:abcd:1::60"],
+        &[(8080, 8080)],
+    );
+    let (name, id) = (w.name_of("vpc"), w.set_id(&tid));
+    let target = format!("t-{tid}.{name}");
+    let mut want = vec![
+        rec(name.clone(), "A", &id, "10.20.30.60".into()),
+        rec(name, "AAAA", &id, "2600:1f18:abcd:1::60".into()),
+        rec(target.clone(), "A", &id, "10.20.30.60".into()),
+        rec(target.clone(), "AAAA", &id, "2600:1f18:abcd:1::60".into()),
+        rec(
+            format!("_vpc._tcp.{}", w.zone),
+            "SRV",
+            &id,
+            format!("1 1 8080 {target}"),
+        ),
+    ];
+    want.sort();
+    wait_typed(&w, &want);
+    app.stop();
+    wait_typed(&w, &[]);
+    // moto drops every set of a SetIdentifier on one DELETE; the agent's counts show each record was deleted.
+    let counts = || ["A", "AAAA", "SRV"].map(|t| deregistrations(&agent, t));
+    let ok = wait_for_result(Duration::from_secs(5), || counts() == [2, 2, 1]);
+    assert!(ok, "deletes by type (A, AAAA, SRV): {:?}", counts());
+}
