@@ -14,14 +14,17 @@ use aws_config::{BehaviorVersion, Region};
 use bollard::Docker;
 use route53_discovery_actors::core::address::{AddressSettings, RecordTypes};
 use route53_discovery_actors::core::desired::RecordPolicy;
+use route53_discovery_actors::core::events::DrainWindow;
 use route53_discovery_actors::core::naming::ZoneName;
 use route53_discovery_actors::core::ownership::Owner;
-use route53_discovery_actors::event_watcher::{DockerConfig, EventWatcherActor};
+use route53_discovery_actors::event_watcher::{
+    BollardSource, DockerConfig, EventWatcherActor, FIRST_RECONNECT_DELAY,
+};
 use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::messages::ActorFailed;
 use route53_discovery_actors::metadata::client::{agent_metadata, IntrospectionConfig};
 use route53_discovery_actors::metadata::imds::{ImdsClient, ImdsSource};
-use route53_discovery_actors::metadata::{MetadataActor, MetadataConfig};
+use route53_discovery_actors::metadata::{LiveSources, MetadataActor, MetadataConfig};
 use route53_discovery_actors::registrar::pool::RegistrarPool;
 use route53_discovery_actors::registrar::{RegistrarActor, RetryPolicy};
 use route53_discovery_actors::route53::api::{DnsApi, ErrorClass};
@@ -29,7 +32,7 @@ use route53_discovery_actors::route53::dry_run::DryRunDns;
 use route53_discovery_actors::route53::limiter::{self, RateLimited};
 use route53_discovery_actors::route53::measured::Measured;
 use route53_discovery_actors::route53::sdk::SdkDns;
-use route53_discovery_actors::route53::{Route53Actor, Route53Config};
+use route53_discovery_actors::route53::{Route53Actor, Route53Config, WriterLink};
 use route53_discovery_actors::supervisor::{Attach, SupervisorActor};
 
 use crate::settings::{Mode, Settings};
@@ -228,7 +231,6 @@ fn ttl_outlives_drain(ttl: Duration, deregister_delay: Duration) -> bool {
 fn metadata_config(settings: &Settings) -> MetadataConfig {
     let t = settings.route53.record_types;
     MetadataConfig {
-        introspection: introspection(settings),
         require_healthy: settings.agent.register_when_healthy,
         address: AddressSettings {
             container_address: settings.agent.container_address,
@@ -299,14 +301,16 @@ async fn try_start(
         settings.agent.imds_endpoint.as_deref(),
     ))
     .map_err(|e| format!("instance metadata: {e}"))?;
+    let sources = LiveSources::new(docker, introspection(&settings), imds);
     let metadata = MetadataActor::new(
-        docker,
+        Rc::new(sources),
         metadata_config(&settings),
-        imds,
         reporter.clone(),
         health.clone(),
     )
-    .start();
+    .start()
+    .recipient();
+    let writer = WriterLink::to(&route53);
     let retry = RetryPolicy {
         retries: settings.agent.lookup_retries,
         delay: settings.agent.lookup_retry_delay,
@@ -318,7 +322,7 @@ async fn try_start(
             i,
             policy.clone(),
             metadata.clone(),
-            route53.clone(),
+            writer.clone(),
             reporter.clone(),
             retry,
             health.clone(),
@@ -326,13 +330,23 @@ async fn try_start(
     })
     .with_depth_gauge(depth);
     let docker_config = DockerConfig {
-        socket: settings.docker.socket.clone(),
         reconnect_budget: budget,
         reconcile_interval: settings.agent.reconcile_interval,
         register_when_healthy: settings.agent.register_when_healthy,
+        first_reconnect_delay: FIRST_RECONNECT_DELAY,
+        drain: DrainWindow::default(),
     };
-    let watcher =
-        EventWatcherActor::new(docker_config, policy, pool, route53, reporter, health).start();
+    let source = Rc::new(BollardSource::new(settings.docker.socket.clone()));
+    let watcher = EventWatcherActor::new(
+        docker_config,
+        source,
+        policy,
+        pool,
+        writer,
+        reporter,
+        health,
+    )
+    .start();
     supervisor.do_send(Attach {
         watcher: watcher.recipient(),
         expected: FIXED_ACTORS + settings.agent.workers,

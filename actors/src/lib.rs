@@ -16,6 +16,7 @@
 //!   live beside the actor that receives them; [`messages`] holds the cross-cutting lifecycle ones.
 //! * [`janitor`]: the elected clean-up of dead instances' records (ECS API → zone read → [`route53::Purge`]).
 //! * [`health`]: state shared with the HTTP endpoints.
+//! * `testkit` (tests, feature `test-util`): an in-memory Docker Engine and ECS agent for actor and model tests.
 
 pub mod backoff;
 pub mod core;
@@ -28,3 +29,5 @@ pub mod metrics;
 pub mod registrar;
 pub mod route53;
 pub mod supervisor;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testkit;

@@ -143,12 +143,34 @@ pub const DRAIN_QUIET: std::time::Duration = std::time::Duration::from_secs(1);
 /// The longest a draining watcher reads stop events (well inside the drain deadline).
 pub const DRAIN_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// True when a draining watcher may stop reading: [`DRAIN_QUIET`] without a stop event, or [`DRAIN_MAX`] in all.
-pub fn drain_window_over(
-    since_drain: std::time::Duration,
-    since_last_stop: std::time::Duration,
-) -> bool {
-    since_drain >= DRAIN_MAX || since_last_stop >= DRAIN_QUIET
+/// How long a draining watcher reads stop events: until none has come for `quiet`, and never past `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrainWindow {
+    /// Stop reading once no stop event has come for this long.
+    pub quiet: std::time::Duration,
+    /// Stop reading after this long in any case.
+    pub max: std::time::Duration,
+}
+
+impl Default for DrainWindow {
+    /// [`DRAIN_QUIET`] and [`DRAIN_MAX`].
+    fn default() -> Self {
+        Self {
+            quiet: DRAIN_QUIET,
+            max: DRAIN_MAX,
+        }
+    }
+}
+
+impl DrainWindow {
+    /// True when a draining watcher may stop reading: `quiet` without a stop event, or `max` in all.
+    pub fn over(
+        &self,
+        since_drain: std::time::Duration,
+        since_last_stop: std::time::Duration,
+    ) -> bool {
+        since_drain >= self.max || since_last_stop >= self.quiet
+    }
 }
 
 /// Formats a `timeNano` for Docker's `since`: `<seconds>.<9-digit nanoseconds>` (a shorter fraction would be
@@ -256,16 +278,14 @@ mod tests {
     #[test]
     fn a_drain_window_ends_when_stop_events_go_quiet_or_at_its_cap() {
         use std::time::Duration as D;
-        assert!(!drain_window_over(D::from_millis(300), D::from_millis(300)));
-        assert!(drain_window_over(D::from_millis(1200), DRAIN_QUIET));
+        let w = DrainWindow::default();
+        assert!(!w.over(D::from_millis(300), D::from_millis(300)));
+        assert!(w.over(D::from_millis(1200), DRAIN_QUIET));
         assert!(
-            !drain_window_over(D::from_secs(4), D::from_millis(200)),
+            !w.over(D::from_secs(4), D::from_millis(200)),
             "stop events keep coming"
         );
-        assert!(
-            drain_window_over(DRAIN_MAX, D::ZERO),
-            "but never past the cap"
-        );
+        assert!(w.over(DRAIN_MAX, D::ZERO), "but never past the cap");
     }
 
     #[test]

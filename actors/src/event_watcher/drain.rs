@@ -3,7 +3,8 @@
 //! At host shutdown or a spot reclaim, dockerd stops the agent and every task together. A watcher that stopped
 //! reading at SIGTERM would never see the tasks' `kill`/`die` events, and their records would stay until the
 //! janitor (10–20 min) while their awsvpc addresses go to new tasks. So a draining watcher dispatches stop events
-//! (nothing else: no new registrations) until none has come for [`DRAIN_QUIET`] or [`DRAIN_MAX`] has passed,
+//! (nothing else: no new registrations) until none has come for [`DRAIN_QUIET`] or [`DRAIN_MAX`] has passed
+//! (the defaults of `DockerConfig::drain`),
 //! then stops; the registrars and the writer drain after it and send those deregistrations. An agent restart on
 //! its own (an upgrade) sees no stop events and costs [`DRAIN_QUIET`]: running tasks keep their records.
 
@@ -12,7 +13,9 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 
 use super::EventWatcherActor;
-use crate::core::events::{drain_window_over, Lifecycle, DRAIN_MAX, DRAIN_QUIET};
+use crate::core::events::Lifecycle;
+#[cfg(doc)]
+use crate::core::events::{DRAIN_MAX, DRAIN_QUIET};
 
 /// How often a draining watcher checks its window.
 const DRAIN_TICK: Duration = Duration::from_millis(100);
@@ -27,7 +30,7 @@ impl EventWatcherActor {
             tracing::info!("Draining: the Docker event stream is down; stopping now.");
             return ctx.stop();
         }
-        tracing::info!(quiet = ?DRAIN_QUIET, max = ?DRAIN_MAX,
+        tracing::info!(quiet = ?self.config.drain.quiet, max = ?self.config.drain.max,
             "Draining: reading stop events of tasks stopping with the agent, then no longer watching Docker.");
         let now = Instant::now();
         self.draining = Some((now, now));
@@ -38,7 +41,7 @@ impl EventWatcherActor {
         let Some((start, last)) = self.draining else {
             return;
         };
-        if drain_window_over(start.elapsed(), last.elapsed()) {
+        if self.config.drain.over(start.elapsed(), last.elapsed()) {
             tracing::info!(after = ?start.elapsed(), "Draining: no longer watching Docker events.");
             ctx.stop();
         }

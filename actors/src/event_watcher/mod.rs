@@ -11,42 +11,52 @@
 //! containers, asks the writer to [`Sweep`] records of containers that no longer run, flushes, and marks the agent
 //! ready. If Docker stays unreachable past the reconnect budget, the supervisor is told.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
-use bollard::models::{ContainerSummary, EventMessage};
-use bollard::query_parameters::{EventsOptions, ListContainersOptions};
-use bollard::Docker;
+use bollard::models::EventMessage;
 
 use crate::core::desired::RecordPolicy;
-use crate::core::events::{event_filters, event_work, parse_event, since_param, EventWork};
+use crate::core::events::{event_work, parse_event, DrainWindow, EventWork};
 use crate::core::listing::Seen;
 use crate::health::HealthState;
 use crate::messages::Reporter;
 use crate::registrar::pool::RegistrarPool;
 use crate::registrar::Work;
-use crate::route53::{Flush, Protect, Route53Actor, Sweep};
+use crate::route53::{Flush, Protect, Sweep, WriterLink};
 
 mod drain;
 mod reconcile;
+pub mod source;
+#[cfg(test)]
+mod tests;
+
+pub use reconcile::Resync;
+pub use source::{BollardSource, DockerSource};
 
 const ACTOR: &str = "event_watcher";
 
-/// How Docker is reached.
-#[derive(Debug, Clone)]
+/// How the watcher treats Docker: reconnects, reconciles, health gating, the drain window.
+#[derive(Debug, Clone, Copy)]
 pub struct DockerConfig {
-    /// Path of the Docker Engine socket.
-    pub socket: String,
     /// How long Docker may stay unreachable before the agent gives up.
     pub reconnect_budget: Duration,
     /// Interval of the periodic reconcile (jittered ±20 %); `None` disables it.
     pub reconcile_interval: Option<Duration>,
     /// Containers with a Docker HEALTHCHECK are registered only once healthy, and removed when unhealthy.
     pub register_when_healthy: bool,
+    /// The first reconnect delay (it doubles, jittered, up to 10 s); 250 ms in the agent.
+    pub first_reconnect_delay: Duration,
+    /// How long a drain keeps reading stop events ([`drain`]).
+    pub drain: DrainWindow,
 }
+
+/// The first reconnect delay the agent uses.
+pub const FIRST_RECONNECT_DELAY: Duration = Duration::from_millis(250);
 
 /// Stop watching: the head of the drain.
 #[derive(Debug, Message)]
@@ -56,11 +66,13 @@ pub struct Drain;
 /// The watcher.
 pub struct EventWatcherActor {
     config: DockerConfig,
+    /// The Docker Engine (or an in-memory one in tests).
+    docker: Rc<dyn DockerSource>,
     policy: Arc<RecordPolicy>,
     /// The only strong addresses of the registrars.
     pool: RegistrarPool,
-    /// For the launch sweep and flush.
-    route53: Addr<Route53Actor>,
+    /// The writer, for the launch sweep, flush and listing protection.
+    route53: WriterLink,
     reporter: Reporter,
     health: Arc<HealthState>,
     /// Running labelled containers handed to the registrars.
@@ -82,9 +94,9 @@ pub struct EventWatcherActor {
     launched: bool,
 }
 
-fn new_backoff() -> ExponentialBackoff {
+fn new_backoff(first: Duration) -> ExponentialBackoff {
     ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(250))
+        .with_min_delay(first)
         .with_max_delay(Duration::from_secs(10))
         .with_jitter()
         .without_max_times()
@@ -98,49 +110,26 @@ fn now_nanos() -> i64 {
         .unwrap_or_default()
 }
 
-/// What a listing found.
+/// What a listing found, and the instant its event stream starts from.
 struct Listed {
-    docker: Docker,
     since: i64,
-    running: Vec<(String, HashMap<String, String>)>,
-}
-
-async fn connect_and_list(
-    socket: String,
-    label_key: String,
-    since: i64,
-) -> Result<Listed, bollard::errors::Error> {
-    let docker = Docker::connect_with_unix(&socket, 120, bollard::API_DEFAULT_VERSION)?;
-    let filters = HashMap::from([("label".to_string(), vec![label_key])]);
-    let opts = ListContainersOptions {
-        all: false,
-        filters: Some(filters),
-        ..Default::default()
-    };
-    let list: Vec<ContainerSummary> = docker.list_containers(Some(opts)).await?;
-    let running = list
-        .into_iter()
-        .filter_map(|c| Some((c.id?, c.labels.unwrap_or_default())))
-        .collect();
-    Ok(Listed {
-        docker,
-        since,
-        running,
-    })
+    running: source::Running,
 }
 
 impl EventWatcherActor {
     /// A watcher that feeds `pool`.
     pub fn new(
         config: DockerConfig,
+        docker: Rc<dyn DockerSource>,
         policy: Arc<RecordPolicy>,
         pool: RegistrarPool,
-        route53: Addr<Route53Actor>,
+        route53: WriterLink,
         reporter: Reporter,
         health: Arc<HealthState>,
     ) -> Self {
         Self {
             config,
+            docker,
             policy,
             pool,
             route53,
@@ -155,23 +144,19 @@ impl EventWatcherActor {
             stream: None,
             draining: None,
             down_since: None,
-            backoff: new_backoff(),
+            backoff: new_backoff(config.first_reconnect_delay),
             launched: false,
         }
     }
 
     fn connect(&mut self, ctx: &mut Context<Self>) {
         let since = self.last_nano.unwrap_or_else(now_nanos);
-        let fut = connect_and_list(
-            self.config.socket.clone(),
-            self.policy.label_key.clone(),
-            since,
-        );
+        let fut = self.docker.list_running(&self.policy.label_key);
         // Spawned, not awaited, so a `Drain` is handled even while Docker hangs.
-        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             act.reconnecting = false;
             match res {
-                Ok(listed) => act.on_listed(listed, ctx),
+                Ok(running) => act.on_listed(Listed { since, running }, ctx),
                 Err(e) => act.on_down(format!("listing containers failed: {e}"), ctx),
             }
         }));
@@ -180,40 +165,49 @@ impl EventWatcherActor {
     fn on_listed(&mut self, listed: Listed, ctx: &mut Context<Self>) {
         // The stream is down while a (re)connect lists, so no event is newer than this listing.
         let keep = self.apply_listing(listed.running, self.seq);
-        let filters = event_filters(&self.policy.label_key);
-        let opts = EventsOptions {
-            since: Some(since_param(listed.since)),
-            filters: Some(filters),
-            ..Default::default()
-        };
         if let Some(old) = self.stream.take() {
             ctx.cancel_future(old);
         }
-        self.stream = Some(ctx.add_stream(listed.docker.events(Some(opts))));
+        let events = self.docker.events(&self.policy.label_key, listed.since);
+        self.stream = Some(ctx.add_stream(events));
         self.down_since = None;
         self.health.set_stream_down(false);
-        self.backoff = new_backoff();
+        self.backoff = new_backoff(self.config.first_reconnect_delay);
         if !self.launched {
             self.launched = true;
             self.finish_launch(keep, ctx);
             self.schedule_reconcile(ctx);
         } else {
-            self.route53.do_send(Protect { running: keep });
+            let running = keep.into_values().collect();
+            self.route53.protect.do_send(Protect { running });
         }
     }
 
     /// Launch sync: wait for the listed containers, sweep stale records, flush, then report ready.
-    fn finish_launch(&mut self, keep: BTreeSet<String>, ctx: &mut Context<Self>) {
-        let (pool, route53, health) =
-            (self.pool.clone(), self.route53.clone(), self.health.clone());
-        let fut = async move {
-            pool.barrier().await?;
-            route53.send(Sweep { keep }).await?;
-            route53.send(Flush).await?;
-            health.set_synced();
-            Ok::<_, MailboxError>(())
-        };
-        ctx.spawn(fut.into_actor(self).map(|res, act, _| match res {
+    ///
+    /// The sweep keeps the records of listed containers that still run when the registrars are done: one that
+    /// stopped during the launch lookups has had its stop handed on, and its (inherited) record must go too.
+    fn finish_launch(&mut self, keep: BTreeMap<String, String>, ctx: &mut Context<Self>) {
+        let barrier = self.pool.clone();
+        let fut = async move { barrier.barrier().await }.into_actor(self);
+        let fut = fut.then(move |res, act, _| {
+            let keep: BTreeSet<String> = keep
+                .into_iter()
+                .filter(|(id, _)| act.known.contains(id))
+                .map(|(_, sid)| sid)
+                .collect();
+            // Sent now, so every deregistration of a later stop event reaches the writer after the sweep.
+            let (route53, health) = (act.route53.clone(), act.health.clone());
+            let sweep = res.map(|()| route53.sweep.send(Sweep { keep }));
+            async move {
+                sweep?.await?;
+                route53.flush.send(Flush).await?;
+                health.set_synced();
+                Ok::<_, MailboxError>(())
+            }
+            .into_actor(act)
+        });
+        ctx.spawn(fut.map(|res, act, _| match res {
             Ok(()) => tracing::info!("Launch sync done; ready."),
             Err(e) => act.reporter.failed(ACTOR, format!("launch sync: {e}")),
         }));
@@ -241,7 +235,7 @@ impl EventWatcherActor {
             return;
         }
         let delay = self.backoff.next().unwrap_or(Duration::from_secs(10));
-        tracing::warn!(socket = %self.config.socket, reason = %why, ?delay, "Docker event stream down; reconnecting.");
+        tracing::warn!(socket = %self.docker.describe(), reason = %why, ?delay, "Docker event stream down; reconnecting.");
         ctx.run_later(delay, |act, ctx| act.connect(ctx));
     }
 
@@ -311,12 +305,8 @@ impl Actor for EventWatcherActor {
     }
 }
 
-impl StreamHandler<Result<EventMessage, bollard::errors::Error>> for EventWatcherActor {
-    fn handle(
-        &mut self,
-        item: Result<EventMessage, bollard::errors::Error>,
-        ctx: &mut Context<Self>,
-    ) {
+impl StreamHandler<Result<EventMessage, String>> for EventWatcherActor {
+    fn handle(&mut self, item: Result<EventMessage, String>, ctx: &mut Context<Self>) {
         match item {
             Ok(msg) => self.on_event(msg),
             Err(e) => self.on_down(format!("event stream error: {e}"), ctx),

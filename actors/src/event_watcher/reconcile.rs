@@ -6,27 +6,28 @@
 //! watcher knew as running but that no longer runs gets a stop. A lookup that failed earlier (ECS agent down
 //! longer than the retry budget) is retried this way too.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use actix::prelude::*;
 
-use super::{connect_and_list, EventWatcherActor};
+use super::source::Running;
+use super::EventWatcherActor;
 use crate::backoff::uniform;
 use crate::core::listing::listing_work;
 use crate::registrar::Work;
 use crate::route53::Protect;
 
 impl EventWatcherActor {
-    /// Dispatches a listing; returns the SetIdentifiers of the running containers (the launch sweep keeps their
-    /// records).
+    /// Dispatches a listing; returns the SetIdentifier of each listed container it treats as running, by
+    /// container id (the launch sweep keeps their records, a later listing protects them).
     ///
     /// `listed_at` is the event number current when the listing was requested: a container with a newer event
-    /// is left to that event ([`listing_work`]).
+    /// is left to that event ([`listing_work`]), and one whose newer event stopped it is not kept.
     pub(super) fn apply_listing(
         &mut self,
-        running: Vec<(String, HashMap<String, String>)>,
+        running: Running,
         listed_at: u64,
-    ) -> BTreeSet<String> {
+    ) -> BTreeMap<String, String> {
         let ids: Vec<String> = running.iter().map(|(id, _)| id.clone()).collect();
         let work = listing_work(&self.known, &self.seen, &ids, listed_at);
         self.seen.retain(|_, s| s.seq > listed_at);
@@ -35,18 +36,17 @@ impl EventWatcherActor {
             self.pool.dispatch(Work::Stopped { container_id: gone });
         }
         let start: HashSet<String> = work.running.into_iter().collect();
-        let keep = running
-            .iter()
-            .filter_map(|(id, l)| self.policy.identity(id, l).ok())
-            .map(|i| i.set_identifier)
-            .collect();
         tracing::info!(
             containers = running.len(),
             "Listed running labelled containers."
         );
+        let mut keep = BTreeMap::new();
         for (container_id, labels) in running {
             if !start.contains(&container_id) {
                 continue;
+            }
+            if let Ok(identity) = self.policy.identity(&container_id, &labels) {
+                keep.insert(container_id.clone(), identity.set_identifier);
             }
             self.known.insert(container_id.clone());
             self.pool.dispatch(Work::Running {
@@ -70,22 +70,40 @@ impl EventWatcherActor {
         if self.draining.is_some() {
             return;
         }
-        let fut = connect_and_list(self.config.socket.clone(), self.policy.label_key.clone(), 0);
+        let fut = self
+            .list_and_apply()
+            .map(|_, act, ctx| act.schedule_reconcile(ctx));
+        ctx.spawn(fut);
+    }
+
+    /// Lists the running labelled containers and applies the listing (unless the watcher started draining
+    /// meanwhile); resolves once the work is dispatched.
+    fn list_and_apply(&mut self) -> impl ActorFuture<Self, Output = ()> {
+        let fut = self.docker.list_running(&self.policy.label_key);
         let listed_at = self.seq;
-        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
-            match res {
-                Ok(listed) => {
-                    tracing::debug!("Periodic reconcile.");
-                    let running = act.apply_listing(listed.running, listed_at);
-                    act.route53.do_send(Protect { running });
-                    act.health.stats.synced_now();
-                }
-                // The event stream's own reconnect handles an unreachable Docker; try again next time.
-                Err(e) => {
-                    tracing::warn!(error = %e, "Periodic reconcile could not list containers.")
-                }
+        fut.into_actor(self).map(move |res, act, _ctx| match res {
+            Ok(_) if act.draining.is_some() => {}
+            Ok(listed) => {
+                tracing::debug!("Periodic reconcile.");
+                let running = act.apply_listing(listed, listed_at).into_values().collect();
+                act.route53.protect.do_send(Protect { running });
+                act.health.stats.synced_now();
             }
-            act.schedule_reconcile(ctx);
-        }));
+            // The event stream's own reconnect handles an unreachable Docker; try again next time.
+            Err(e) => tracing::warn!(error = %e, "Periodic reconcile could not list containers."),
+        })
+    }
+}
+
+/// Reconcile now (as the periodic reconcile does); answered once the listing's work is dispatched.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct Resync;
+
+impl Handler<Resync> for EventWatcherActor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _msg: Resync, _ctx: &mut Context<Self>) -> Self::Result {
+        Box::pin(self.list_and_apply())
     }
 }

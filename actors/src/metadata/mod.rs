@@ -19,17 +19,22 @@
 pub mod client;
 pub mod imds;
 mod resolve;
+pub mod sources;
+#[cfg(test)]
+mod tests;
+
+pub use sources::{LiveSources, Sources};
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use bollard::Docker;
 
-use self::client::{IntrospectionConfig, IntrospectionError};
-use self::imds::{with_overrides, ImdsClient, RefreshSchedule};
+use self::client::IntrospectionError;
+use self::imds::{with_overrides, RefreshSchedule};
 use crate::core::address::{AddressSettings, Endpoint};
 use crate::core::instance::InstanceAddresses;
 use crate::health::HealthState;
@@ -42,8 +47,6 @@ const TICK: Duration = Duration::from_secs(1);
 /// Settings of the metadata lookups.
 #[derive(Debug, Clone)]
 pub struct MetadataConfig {
-    /// The introspection API; `None` when there is no ECS agent (local runs).
-    pub introspection: Option<IntrospectionConfig>,
     /// A container with a Docker HEALTHCHECK gets an address only while it is healthy.
     pub require_healthy: bool,
     /// Addressing rules: labels, record types, the container-address opt-in.
@@ -94,12 +97,10 @@ pub struct Resolve {
     pub labels: HashMap<String, String>,
 }
 
-/// The lookup actor. Holds the per-thread `awc` client and this host's addresses.
+/// The lookup actor. Holds its [`Sources`] and this host's addresses.
 pub struct MetadataActor {
-    docker: Docker,
-    client: awc::Client,
+    sources: Rc<dyn Sources>,
     config: Arc<MetadataConfig>,
-    imds: ImdsClient,
     instance: Arc<InstanceAddresses>,
     schedule: RefreshSchedule,
     next_refresh: Option<Instant>,
@@ -111,20 +112,17 @@ pub struct MetadataActor {
 }
 
 impl MetadataActor {
-    /// Builds the actor; call on the arbiter it will run on (`awc::Client` is not `Send`).
+    /// Builds the actor; call on the arbiter it will run on (the live sources are not `Send`).
     pub fn new(
-        docker: Docker,
+        sources: Rc<dyn Sources>,
         config: MetadataConfig,
-        imds: ImdsClient,
         reporter: Reporter,
         health: Arc<HealthState>,
     ) -> Self {
         Self {
-            docker,
-            client: awc::Client::default(),
+            sources,
             schedule: RefreshSchedule::new(config.instance_refresh),
             config: Arc::new(config),
-            imds,
             instance: Arc::new(InstanceAddresses::default()),
             next_refresh: None,
             read_ok: false,
@@ -136,11 +134,9 @@ impl MetadataActor {
     /// Reads the instance's addresses (unless instance metadata is off) and keeps them; schedules the next read.
     fn refresh(&mut self, ctx: &mut Context<Self>, first: bool) {
         self.next_refresh = None;
-        let imds = self.imds.clone();
-        let read = async move { imds.read().await };
-        let fut = read.into_actor(self).map(move |found, act, _ctx| {
+        let fut = self.sources.instance().into_actor(self).map(move |found, act, _ctx| {
             let delay = act.schedule.after(&found);
-            if !act.imds.is_disabled() {
+            if !act.sources.instance_disabled() {
                 act.next_refresh = Some(Instant::now() + delay);
             }
             if let (Err(e), true) = (&found, act.read_ok) {
@@ -191,7 +187,7 @@ impl Actor for MetadataActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(1024);
         self.refresh(ctx, true);
-        ctx.run_interval(TICK, Self::tick);
+        ctx.run_interval(TICK.min(self.config.instance_refresh), Self::tick);
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
@@ -204,8 +200,7 @@ impl Handler<Resolve> for MetadataActor {
 
     fn handle(&mut self, msg: Resolve, _ctx: &mut Context<Self>) -> Self::Result {
         let lookup = resolve::Lookup {
-            docker: self.docker.clone(),
-            client: self.client.clone(),
+            sources: self.sources.clone(),
             config: self.config.clone(),
             instance: self.instance.clone(),
         };

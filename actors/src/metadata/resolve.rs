@@ -8,10 +8,12 @@
 
 use std::sync::Arc;
 
-use bollard::models::ContainerInspectResponse;
-use bollard::Docker;
+use std::rc::Rc;
 
-use super::client::{task_of, IntrospectionError};
+use bollard::models::ContainerInspectResponse;
+
+use super::client::IntrospectionError;
+use super::sources::Sources;
 use super::{MetadataConfig, MetadataError, Resolution, Resolve};
 use crate::core::address::{decide, Decision, Inputs};
 use crate::core::desired::TASK_ARN_LABEL;
@@ -21,8 +23,7 @@ use crate::core::network::{network_mode, NetworkMode};
 
 /// What one lookup needs, cloned out of the actor.
 pub(super) struct Lookup {
-    pub(super) docker: Docker,
-    pub(super) client: awc::Client,
+    pub(super) sources: Rc<dyn Sources>,
     pub(super) config: Arc<MetadataConfig>,
     pub(super) instance: Arc<InstanceAddresses>,
 }
@@ -91,13 +92,13 @@ impl Lookup {
 
     /// Introspection's view of an ECS task, or why there is none.
     async fn task(&self, msg: &Resolve) -> (Option<TaskInfo>, Option<IntrospectionError>) {
-        let Some(ic) = &self.config.introspection else {
-            return (None, None);
-        };
         if !msg.labels.contains_key(TASK_ARN_LABEL) {
             return (None, None);
         }
-        match task_of(&self.client, ic, &msg.container_id).await {
+        let Some(ask) = self.sources.task(&msg.container_id) else {
+            return (None, None);
+        };
+        match ask.await {
             Ok(task) => (Some(task), None),
             Err(e) => {
                 tracing::debug!(container_id = %msg.container_id, error = %e, "No introspection answer; using Docker's view.");
@@ -107,13 +108,7 @@ impl Lookup {
     }
 
     async fn inspect(&self, id: &str) -> Result<Option<ContainerInspectResponse>, MetadataError> {
-        match self.docker.inspect_container(id, None).await {
-            Ok(i) => Ok(Some(i)),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(None),
-            Err(e) => Err(MetadataError::Docker(e.to_string())),
-        }
+        self.sources.inspect(id).await
     }
 }
 

@@ -12,6 +12,8 @@
 //! once the lookups in flight are done.
 
 pub mod pool;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,8 +28,8 @@ use crate::core::instance::InstanceAddresses;
 use crate::core::record::RecordType;
 use crate::health::HealthState;
 use crate::messages::Reporter;
-use crate::metadata::{MetadataActor, MetadataError, Resolution, Resolve};
-use crate::route53::{Deregister, Register, Route53Actor, Unprotect};
+use crate::metadata::{MetadataError, Resolution, Resolve};
+use crate::route53::{Deregister, Register, Unprotect, WriterLink};
 
 const ACTOR: &str = "registrar";
 
@@ -102,8 +104,10 @@ pub struct RegistrarActor {
     health: Arc<HealthState>,
     index: usize,
     policy: Arc<RecordPolicy>,
-    metadata: Addr<MetadataActor>,
-    route53: Addr<Route53Actor>,
+    /// The `MetadataActor` (or a fake).
+    metadata: Recipient<Resolve>,
+    /// The Route53 writer (or a fake).
+    route53: WriterLink,
     reporter: Reporter,
     retry: RetryPolicy,
     /// Per container, the number of the latest event; a delayed retry of an older one is dropped.
@@ -131,8 +135,8 @@ impl RegistrarActor {
     pub fn new(
         index: usize,
         policy: Arc<RecordPolicy>,
-        metadata: Addr<MetadataActor>,
-        route53: Addr<Route53Actor>,
+        metadata: Recipient<Resolve>,
+        route53: WriterLink,
         reporter: Reporter,
         retry: RetryPolicy,
         health: Arc<HealthState>,
@@ -210,7 +214,7 @@ impl RegistrarActor {
                 // A container that held records (it turned unhealthy, its task is being stopped) loses them; one
                 // that held none keeps whatever a listing protects for it.
                 let container_id = l.container_id.clone();
-                self.route53.do_send(Register {
+                self.route53.register.do_send(Register {
                     container_id,
                     records: Vec::new(),
                 });
@@ -288,7 +292,7 @@ impl RegistrarActor {
             .collect();
         tracing::info!(container_id = %container_id, record_name = %identity.name, mode = ?endpoint.mode,
             source = endpoint.source, records = ?values, "Container resolved.");
-        self.route53.do_send(Register {
+        self.route53.register.do_send(Register {
             container_id,
             records,
         });
@@ -304,9 +308,9 @@ impl RegistrarActor {
     /// lookups failed, its task was stopping) go with its stop, not at the next listing.
     fn deregister(&mut self, container_id: String) {
         if let Some(set_identifier) = self.identities.remove(&container_id) {
-            self.route53.do_send(Unprotect { set_identifier });
+            self.route53.unprotect.do_send(Unprotect { set_identifier });
         }
-        self.route53.do_send(Deregister { container_id });
+        self.route53.deregister.do_send(Deregister { container_id });
     }
 
     /// Deregisters `container_id` once the deregistration delay has passed.

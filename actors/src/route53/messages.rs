@@ -1,9 +1,9 @@
 //! The messages the Route53 writer receives: registrations, deregistrations, the launch sweep, listing
-//! protection and flush barriers.
+//! protection and flush barriers, and [`WriterLink`], the writer as its senders hold it.
 
 use std::collections::BTreeSet;
 
-use actix::Message;
+use actix::{Actor, Addr, Context, Handler, Message, Recipient};
 
 use crate::core::record::Record;
 
@@ -57,3 +57,44 @@ pub struct Unprotect {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Flush;
+
+/// The writer as its senders see it: one [`Recipient`] per message, so the watcher and the registrars can be
+/// tested against a fake writer (or the real one over an in-memory zone).
+#[derive(Clone)]
+pub struct WriterLink {
+    /// [`Register`].
+    pub register: Recipient<Register>,
+    /// [`Deregister`].
+    pub deregister: Recipient<Deregister>,
+    /// [`Unprotect`].
+    pub unprotect: Recipient<Unprotect>,
+    /// [`Protect`].
+    pub protect: Recipient<Protect>,
+    /// [`Sweep`].
+    pub sweep: Recipient<Sweep>,
+    /// [`Flush`].
+    pub flush: Recipient<Flush>,
+}
+
+impl WriterLink {
+    /// The link to an actor that handles every writer message.
+    pub fn to<A>(addr: &Addr<A>) -> Self
+    where
+        A: Actor<Context = Context<A>>
+            + Handler<Register>
+            + Handler<Deregister>
+            + Handler<Unprotect>
+            + Handler<Protect>
+            + Handler<Sweep>
+            + Handler<Flush>,
+    {
+        Self {
+            register: addr.clone().recipient(),
+            deregister: addr.clone().recipient(),
+            unprotect: addr.clone().recipient(),
+            protect: addr.clone().recipient(),
+            sweep: addr.clone().recipient(),
+            flush: addr.clone().recipient(),
+        }
+    }
+}

@@ -31,7 +31,7 @@ mod srv_tests;
 #[cfg(test)]
 mod tests;
 
-pub use messages::{Deregister, Flush, Protect, Register, Sweep, Unprotect};
+pub use messages::{Deregister, Flush, Protect, Register, Sweep, Unprotect, WriterLink};
 pub use purge::{Purge, PurgeOutcome};
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};

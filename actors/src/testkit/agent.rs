@@ -1,0 +1,225 @@
+//! A whole agent over fakes: [`Agent::start`] wires the watcher, a registrar pool, the metadata actor and the
+//! writer the way the binary's bootstrap does, over a [`FakeEngine`] and a [`FakeRoute53`], with fast timings.
+//! [`Probe`] stands in for the supervisor: it collects failures and counts the actors that stopped.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+
+use super::engine::FakeEngine;
+use crate::core::address::{AddressSettings, RecordTypes};
+use crate::core::desired::RecordPolicy;
+use crate::core::events::DrainWindow;
+use crate::core::naming::ZoneName;
+use crate::core::ownership::Owner;
+use crate::event_watcher::{DockerConfig, Drain, EventWatcherActor};
+use crate::health::HealthState;
+use crate::messages::{ActorFailed, ActorStopped, Reporter};
+use crate::metadata::{MetadataActor, MetadataConfig};
+use crate::registrar::pool::RegistrarPool;
+use crate::registrar::{RegistrarActor, RetryPolicy};
+use crate::route53::fake::FakeRoute53;
+use crate::route53::{Route53Actor, Route53Config, WriterLink};
+
+/// The service label the test agent reads.
+pub const LABEL: &str = "discovery.service.name";
+
+/// Collects the failures actors report and counts the actors that stopped.
+#[derive(Default, Clone)]
+pub struct Probe {
+    failures: Arc<Mutex<Vec<String>>>,
+    stopped: Arc<Mutex<HashMap<&'static str, usize>>>,
+}
+
+struct ProbeActor(Probe);
+
+impl Actor for ProbeActor {
+    type Context = Context<Self>;
+}
+
+impl Handler<ActorFailed> for ProbeActor {
+    type Result = ();
+    fn handle(&mut self, msg: ActorFailed, _: &mut Context<Self>) {
+        let mut f = self.0.failures.lock().unwrap_or_else(|p| p.into_inner());
+        f.push(msg.error);
+    }
+}
+
+impl Handler<ActorStopped> for ProbeActor {
+    type Result = ();
+    fn handle(&mut self, msg: ActorStopped, _: &mut Context<Self>) {
+        let mut s = self.0.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        *s.entry(msg.actor).or_default() += 1;
+    }
+}
+
+impl Probe {
+    /// A reporter whose messages land in this probe (call inside an actix system).
+    pub fn reporter(&self) -> Reporter {
+        let addr = ProbeActor(self.clone()).start();
+        Reporter::new(addr.clone().recipient(), addr.recipient())
+    }
+
+    /// The failures reported so far.
+    pub fn failures(&self) -> Vec<String> {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// How many actors named `actor` have stopped.
+    pub fn stopped(&self, actor: &str) -> usize {
+        let s = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        s.get(actor).copied().unwrap_or(0)
+    }
+}
+
+/// The knobs tests turn; everything else is fixed and fast.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// `register_when = "healthy"`.
+    pub healthy_mode: bool,
+    /// Registrars in the pool.
+    pub workers: usize,
+    /// Lookup retries after the first try.
+    pub lookup_retries: u32,
+    /// `agent.deregister_delay_secs`.
+    pub deregister_delay: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            healthy_mode: false,
+            workers: 3,
+            lookup_retries: 2,
+            deregister_delay: Duration::ZERO,
+        }
+    }
+}
+
+/// A running agent: the addresses a test drives it with.
+pub struct Agent {
+    /// The watcher (send it `Resync`, `Drain`).
+    pub watcher: Addr<EventWatcherActor>,
+    /// The registrars (`barrier`).
+    pub pool: RegistrarPool,
+    /// The writer (`Flush`).
+    pub writer: Addr<Route53Actor>,
+    /// The health state its actors write.
+    pub health: Arc<HealthState>,
+}
+
+/// The owner the test agent writes as: cluster `prod`, owner `me`.
+pub fn owner() -> Owner {
+    Owner::new("prod", "me").unwrap_or_else(|e| panic!("test owner: {e}"))
+}
+
+fn policy() -> Arc<RecordPolicy> {
+    Arc::new(RecordPolicy {
+        label_key: LABEL.into(),
+        zone: ZoneName::new("example.com.").unwrap_or_else(|e| panic!("test zone: {e}")),
+        owner: owner(),
+        ttl: 60,
+        weight: 1,
+    })
+}
+
+fn writer_config() -> Route53Config {
+    Route53Config {
+        zone_id: "Z1".into(),
+        quarantine: Duration::from_millis(40),
+        ttl: 60,
+        weight: 1,
+        startup_jitter: Duration::ZERO,
+        recheck_after: Duration::from_millis(100),
+        verify_interval: None,
+    }
+}
+
+impl Agent {
+    /// Starts an agent (A records only, TTL 60, owner `prod`/`me`) over `engine` and `zone` (id `Z1`,
+    /// `example.com.`), reporting to `reporter`.
+    pub fn start(
+        engine: &Rc<FakeEngine>,
+        zone: &Rc<FakeRoute53>,
+        reporter: &Reporter,
+        t: Timing,
+    ) -> Self {
+        let health = Arc::new(HealthState::default());
+        let (r, h) = (reporter.clone(), health.clone());
+        let writer = Route53Actor::new(zone.clone(), writer_config(), owner(), r, h).start();
+        let link = WriterLink::to(&writer);
+        let meta = MetadataConfig {
+            require_healthy: t.healthy_mode,
+            address: AddressSettings {
+                record_types: RecordTypes {
+                    a: true,
+                    aaaa: false,
+                    srv: false,
+                },
+                ..AddressSettings::default()
+            },
+            host_ip: None,
+            host_ipv6: None,
+            instance_refresh: Duration::from_secs(60),
+        };
+        let (r, h) = (reporter.clone(), health.clone());
+        let metadata = MetadataActor::new(Rc::new(engine.clone()), meta, r, h).start();
+        let retry = RetryPolicy {
+            retries: t.lookup_retries,
+            delay: Duration::from_millis(10),
+            deregister_delay: t.deregister_delay,
+        };
+        let policy = policy();
+        let pool = RegistrarPool::start(t.workers, |i| {
+            let m = metadata.clone().recipient();
+            let (l, r, h) = (link.clone(), reporter.clone(), health.clone());
+            RegistrarActor::new(i, policy.clone(), m, l, r, retry, h)
+        });
+        let docker = DockerConfig {
+            reconnect_budget: Duration::from_secs(3600),
+            reconcile_interval: None,
+            register_when_healthy: t.healthy_mode,
+            first_reconnect_delay: Duration::from_millis(5),
+            drain: DrainWindow {
+                quiet: Duration::from_millis(20),
+                max: Duration::from_millis(200),
+            },
+        };
+        let (source, r, h) = (Rc::new(engine.clone()), reporter.clone(), health.clone());
+        let watcher = EventWatcherActor::new(docker, source, policy, pool.clone(), link, r, h);
+        Self {
+            watcher: watcher.start(),
+            pool,
+            writer,
+            health,
+        }
+    }
+
+    /// Waits until the launch sync is done (the agent is ready); panics after 10 s.
+    pub async fn ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.health.readiness(Duration::MAX).is_err() {
+            assert!(Instant::now() < deadline, "the agent never became ready");
+            actix_rt::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Drains the agent and waits until its writer has stopped (every change it was given sent or given up);
+    /// panics after 20 s.
+    pub async fn drain(self, probe: &Probe) {
+        let before = probe.stopped("route53");
+        self.watcher.do_send(Drain);
+        drop(self);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while probe.stopped("route53") == before {
+            assert!(Instant::now() < deadline, "the writer never stopped");
+            actix_rt::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}

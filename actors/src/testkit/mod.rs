@@ -1,0 +1,9 @@
+//! In-memory stand-ins for what the agent reads on its host, and a whole agent wired over them, for actor and
+//! model tests: [`engine`] is the Docker Engine and ECS agent, [`agent`] starts watcher → registrar pool →
+//! metadata → writer over an engine and the strict in-memory Route53, as the binary's bootstrap does.
+
+pub mod agent;
+pub mod engine;
+
+pub use agent::{Agent, Probe, Timing};
+pub use engine::{instance, task_arn, FakeEngine, TaskFault};
