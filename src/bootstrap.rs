@@ -25,6 +25,7 @@ use route53_discovery_actors::messages::ActorFailed;
 use route53_discovery_actors::metadata::client::{agent_metadata, IntrospectionConfig};
 use route53_discovery_actors::metadata::imds::{ImdsClient, ImdsSource};
 use route53_discovery_actors::metadata::{LiveSources, MetadataActor, MetadataConfig};
+use route53_discovery_actors::metrics::Metrics;
 use route53_discovery_actors::registrar::pool::RegistrarPool;
 use route53_discovery_actors::registrar::{RegistrarActor, RetryPolicy};
 use route53_discovery_actors::route53::api::{DnsApi, ErrorClass};
@@ -46,9 +47,10 @@ const FIXED_ACTORS: usize = 3;
 pub async fn start_pipeline(
     settings: Settings,
     health: Arc<HealthState>,
+    metrics: Arc<Metrics>,
     supervisor: Addr<SupervisorActor>,
 ) {
-    if let Err(error) = try_start(settings, health, &supervisor).await {
+    if let Err(error) = try_start(settings, health, metrics, &supervisor).await {
         supervisor.do_send(ActorFailed {
             actor: "bootstrap",
             error,
@@ -150,10 +152,10 @@ pub(crate) fn route53_client(
 }
 
 /// The Route53 API the agent uses, measured (`r53d_route53_*` metrics).
-async fn route53_api(settings: &Settings, health: &Arc<HealthState>) -> Rc<dyn DnsApi> {
+async fn route53_api(settings: &Settings, metrics: &Arc<Metrics>) -> Rc<dyn DnsApi> {
     Rc::new(Measured::new(
         raw_route53_api(settings).await,
-        health.clone(),
+        metrics.clone(),
     ))
 }
 
@@ -257,12 +259,13 @@ const DEFAULT_INSTANCE_REFRESH: Duration = Duration::from_secs(300);
 async fn try_start(
     settings: Settings,
     health: Arc<HealthState>,
+    metrics: Arc<Metrics>,
     supervisor: &Addr<SupervisorActor>,
 ) -> Result<(), String> {
     let budget = settings.docker.reconnect_budget;
     let docker = connect_docker(&settings.docker.socket, budget).await?;
     let (owner, cluster) = identity(&settings, budget).await?;
-    let api = route53_api(&settings, &health).await;
+    let api = route53_api(&settings, &metrics).await;
     let zone = zone_name(&*api, &settings, budget).await?;
     let zone_id = settings.route53.hosted_zone_id.clone();
     tracing::info!(zone_id = %zone_id, zone = zone.as_str(), cluster = owner.cluster_tag(), owner = owner.owner(), mode = ?settings.agent.mode, "Starting.");
@@ -290,13 +293,20 @@ async fn try_start(
         owner.clone(),
         reporter.clone(),
         health.clone(),
+        metrics.clone(),
     )
     .start();
-    if let Some(stats) =
-        janitor::start(&settings, &owner, &cluster, api, &route53, health.clone()).await
-    {
-        health.stats.attach_janitor(stats);
-    }
+    let counters = metrics.janitor.clone();
+    janitor::start(
+        &settings,
+        &owner,
+        &cluster,
+        api,
+        &route53,
+        counters,
+        health.clone(),
+    )
+    .await;
     let imds = ImdsClient::new(&ImdsSource::from_env(
         settings.agent.imds_endpoint.as_deref(),
     ))
@@ -306,7 +316,7 @@ async fn try_start(
         Rc::new(sources),
         metadata_config(&settings),
         reporter.clone(),
-        health.clone(),
+        metrics.clone(),
     )
     .start()
     .recipient();
@@ -316,7 +326,7 @@ async fn try_start(
         delay: settings.agent.lookup_retry_delay,
         deregister_delay: settings.agent.deregister_delay,
     };
-    let depth = health.stats.queue_depth.with_label_values(&["registrar"]);
+    let depth = metrics.queue_depth.with_label_values(&["registrar"]);
     let pool = RegistrarPool::start(settings.agent.workers, |i| {
         RegistrarActor::new(
             i,
@@ -325,7 +335,7 @@ async fn try_start(
             writer.clone(),
             reporter.clone(),
             retry,
-            health.clone(),
+            metrics.clone(),
         )
     })
     .with_depth_gauge(depth);
@@ -345,6 +355,7 @@ async fn try_start(
         writer,
         reporter,
         health,
+        metrics,
     )
     .start();
     supervisor.do_send(Attach {

@@ -4,7 +4,8 @@
 //! (loopback by default); `health.metrics_listen`, when set, serves `/metrics` alone on another address, so a
 //! scraper can reach the metrics without the rest.
 //!
-//! It reads [`HealthState`] only; it holds no actor address, so it never keeps the pipeline alive in a drain.
+//! It reads [`HealthState`] and [`Metrics`] only; it holds no actor address, so it never keeps the pipeline alive
+//! in a drain.
 //! Its own signal handling is off: only the supervisor reacts to SIGTERM, and stops this server last.
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::http::header;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use route53_discovery_actors::health::{HealthState, NotReady};
+use route53_discovery_actors::metrics::Metrics;
 
 use crate::settings::HealthSettings;
 
@@ -22,6 +24,7 @@ const LIVENESS_LIMIT: Duration = Duration::from_secs(15);
 
 struct State {
     health: Arc<HealthState>,
+    metrics: Arc<Metrics>,
     stream_down_limit: Duration,
 }
 
@@ -49,7 +52,7 @@ async fn readyz(state: web::Data<State>) -> HttpResponse {
 async fn metrics(state: web::Data<State>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.health.stats.encode())
+        .body(state.metrics.encode())
 }
 
 /// A record as `/records` shows it.
@@ -131,9 +134,14 @@ macro_rules! serve {
 }
 
 /// Binds and starts the servers on the current actix system; returns their handles for a graceful stop.
-pub fn start(settings: &HealthSettings, health: Arc<HealthState>) -> std::io::Result<Servers> {
+pub fn start(
+    settings: &HealthSettings,
+    health: Arc<HealthState>,
+    registry: Arc<Metrics>,
+) -> std::io::Result<Servers> {
     let data = web::Data::new(State {
         health,
+        metrics: registry,
         stream_down_limit: settings.stream_down_limit,
     });
     let with_records = settings.records;

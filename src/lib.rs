@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use actix::prelude::*;
 use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::messages::ActorFailed;
+use route53_discovery_actors::metrics::Metrics;
 use route53_discovery_actors::supervisor::{Shutdown, SupervisorActor, EXIT_FAILURE};
 
 use crate::settings::Settings;
@@ -69,8 +70,9 @@ pub fn run_with(
 ) -> i32 {
     let system = actix_rt::System::new();
     let health = Arc::new(HealthState::default());
+    let metrics = Arc::new(Metrics::default());
     let started = system.block_on(async move {
-        let http = http::start(&settings.health, health.clone())
+        let http = http::start(&settings.health, health.clone(), metrics.clone())
             .map_err(|e| format!("cannot listen on {}: {e}", settings.health.listen))?;
         let mut supervisor = SupervisorActor::new(health.clone(), settings.agent.shutdown_grace);
         supervisor.on_stop(Box::new(move || Box::pin(async move { http.stop().await })));
@@ -100,7 +102,9 @@ pub fn run_with(
             }
             sup.do_send(Shutdown);
         });
-        actix_rt::spawn(bootstrap::start_pipeline(settings, health, supervisor));
+        actix_rt::spawn(bootstrap::start_pipeline(
+            settings, health, metrics, supervisor,
+        ));
         Ok::<_, String>(())
     });
     if let Err(e) = started {

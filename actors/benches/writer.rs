@@ -20,6 +20,7 @@ use route53_discovery_actors::core::plan::Change;
 use route53_discovery_actors::core::record::{Record, RecordValue};
 use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::messages::probe;
+use route53_discovery_actors::metrics::Metrics;
 use route53_discovery_actors::route53::api::{DnsApi, ErrorClass};
 use route53_discovery_actors::route53::fake::FakeRoute53;
 use route53_discovery_actors::route53::limiter::{bucket, RateLimited};
@@ -57,6 +58,7 @@ fn writer(fake: Rc<FakeRoute53>, agent: usize) -> Addr<Route53Actor> {
         owner,
         reporter,
         Arc::new(HealthState::default()),
+        Arc::new(Metrics::default()),
     )
     .start()
 }

@@ -1,40 +1,17 @@
 //! Shared, lock-light health state: written by the actors, read by the HTTP endpoints.
 //!
-//! It holds no actor addresses, so the health server never keeps the pipeline alive during a drain.
+//! It holds no actor addresses, so the health server never keeps the pipeline alive during a drain. The Prometheus
+//! metrics live beside it (`Metrics`, in the `metrics` module), not in it: an actor that changes both updates each.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::core::record::{Record, RecordType};
-use crate::metrics::Metrics;
-
-/// A monotonically increasing count.
-#[derive(Debug, Default)]
-pub struct Counter(AtomicU64);
-
-impl Counter {
-    /// Adds one.
-    pub fn inc(&self) {
-        self.add(1);
-    }
-
-    /// Adds `n`.
-    pub fn add(&self, n: u64) {
-        self.0.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// The current value.
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
+use crate::core::record::Record;
 
 /// What `/healthz`, `/readyz` and `/records` report.
 #[derive(Debug)]
 pub struct HealthState {
-    /// The agent's Prometheus metrics.
-    pub stats: Metrics,
     created: Instant,
     /// Milliseconds after `created` of the last heartbeat from the actor system's main arbiter.
     last_beat_ms: AtomicU64,
@@ -58,7 +35,6 @@ pub enum NotReady {
 impl Default for HealthState {
     fn default() -> Self {
         Self {
-            stats: Metrics::default(),
             created: Instant::now(),
             last_beat_ms: AtomicU64::new(0),
             synced: AtomicBool::default(),
@@ -85,7 +61,6 @@ impl HealthState {
     /// Marks the launch sync as done.
     pub fn set_synced(&self) {
         self.synced.store(true, Ordering::SeqCst);
-        self.stats.synced_now();
     }
 
     /// Marks the agent as draining; it never becomes ready again.
@@ -95,7 +70,6 @@ impl HealthState {
 
     /// Records that the event stream is down (keeps the first time) or up again.
     pub fn set_stream_down(&self, down: bool) {
-        self.stats.stream_up.set(i64::from(!down));
         let mut since = self
             .stream_down_since
             .lock()
@@ -127,13 +101,6 @@ impl HealthState {
 
     /// Replaces the view of the records this agent holds.
     pub fn set_records(&self, records: Vec<Record>) {
-        for t in RecordType::ALL {
-            let n = records.iter().filter(|r| r.key.record_type == t).count();
-            self.stats
-                .records_owned
-                .with_label_values(&[t.as_str()])
-                .set(n as i64);
-        }
         *self.records.write().unwrap_or_else(|p| p.into_inner()) = records;
     }
 

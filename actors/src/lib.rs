@@ -15,11 +15,14 @@
 //! * [`event_watcher`], [`registrar`], [`metadata`], [`route53`], [`supervisor`]: one module per actor; messages
 //!   live beside the actor that receives them; [`messages`] holds the cross-cutting lifecycle ones.
 //! * [`janitor`]: the elected clean-up of dead instances' records (ECS API → zone read → [`route53::Purge`]).
-//! * [`health`]: state shared with the HTTP endpoints.
+//! * [`health`]: state shared with the HTTP endpoints; [`metrics`]: the Prometheus families, held beside it (a
+//!   leaf: it depends on [`core`] only).
+//! * `error_chain`: an error and its sources on one line, for the AWS clients.
 //! * `testkit` (tests, feature `test-util`): an in-memory Docker Engine and ECS agent for actor and model tests.
 
 pub mod backoff;
 pub mod core;
+mod error_chain;
 pub mod event_watcher;
 pub mod health;
 pub mod janitor;

@@ -23,16 +23,17 @@
 //! | `r53d_srv_skipped_total` | counter | | containers published without an SRV record (port label bad, ambiguous ports) |
 //! | `r53d_no_instance_address_total` | counter | | bridge/host containers not registered: the instance's address is unknown |
 //! | `r53d_instance_address_known` | gauge | | 1 while this host's own address is known (instance metadata or override) |
-//!
 //! | `r53d_janitor_elections_won_total` | counter | | janitor cycles this agent was elected for and finished |
 //! | `r53d_janitor_owners_found_dead_total` | counter | | dead container instances whose records were purged |
 //! | `r53d_janitor_records_removed_total` | counter | | records the janitor deleted |
 //! | `r53d_janitor_cycles_skipped_total` | counter | | janitor cycles skipped (ECS or the zone unreachable) |
 //! | `r53d_janitor_last_cycle_timestamp_seconds` | gauge | | Unix time of the last janitor cycle (0: none yet) |
 //!
-//! The janitor keeps its own atomics ([`JanitorStats`]); they are copied into these families at each scrape.
+//! The janitor counts into its families directly ([`JanitorCounters`], held in [`Metrics::janitor`]).
+//!
+//! The actors hold an `Arc<Metrics>` beside (not inside) the [`crate::health::HealthState`]; this module depends
+//! on nothing of the agent but [`crate::core`].
 
-use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use prometheus::{
@@ -41,20 +42,26 @@ use prometheus::{
 };
 
 use crate::core::events::WATCHED_ACTIONS;
-use crate::core::record::RecordType;
-use crate::janitor::JanitorStats;
+use crate::core::record::{Record, RecordType};
 
-/// The janitor's families, filled from its [`JanitorStats`] at each scrape.
-struct JanitorFamilies {
-    elections_won: IntCounter,
-    owners_found_dead: IntCounter,
-    records_removed: IntCounter,
-    cycles_skipped: IntCounter,
-    last_cycle: IntGauge,
-    source: Mutex<Option<Arc<JanitorStats>>>,
+/// The janitor's counters (`r53d_janitor_*`): it counts into them directly, and logs their values every cycle.
+#[derive(Clone)]
+pub struct JanitorCounters {
+    /// Cycles in which this agent was the elected janitor and finished its work.
+    pub elections_won: IntCounter,
+    /// Owners declared dead past the grace period whose records were all removed (deleted, or found already
+    /// gone) by one purge. An owner with a record left (changed since it was read, refused, or still failing) is
+    /// counted by the later cycle that removes the rest.
+    pub owners_found_dead: IntCounter,
+    /// Records the janitor deleted.
+    pub records_removed: IntCounter,
+    /// Cycles skipped because ECS (or the zone read) failed.
+    pub cycles_skipped: IntCounter,
+    /// Unix time (seconds) of the last cycle that completed, elected or not; 0 before the first.
+    pub last_cycle: IntGauge,
 }
 
-impl JanitorFamilies {
+impl JanitorCounters {
     fn new(r: &Registry) -> Self {
         Self {
             elections_won: counter(
@@ -82,23 +89,21 @@ impl JanitorFamilies {
                 "r53d_janitor_last_cycle_timestamp_seconds",
                 "Unix time of the last janitor cycle (0: none yet).",
             ),
-            source: Mutex::default(),
         }
     }
 
-    /// Brings the families up to the janitor's counters (which only grow).
-    fn refresh(&self) {
-        let source = self.source.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(s) = source.as_ref() else { return };
-        for (family, value) in [
-            (&self.elections_won, s.elections_won.get()),
-            (&self.owners_found_dead, s.owners_found_dead.get()),
-            (&self.records_removed, s.records_removed.get()),
-            (&self.cycles_skipped, s.cycles_skipped.get()),
-        ] {
-            family.inc_by(value.saturating_sub(family.get()));
-        }
-        self.last_cycle.set(s.last_cycle() as i64);
+    /// Marks a completed cycle now.
+    pub fn touch(&self) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.last_cycle.set(now as i64);
+    }
+}
+
+impl std::fmt::Debug for JanitorCounters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JanitorCounters").finish_non_exhaustive()
     }
 }
 
@@ -143,7 +148,8 @@ pub struct Metrics {
     pub no_instance_address: IntCounter,
     /// `r53d_instance_address_known`.
     pub instance_address_known: IntGauge,
-    janitor: JanitorFamilies,
+    /// `r53d_janitor_*`.
+    pub janitor: JanitorCounters,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -289,7 +295,7 @@ impl Default for Metrics {
             batch_size,
             queue_depth,
             last_sync,
-            janitor: JanitorFamilies::new(&r),
+            janitor: JanitorCounters::new(&r),
             registry: r,
         }
         .with_initial_series()
@@ -323,7 +329,7 @@ impl Metrics {
         self
     }
 
-    /// The registry, for other parts (the janitor) to add their families.
+    /// The registry, for other parts to add their families to.
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
@@ -336,18 +342,18 @@ impl Metrics {
         self.last_sync.set(now.as_secs_f64());
     }
 
-    /// Exports the janitor's counters from now on.
-    pub fn attach_janitor(&self, stats: Arc<JanitorStats>) {
-        *self
-            .janitor
-            .source
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(stats);
+    /// Sets `r53d_records_owned{type}` to the count of each type among `records` (all this agent holds).
+    pub fn set_records_owned(&self, records: &[Record]) {
+        for t in RecordType::ALL {
+            let n = records.iter().filter(|r| r.key.record_type == t).count();
+            self.records_owned
+                .with_label_values(&[t.as_str()])
+                .set(n as i64);
+        }
     }
 
     /// Everything in the Prometheus text format.
     pub fn encode(&self) -> String {
-        self.janitor.refresh();
         let mut out = Vec::new();
         let encoder = TextEncoder::new();
         if let Err(e) = encoder.encode(&self.registry.gather(), &mut out) {
@@ -358,44 +364,4 @@ impl Metrics {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_family_is_exported() {
-        let m = Metrics::default();
-        m.events.with_label_values(&["start"]).inc();
-        m.requests.with_label_values(&["change", "ok"]).inc();
-        m.queue_depth.with_label_values(&["registrar"]).set(0);
-        let text = m.encode();
-        for family in [
-            "r53d_docker_events_total{action=\"start\"} 1",
-            "r53d_route53_requests_total{operation=\"change\",outcome=\"ok\"} 1",
-            "r53d_route53_batch_size_bucket",
-            "r53d_records_owned{type=\"SRV\"} 0",
-            "r53d_registrations_total{type=\"AAAA\"} 0",
-            "r53d_instance_address_known 0",
-            "r53d_last_sync_timestamp_seconds 0",
-            "r53d_janitor_records_removed_total 0",
-        ] {
-            assert!(text.contains(family), "{family} missing in\n{text}");
-        }
-    }
-
-    #[test]
-    fn janitor_counters_are_copied_at_each_scrape() {
-        let m = Metrics::default();
-        let stats = Arc::new(JanitorStats::default());
-        m.attach_janitor(stats.clone());
-        stats.records_removed.add(3);
-        assert!(m.encode().contains("r53d_janitor_records_removed_total 3"));
-        stats.records_removed.add(2);
-        stats.touch();
-        let text = m.encode();
-        assert!(
-            text.contains("r53d_janitor_records_removed_total 5"),
-            "{text}"
-        );
-        assert!(!text.contains("r53d_janitor_last_cycle_timestamp_seconds 0"));
-    }
-}
+mod tests;

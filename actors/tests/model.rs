@@ -99,8 +99,9 @@ fn run_case(ops: Vec<Op>, faults: Vec<DnsError>, late: Vec<u64>) -> Result<(), T
             verify_interval: None,
         };
         let (reporter, failures) = probe::reporter();
-        let writer =
-            Route53Actor::new(fake.clone(), config, owner(), reporter, Arc::default()).start();
+        let (health, metrics) = (Arc::default(), Arc::default());
+        let writer = Route53Actor::new(fake.clone(), config, owner(), reporter, health, metrics);
+        let writer = writer.start();
         writer.send(Flush).await.unwrap();
         fake.fail_next(faults);
         for ms in late {

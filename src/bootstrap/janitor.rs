@@ -12,8 +12,9 @@ use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::janitor::ecs::{EcsApi, RateLimitedEcs};
 use route53_discovery_actors::janitor::plan::looks_like_instance_id;
 use route53_discovery_actors::janitor::sdk::SdkEcs;
-use route53_discovery_actors::janitor::{JanitorActor, JanitorConfig, JanitorStats};
+use route53_discovery_actors::janitor::{JanitorActor, JanitorConfig};
 use route53_discovery_actors::metadata::client::agent_metadata;
+use route53_discovery_actors::metrics::JanitorCounters;
 use route53_discovery_actors::route53::api::DnsApi;
 use route53_discovery_actors::route53::limiter;
 use route53_discovery_actors::route53::Route53Actor;
@@ -65,22 +66,23 @@ fn check_owner_override(settings: &Settings, owner: &str, cluster: &str) {
     });
 }
 
-/// Starts the janitor when it is enabled and the agent writes to Route53; returns its counters.
+/// Starts the janitor, counting into `counters`, when it is enabled and the agent writes to Route53.
 pub(super) async fn start(
     settings: &Settings,
     owner: &Owner,
     cluster: &str,
     dns: Rc<dyn DnsApi>,
     writer: &Addr<Route53Actor>,
+    counters: JanitorCounters,
     health: Arc<HealthState>,
-) -> Option<Arc<JanitorStats>> {
+) {
     if !settings.janitor.enabled {
         tracing::info!(cluster, "Janitor disabled (janitor.enabled = false).");
-        return None;
+        return;
     }
     if settings.agent.mode == Mode::DryRun {
         tracing::info!(cluster, "Janitor not run in dry-run mode.");
-        return None;
+        return;
     }
     check_owner_override(settings, owner.owner(), cluster);
     let config = JanitorConfig {
@@ -90,9 +92,7 @@ pub(super) async fn start(
         interval: settings.janitor.interval,
         grace: settings.janitor.grace,
     };
-    let stats = Arc::new(JanitorStats::default());
     let ecs = ecs_api(settings).await;
     let weak = writer.clone().recipient().downgrade();
-    JanitorActor::new(config, ecs, dns, weak, stats.clone(), health).start();
-    Some(stats)
+    JanitorActor::new(config, ecs, dns, weak, counters, health).start();
 }

@@ -25,6 +25,7 @@ use crate::core::events::{event_work, parse_event, DrainWindow, EventWork};
 use crate::core::listing::Seen;
 use crate::health::HealthState;
 use crate::messages::Reporter;
+use crate::metrics::Metrics;
 use crate::registrar::pool::RegistrarPool;
 use crate::registrar::Work;
 use crate::route53::{Flush, Protect, Sweep, WriterLink};
@@ -75,6 +76,7 @@ pub struct EventWatcherActor {
     route53: WriterLink,
     reporter: Reporter,
     health: Arc<HealthState>,
+    metrics: Arc<Metrics>,
     /// Running labelled containers handed to the registrars.
     known: HashSet<String>,
     /// Events dispatched so far, and each container's latest one (for listings that overlap events).
@@ -118,6 +120,7 @@ struct Listed {
 
 impl EventWatcherActor {
     /// A watcher that feeds `pool`.
+    #[allow(clippy::too_many_arguments)] // its collaborators, each passed once at start-up
     pub fn new(
         config: DockerConfig,
         docker: Rc<dyn DockerSource>,
@@ -126,6 +129,7 @@ impl EventWatcherActor {
         route53: WriterLink,
         reporter: Reporter,
         health: Arc<HealthState>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             config,
@@ -135,6 +139,7 @@ impl EventWatcherActor {
             route53,
             reporter,
             health,
+            metrics,
             known: HashSet::new(),
             seq: 0,
             seen: HashMap::new(),
@@ -171,6 +176,7 @@ impl EventWatcherActor {
         let events = self.docker.events(&self.policy.label_key, listed.since);
         self.stream = Some(ctx.add_stream(events));
         self.down_since = None;
+        self.metrics.stream_up.set(1);
         self.health.set_stream_down(false);
         self.backoff = new_backoff(self.config.first_reconnect_delay);
         if !self.launched {
@@ -197,12 +203,14 @@ impl EventWatcherActor {
                 .map(|(_, sid)| sid)
                 .collect();
             // Sent now, so every deregistration of a later stop event reaches the writer after the sweep.
-            let (route53, health) = (act.route53.clone(), act.health.clone());
+            let (route53, health, metrics) =
+                (act.route53.clone(), act.health.clone(), act.metrics.clone());
             let sweep = res.map(|()| route53.sweep.send(Sweep { keep }));
             async move {
                 sweep?.await?;
                 route53.flush.send(Flush).await?;
                 health.set_synced();
+                metrics.synced_now();
                 Ok::<_, MailboxError>(())
             }
             .into_actor(act)
@@ -224,6 +232,7 @@ impl EventWatcherActor {
         if let Some(h) = self.stream.take() {
             ctx.cancel_future(h);
         }
+        self.metrics.stream_up.set(0);
         self.health.set_stream_down(true);
         let since = *self.down_since.get_or_insert_with(Instant::now);
         if since.elapsed() > self.config.reconnect_budget {
@@ -270,7 +279,7 @@ impl EventWatcherActor {
             return;
         }
         let verb = ev.action.split(':').next().unwrap_or_default().trim();
-        self.health.stats.events.with_label_values(&[verb]).inc();
+        self.metrics.events.with_label_values(&[verb]).inc();
         let Some(work) = event_work(ev.lifecycle, self.config.register_when_healthy) else {
             return;
         };

@@ -87,7 +87,7 @@ impl EventWatcherActor {
                 tracing::debug!("Periodic reconcile.");
                 let running = act.apply_listing(listed, listed_at).into_values().collect();
                 act.route53.protect.do_send(Protect { running });
-                act.health.stats.synced_now();
+                act.metrics.synced_now();
             }
             // The event stream's own reconnect handles an unreachable Docker; try again next time.
             Err(e) => tracing::warn!(error = %e, "Periodic reconcile could not list containers."),

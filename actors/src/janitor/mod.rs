@@ -23,12 +23,9 @@ pub mod ecs;
 pub mod fake;
 pub mod plan;
 pub mod sdk;
-mod stats;
 #[cfg(test)]
 mod tests;
 pub mod tracker;
-
-pub use stats::JanitorStats;
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -42,6 +39,7 @@ use self::ecs::EcsApi;
 use self::tracker::DeadTracker;
 use crate::backoff::uniform;
 use crate::health::{HealthState, NotReady};
+use crate::metrics::JanitorCounters;
 use crate::route53::api::DnsApi;
 use crate::route53::Purge;
 
@@ -81,19 +79,20 @@ pub struct JanitorActor {
     tracker: Option<DeadTracker>,
     /// The writer, weakly: the janitor must not keep it alive through a drain.
     writer: WeakRecipient<Purge>,
-    stats: Arc<JanitorStats>,
+    /// `r53d_janitor_*`, also logged every cycle.
+    stats: JanitorCounters,
     /// Read to stop once the agent drains.
     health: Arc<HealthState>,
 }
 
 impl JanitorActor {
-    /// A janitor that asks `ecs`, reads through `dns` and purges through `writer`.
+    /// A janitor that asks `ecs`, reads through `dns`, purges through `writer` and counts into `stats`.
     pub fn new(
         config: JanitorConfig,
         ecs: Rc<dyn EcsApi>,
         dns: Rc<dyn DnsApi>,
         writer: WeakRecipient<Purge>,
-        stats: Arc<JanitorStats>,
+        stats: JanitorCounters,
         health: Arc<HealthState>,
     ) -> Self {
         let cycle = Rc::new(Cycle {
@@ -180,9 +179,9 @@ impl JanitorActor {
         for (owner, records) in &done.doomed {
             tracing::warn!(cluster, zone_id, owner = %owner, records, "Owner dead past the grace period; deleting its records.");
         }
-        s.owners_found_dead.add(done.owners_purged() as u64);
+        s.owners_found_dead.inc_by(done.owners_purged() as u64);
         if let Some(p) = &done.purge {
-            s.records_removed.add(p.removed as u64);
+            s.records_removed.inc_by(p.removed as u64);
         }
         s.touch();
         let p = done.purge.unwrap_or_default();
@@ -199,7 +198,7 @@ impl JanitorActor {
             elections_won = s.elections_won.get(),
             owners_found_dead = s.owners_found_dead.get(),
             records_removed = s.records_removed.get(),
-            last_cycle = s.last_cycle(),
+            last_cycle = s.last_cycle.get(),
             "Janitor cycle done."
         );
     }

@@ -11,7 +11,7 @@ use aws_sdk_ecs::Client;
 
 use super::ecs::{instance_id, Described, EcsApi, EcsError, InstancePage, LIST_PAGE};
 use super::plan::Instance;
-use crate::route53::sdk::display_chain;
+use crate::error_chain::display_chain;
 
 /// ECS through `aws-sdk-ecs`.
 #[derive(Debug, Clone)]

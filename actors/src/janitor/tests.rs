@@ -12,10 +12,11 @@ use actix::prelude::*;
 use super::cycle::{self, Cycle, Report};
 use super::fake::FakeEcs;
 use super::tracker::DeadTracker;
-use super::{JanitorActor, JanitorConfig, JanitorStats};
+use super::{JanitorActor, JanitorConfig};
 use crate::core::plan::Change;
 use crate::core::record::{Record, RecordValue};
 use crate::health::HealthState;
+use crate::metrics::{JanitorCounters, Metrics};
 use crate::route53::api::DnsApi;
 use crate::route53::fake::FakeRoute53;
 use crate::route53::{Purge, PurgeOutcome};
@@ -350,7 +351,7 @@ async fn with_ecs_unreachable_the_cycle_is_skipped_before_anything_is_read() {
     assert_eq!(w.ids().len(), 11);
 }
 
-fn actor(w: &World, me: &str, grace: Duration, stats: &Arc<JanitorStats>) -> Addr<JanitorActor> {
+fn actor(w: &World, me: &str, grace: Duration, stats: &JanitorCounters) -> Addr<JanitorActor> {
     let config = JanitorConfig {
         cluster: "prod".into(),
         owner: me.into(),
@@ -378,7 +379,7 @@ async fn wait_until(limit: Duration, check: impl Fn() -> bool) -> bool {
 #[actix_rt::test]
 async fn the_actor_waits_out_the_grace_period_then_purges_and_counts() {
     let w = world().await;
-    let stats = Arc::new(JanitorStats::default());
+    let stats = Metrics::default().janitor;
     w.ecs.set(D, "INACTIVE", false);
     let started = std::time::Instant::now();
     let _janitor = actor(&w, A, Duration::from_millis(200), &stats);
@@ -386,13 +387,13 @@ async fn the_actor_waits_out_the_grace_period_then_purges_and_counts() {
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert_eq!(owners_left(&w.ids()), [A, B, C]);
     assert_eq!(stats.owners_found_dead.get(), 1);
-    assert!(stats.elections_won.get() >= 2 && stats.last_cycle() > 0);
+    assert!(stats.elections_won.get() >= 2 && stats.last_cycle.get() > 0);
 }
 
 #[actix_rt::test]
 async fn the_actor_skips_cycles_while_ecs_is_down() {
     let w = world().await;
-    let stats = Arc::new(JanitorStats::default());
+    let stats = Metrics::default().janitor;
     w.ecs.set_down(true);
     w.ecs.remove(D);
     let _janitor = actor(&w, A, Duration::ZERO, &stats);

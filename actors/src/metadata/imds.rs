@@ -14,7 +14,7 @@ use aws_config::imds::Client;
 
 use crate::backoff::FullJitter;
 use crate::core::instance::InstanceAddresses;
-use crate::route53::sdk::display_chain;
+use crate::error_chain::display_chain;
 
 mod error;
 

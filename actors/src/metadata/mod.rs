@@ -37,8 +37,8 @@ use self::client::IntrospectionError;
 use self::imds::{with_overrides, RefreshSchedule};
 use crate::core::address::{AddressSettings, Endpoint};
 use crate::core::instance::InstanceAddresses;
-use crate::health::HealthState;
 use crate::messages::Reporter;
+use crate::metrics::Metrics;
 
 const ACTOR: &str = "metadata";
 /// How often the refresh timer looks at the clock (and whether the actor should stop in a drain).
@@ -108,7 +108,8 @@ pub struct MetadataActor {
     /// every bridge and host task, nor rename the per-instance SRV target).
     read_ok: bool,
     reporter: Reporter,
-    health: Arc<HealthState>,
+    /// `r53d_instance_address_known`, `r53d_no_instance_address_total`.
+    metrics: Arc<Metrics>,
 }
 
 impl MetadataActor {
@@ -117,7 +118,7 @@ impl MetadataActor {
         sources: Rc<dyn Sources>,
         config: MetadataConfig,
         reporter: Reporter,
-        health: Arc<HealthState>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             sources,
@@ -127,7 +128,7 @@ impl MetadataActor {
             next_refresh: None,
             read_ok: false,
             reporter,
-            health,
+            metrics,
         }
     }
 
@@ -166,7 +167,7 @@ impl MetadataActor {
             }
         }
         let known = i64::from(now.has_address());
-        self.health.stats.instance_address_known.set(known);
+        self.metrics.instance_address_known.set(known);
         self.instance = Arc::new(now);
     }
 
@@ -209,7 +210,7 @@ impl Handler<Resolve> for MetadataActor {
                 .into_actor(self)
                 .map(|outcome, act, _| {
                     if outcome.no_instance_address {
-                        act.health.stats.no_instance_address.inc();
+                        act.metrics.no_instance_address.inc();
                     }
                     outcome.result
                 }),

@@ -25,12 +25,12 @@ fn actor(engine: &Rc<FakeEngine>, require_healthy: bool) -> Addr<MetadataActor> 
         host_ipv6: None,
         instance_refresh: Duration::from_millis(20),
     };
-    let health = Arc::default();
+    let metrics = Arc::default();
     MetadataActor::new(
         Rc::new(engine.clone()),
         config,
         Probe::default().reporter(),
-        health,
+        metrics,
     )
     .start()
 }

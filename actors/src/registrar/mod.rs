@@ -26,9 +26,9 @@ use crate::core::address::Endpoint;
 use crate::core::desired::{Identity, RecordPolicy};
 use crate::core::instance::InstanceAddresses;
 use crate::core::record::RecordType;
-use crate::health::HealthState;
 use crate::messages::Reporter;
 use crate::metadata::{MetadataError, Resolution, Resolve};
+use crate::metrics::Metrics;
 use crate::route53::{Deregister, Register, Unprotect, WriterLink};
 
 const ACTOR: &str = "registrar";
@@ -100,8 +100,8 @@ struct Lookup {
 
 /// One worker of the pool.
 pub struct RegistrarActor {
-    /// Counters (skipped labels).
-    health: Arc<HealthState>,
+    /// Counters (skipped labels, SRV skipped, queue depth).
+    metrics: Arc<Metrics>,
     index: usize,
     policy: Arc<RecordPolicy>,
     /// The `MetadataActor` (or a fake).
@@ -139,10 +139,10 @@ impl RegistrarActor {
         route53: WriterLink,
         reporter: Reporter,
         retry: RetryPolicy,
-        health: Arc<HealthState>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            health,
+            metrics,
             index,
             policy,
             metadata,
@@ -172,7 +172,7 @@ impl RegistrarActor {
             Err(e) => {
                 let name = labels.get("name").cloned().unwrap_or_default();
                 tracing::warn!(container_id = %container_id, container_name = %name, error = %e, "Skipping container: its service label is not usable.");
-                self.health.stats.skipped_labels.inc();
+                self.metrics.skipped_labels.inc();
                 return Box::pin(actix::fut::ready(()));
             }
         };
@@ -284,7 +284,7 @@ impl RegistrarActor {
         }
         let has_srv = records.iter().any(|r| r.key.record_type == RecordType::Srv);
         if endpoint.types.srv && !has_srv {
-            self.health.stats.srv_skipped.inc();
+            self.metrics.srv_skipped.inc();
         }
         let values: Vec<String> = records
             .iter()
@@ -360,8 +360,7 @@ impl Handler<ContainerWork> for RegistrarActor {
     type Result = ();
 
     fn handle(&mut self, msg: ContainerWork, ctx: &mut Context<Self>) -> Self::Result {
-        self.health
-            .stats
+        self.metrics
             .queue_depth
             .with_label_values(&["registrar"])
             .dec();

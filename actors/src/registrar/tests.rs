@@ -95,7 +95,7 @@ async fn a_bad_label_skips_only_its_container() {
         zone_view(&w.zone),
         vec![("web.example.com.".into(), "10.0.4.1".into())]
     );
-    assert_eq!(agent.health.stats.skipped_labels.get(), 1);
+    assert_eq!(agent.metrics.skipped_labels.get(), 1);
 }
 
 #[actix_rt::test]

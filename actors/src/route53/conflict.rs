@@ -139,7 +139,7 @@ impl Route53Actor {
             Err((ErrorClass::Conflict, e)) => {
                 tracing::error!(zone_id = %self.config.zone_id, record_name = %key.name, set_identifier = %key.set_identifier,
                     action = change.action(), error = %e, retry_in = ?self.config.quarantine, "Change quarantined.");
-                self.health.stats.quarantined.inc();
+                self.metrics.quarantined.inc();
                 self.quarantine([key], ctx);
             }
             Err((ErrorClass::Transient, e)) => {
@@ -188,7 +188,7 @@ impl Route53Actor {
         for key in &keys {
             tracing::error!(zone_id = %self.config.zone_id, record_name = %key.name, record_type = %key.record_type, set_identifier = %key.set_identifier,
                 "Not registering: the name already holds 100 weighted records of this type (the Route53 limit); shard the service over several names. Will retry later.");
-            self.health.stats.refused_full.inc();
+            self.metrics.refused_full.inc();
         }
         self.quarantine(keys, ctx);
     }

@@ -8,22 +8,22 @@ use async_trait::async_trait;
 
 use super::api::{DnsApi, DnsError, ListPage, ListStart};
 use crate::core::plan::Change;
-use crate::health::HealthState;
+use crate::metrics::Metrics;
 
 /// A measured view of another [`DnsApi`].
 pub struct Measured {
     inner: Rc<dyn DnsApi>,
-    health: Arc<HealthState>,
+    metrics: Arc<Metrics>,
 }
 
 impl Measured {
-    /// Wraps `inner`, counting into `health.stats`.
-    pub fn new(inner: Rc<dyn DnsApi>, health: Arc<HealthState>) -> Self {
-        Self { inner, health }
+    /// Wraps `inner`, counting into `metrics`.
+    pub fn new(inner: Rc<dyn DnsApi>, metrics: Arc<Metrics>) -> Self {
+        Self { inner, metrics }
     }
 
     fn count<T>(&self, operation: &str, res: &Result<T, DnsError>) {
-        let m = &self.health.stats;
+        let m = &self.metrics;
         let outcome = match res {
             Ok(_) => "ok",
             Err(DnsError::Throttled { .. }) => "throttled",
@@ -54,7 +54,7 @@ impl DnsApi for Measured {
     }
 
     async fn change(&self, zone_id: &str, changes: &[Change]) -> Result<(), DnsError> {
-        self.health.stats.batch_size.observe(changes.len() as f64);
+        self.metrics.batch_size.observe(changes.len() as f64);
         let res = self.inner.change(zone_id, changes).await;
         self.count("change_resource_record_sets", &res);
         res

@@ -52,6 +52,7 @@ use crate::core::plan::{weighted_counts, Change, Group};
 use crate::core::record::RecordKey;
 use crate::health::HealthState;
 use crate::messages::Reporter;
+use crate::metrics::Metrics;
 
 const ACTOR: &str = "route53";
 
@@ -83,6 +84,7 @@ pub struct Route53Actor {
     owner: Owner,
     reporter: Reporter,
     health: Arc<HealthState>,
+    metrics: Arc<Metrics>,
     book: RecordBook,
     /// A request (or a conflict resolution) is under way.
     in_flight: bool,
@@ -118,6 +120,7 @@ impl Route53Actor {
         owner: Owner,
         reporter: Reporter,
         health: Arc<HealthState>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             api,
@@ -125,6 +128,7 @@ impl Route53Actor {
             owner,
             reporter,
             health,
+            metrics,
             book: RecordBook::default(),
             in_flight: false,
             retry_timer: None,
@@ -152,17 +156,16 @@ impl Route53Actor {
     }
 
     fn publish(&self) {
-        self.health.set_records(self.book.actual_records());
+        let records = self.book.actual_records();
+        self.metrics.set_records_owned(&records);
+        self.health.set_records(records);
     }
 
     /// `r53d_queue_depth{queue="route53"}`: changes received and not yet attempted.
     fn track_queue(&self) {
         let queued = self.received.saturating_sub(self.done);
-        self.health
-            .stats
-            .queue_depth
-            .with_label_values(&["route53"])
-            .set(queued as i64);
+        let depth = self.metrics.queue_depth.with_label_values(&["route53"]);
+        depth.set(queued as i64);
     }
 
     fn release_quarantine(&mut self) {
@@ -222,7 +225,7 @@ impl Route53Actor {
             }
             (ErrorClass::Conflict, _) => {
                 tracing::warn!(zone_id = %self.config.zone_id, error = %err, changes = rest.len(), "Change batch conflicts with the zone; re-reading.");
-                self.health.stats.conflicts.inc();
+                self.metrics.conflicts.inc();
                 self.reread(rest, AfterRead::SendEach(upto), ctx);
             }
             (ErrorClass::Permanent, _) => {
@@ -280,7 +283,7 @@ impl Route53Actor {
     /// Logs and counts changes Route53 accepted.
     fn log_applied(&self, changes: &[Change]) {
         let zone_id = self.config.zone_id.as_str();
-        let stats = &self.health.stats;
+        let stats = &self.metrics;
         for c in changes {
             let r = c.record();
             let what = if matches!(c, Change::Upsert(_)) {

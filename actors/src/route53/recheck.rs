@@ -120,7 +120,7 @@ impl Route53Actor {
             tracing::warn!(zone_id = %self.config.zone_id, record_name = %key.name, set_identifier = %key.set_identifier,
                 action = change.action(), "Record differs from what this agent expects; fixing it.");
         }
-        self.health.stats.drift.inc_by(drift.len() as u64);
+        self.metrics.drift.inc_by(drift.len() as u64);
         self.book.mark_dirty(keys);
         self.publish();
         self.kick(ctx);

@@ -12,6 +12,7 @@ use aws_sdk_route53::Client;
 use super::api::{DnsApi, DnsError, ListPage, ListStart};
 use crate::core::plan::Change;
 use crate::core::record::RecordSet;
+use crate::error_chain::display_chain;
 
 /// Route53 through `aws-sdk-route53`.
 #[derive(Debug, Clone)]
@@ -47,18 +48,6 @@ where
         },
         _ => DnsError::Transient(display_chain(&err)),
     }
-}
-
-/// An error and its sources, joined with ": " (SDK errors hide the useful part in their sources).
-pub(crate) fn display_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 fn to_sdk_change(change: &Change) -> Result<t::Change, DnsError> {

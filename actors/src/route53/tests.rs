@@ -70,7 +70,8 @@ fn start_with(fake: FakeRoute53, quarantine: Duration) -> Harness {
 fn start_config(fake: FakeRoute53, config: Route53Config) -> Harness {
     let fake = Rc::new(fake);
     let (reporter, failures) = probe::reporter();
-    let addr = Route53Actor::new(fake.clone(), config, owner(), reporter, Arc::default()).start();
+    let (health, metrics) = (Arc::default(), Arc::default());
+    let addr = Route53Actor::new(fake.clone(), config, owner(), reporter, health, metrics).start();
     Harness {
         fake,
         addr,
@@ -320,8 +321,9 @@ async fn writers_sharing_one_account_bucket_all_converge() {
             verify_interval: None,
         };
         let owner = Owner::new("prod", &format!("agent{a}")).unwrap();
-        writers
-            .push(Route53Actor::new(fake.clone(), config, owner, reporter, Arc::default()).start());
+        let (health, metrics) = (Arc::default(), Arc::default());
+        let writer = Route53Actor::new(fake.clone(), config, owner, reporter, health, metrics);
+        writers.push(writer.start());
     }
     for w in &writers {
         w.send(Flush).await.unwrap();

@@ -19,6 +19,7 @@ use crate::event_watcher::{DockerConfig, Drain, EventWatcherActor};
 use crate::health::HealthState;
 use crate::messages::{ActorFailed, ActorStopped, Reporter};
 use crate::metadata::{MetadataActor, MetadataConfig};
+use crate::metrics::Metrics;
 use crate::registrar::pool::RegistrarPool;
 use crate::registrar::{RegistrarActor, RetryPolicy};
 use crate::route53::fake::FakeRoute53;
@@ -112,6 +113,8 @@ pub struct Agent {
     pub writer: Addr<Route53Actor>,
     /// The health state its actors write.
     pub health: Arc<HealthState>,
+    /// The metrics its actors count into.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The owner the test agent writes as: cluster `prod`, owner `me`.
@@ -151,8 +154,9 @@ impl Agent {
         t: Timing,
     ) -> Self {
         let health = Arc::new(HealthState::default());
-        let (r, h) = (reporter.clone(), health.clone());
-        let writer = Route53Actor::new(zone.clone(), writer_config(), owner(), r, h).start();
+        let metrics = Arc::new(Metrics::default());
+        let (r, h, m) = (reporter.clone(), health.clone(), metrics.clone());
+        let writer = Route53Actor::new(zone.clone(), writer_config(), owner(), r, h, m).start();
         let link = WriterLink::to(&writer);
         let meta = MetadataConfig {
             require_healthy: t.healthy_mode,
@@ -168,8 +172,8 @@ impl Agent {
             host_ipv6: None,
             instance_refresh: Duration::from_secs(60),
         };
-        let (r, h) = (reporter.clone(), health.clone());
-        let metadata = MetadataActor::new(Rc::new(engine.clone()), meta, r, h).start();
+        let (r, m) = (reporter.clone(), metrics.clone());
+        let metadata = MetadataActor::new(Rc::new(engine.clone()), meta, r, m).start();
         let retry = RetryPolicy {
             retries: t.lookup_retries,
             delay: Duration::from_millis(10),
@@ -178,8 +182,8 @@ impl Agent {
         let policy = policy();
         let pool = RegistrarPool::start(t.workers, |i| {
             let m = metadata.clone().recipient();
-            let (l, r, h) = (link.clone(), reporter.clone(), health.clone());
-            RegistrarActor::new(i, policy.clone(), m, l, r, retry, h)
+            let (l, r, metrics) = (link.clone(), reporter.clone(), metrics.clone());
+            RegistrarActor::new(i, policy.clone(), m, l, r, retry, metrics)
         });
         let docker = DockerConfig {
             reconnect_budget: Duration::from_secs(3600),
@@ -192,12 +196,14 @@ impl Agent {
             },
         };
         let (source, r, h) = (Rc::new(engine.clone()), reporter.clone(), health.clone());
-        let watcher = EventWatcherActor::new(docker, source, policy, pool.clone(), link, r, h);
+        let m = metrics.clone();
+        let watcher = EventWatcherActor::new(docker, source, policy, pool.clone(), link, r, h, m);
         Self {
             watcher: watcher.start(),
             pool,
             writer,
             health,
+            metrics,
         }
     }
 

@@ -8,7 +8,7 @@ use aws_sdk_route53::config::http::HttpResponse;
 use aws_sdk_route53::error::{ConnectorError, SdkError};
 
 use super::TOKEN;
-use crate::route53::sdk::display_chain;
+use crate::error_chain::display_chain;
 
 /// Why instance metadata gave no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
