@@ -9,7 +9,8 @@
 //! goes to the writer at once, and the result of a lookup that a newer event of its container superseded is
 //! dropped, so a container's events still take effect in order. A lookup that fails for a transient reason is
 //! retried a bounded number of times unless a newer event for the container supersedes it. A [`Barrier`] answers
-//! once the lookups in flight are done.
+//! once the lookups in flight are done. What to do at each event and answer is decided by the pure
+//! [`crate::core::lifecycle::Book`]; the actor only asks and tells.
 
 pub mod pool;
 #[cfg(test)]
@@ -25,6 +26,7 @@ use tokio::sync::oneshot;
 use crate::core::address::Endpoint;
 use crate::core::desired::{Identity, RecordPolicy};
 use crate::core::instance::InstanceAddresses;
+use crate::core::lifecycle::{Book, Event, Lookup, Next, Outcome, Step, Stop};
 use crate::core::record::RecordType;
 use crate::messages::Reporter;
 use crate::metadata::{MetadataError, Resolution, Resolve};
@@ -88,17 +90,8 @@ pub struct ContainerWork(pub Work);
 #[rtype(result = "()")]
 pub struct Barrier;
 
-/// One lookup under way: what its answer is applied to.
-struct Lookup {
-    container_id: String,
-    labels: HashMap<String, String>,
-    identity: Identity,
-    attempt: u32,
-    /// The container's latest event when the lookup began.
-    generation: Option<u64>,
-}
-
-/// One worker of the pool.
+/// One worker of the pool: glue over its [`Book`], which decides; the actor asks for addresses and tells the
+/// writer.
 pub struct RegistrarActor {
     /// Counters (skipped labels, SRV skipped, queue depth).
     metrics: Arc<Metrics>,
@@ -109,23 +102,10 @@ pub struct RegistrarActor {
     /// The Route53 writer (or a fake).
     route53: WriterLink,
     reporter: Reporter,
-    retry: RetryPolicy,
-    /// Per container, the number of the latest event; a delayed retry of an older one is dropped.
-    latest: HashMap<String, u64>,
-    counter: u64,
-    /// Containers being stopped, and when their record goes.
-    delayed: HashMap<String, Instant>,
+    /// Generations, lookups under way, re-runs, waiting deregistrations ([`crate::core::lifecycle`]).
+    book: Book,
     /// The one timer that sends due deregistrations.
     delay_timer: Option<SpawnHandle>,
-    /// Lookups under way, per container. They run side by side (a slow lookup holds up no other container's
-    /// events); the result of one that a newer event of its container superseded is dropped. A `Running` that
-    /// repeats one (a listing, or a `healthy` event, while its lookup runs, with no stop in between) starts no
-    /// second lookup beside it but one more after it ([`Self::again`]).
-    looking: HashMap<String, usize>,
-    /// The SetIdentifier of each running container seen here (for [`Unprotect`] at its stop).
-    identities: HashMap<String, String>,
-    /// Containers to look up once more when their lookup under way ends, with their labels.
-    again: HashMap<String, HashMap<String, String>>,
     /// [`Barrier`]s waiting for the lookups in flight.
     barriers: Vec<oneshot::Sender<()>>,
 }
@@ -148,128 +128,118 @@ impl RegistrarActor {
             metadata,
             route53,
             reporter,
-            retry,
-            latest: HashMap::new(),
-            counter: 0,
-            delayed: HashMap::new(),
+            book: Book::new(retry.retries, retry.delay, retry.deregister_delay),
             delay_timer: None,
-            looking: HashMap::new(),
-            again: HashMap::new(),
-            identities: HashMap::new(),
             barriers: Vec::new(),
         }
     }
 
-    /// Handles a running container: name, address, register.
-    fn running(
-        &mut self,
-        container_id: String,
-        labels: HashMap<String, String>,
-        attempt: u32,
-    ) -> ResponseActFuture<Self, ()> {
-        let identity = match self.policy.identity(&container_id, &labels) {
+    /// Runs a lookup the book asked for: name (a bad label skips the container), address, then [`Self::resolved`].
+    fn look_up(&mut self, lookup: Lookup, ctx: &mut Context<Self>) {
+        let id = lookup.container_id.clone();
+        let identity = match self.policy.identity(&id, &lookup.labels) {
             Ok(identity) => identity,
             Err(e) => {
-                let name = labels.get("name").cloned().unwrap_or_default();
-                tracing::warn!(container_id = %container_id, container_name = %name, error = %e, "Skipping container: its service label is not usable.");
+                let name = lookup.labels.get("name").cloned().unwrap_or_default();
+                tracing::warn!(container_id = %id, container_name = %name, error = %e, "Skipping container: its service label is not usable.");
                 self.metrics.skipped_labels.inc();
-                return Box::pin(actix::fut::ready(()));
-            }
-        };
-        self.identities
-            .insert(container_id.clone(), identity.set_identifier.clone());
-        let generation = self.latest.get(&container_id).copied();
-        let ask = self.metadata.send(Resolve {
-            container_id: container_id.clone(),
-            labels: labels.clone(),
-        });
-        *self.looking.entry(container_id.clone()).or_insert(0) += 1;
-        Box::pin(ask.into_actor(self).map(move |res, act, ctx| {
-            act.lookup_done(&container_id);
-            if act.latest.get(&container_id).copied() != generation {
-                tracing::debug!(container_id = %container_id, "A newer event for the container came during the lookup; its result is dropped.");
                 return;
             }
-            let lookup = Lookup { container_id, labels, identity, attempt, generation };
-            act.resolved(lookup, res, ctx);
-        }))
+        };
+        self.book.started(&lookup, identity.set_identifier.clone());
+        let ask = self.metadata.send(Resolve {
+            container_id: id,
+            labels: lookup.labels.clone(),
+        });
+        ctx.spawn(ask.into_actor(self).map(move |res, act, ctx| {
+            act.resolved(lookup, &identity, res, ctx);
+            act.wake_barriers();
+        }));
     }
 
-    /// Acts on a lookup's answer: publish, give up the container's records, or retry. An event that came during
-    /// the lookup makes it run once more: at once, counted as the retry when the lookup failed.
+    /// Acts on a lookup's answer as the book says: publish, give up the container's records, retry, or drop it.
     fn resolved(
         &mut self,
-        l: Lookup,
+        lookup: Lookup,
+        identity: &Identity,
         res: Result<Result<Resolution, MetadataError>, MailboxError>,
         ctx: &mut Context<Self>,
     ) {
-        let (id, name) = (l.container_id.as_str(), l.identity.name.as_str());
-        let again = self.again.remove(id);
-        match res {
-            Ok(Ok(Resolution::Publish { endpoint, instance })) => {
-                self.publish(l.container_id.clone(), &l.identity, &endpoint, &instance);
-            }
-            Ok(Ok(Resolution::Skip(why))) => {
-                tracing::info!(container_id = %id, record_name = %name, reason = %why, "Container not registered.");
-                // A container that held records (it turned unhealthy, its task is being stopped) loses them; one
-                // that held none keeps whatever a listing protects for it.
-                let container_id = l.container_id.clone();
-                self.route53.register.do_send(Register {
-                    container_id,
-                    records: Vec::new(),
-                });
-            }
-            Ok(Err(e)) if l.attempt < self.retry.retries => {
-                tracing::warn!(container_id = %id, error = %e, attempt = l.attempt, "Address lookup failed; will retry.");
-                // An event that came meanwhile is the retry, at once; otherwise after the delay.
-                let (delay, labels) = match again {
-                    Some(labels) => (Duration::ZERO, labels),
-                    None => (self.retry.delay, l.labels),
-                };
-                let (container_id, attempt, generation) =
-                    (l.container_id, l.attempt + 1, l.generation);
-                ctx.run_later(delay, move |act, ctx| {
-                    if act.latest.get(&container_id).copied() == generation {
-                        let fut = act.running(container_id, labels, attempt);
-                        ctx.spawn(fut);
-                    }
-                });
-                return;
-            }
-            Ok(Err(e)) => {
-                tracing::error!(container_id = %id, record_name = %name, error = %e, "Address lookup failed; giving up until the next sync.");
-                return;
-            }
+        let res = match res {
+            Ok(r) => r,
             Err(e) => {
                 return self
                     .reporter
                     .failed(ACTOR, format!("metadata actor unreachable: {e}"))
             }
-        }
-        if let Some(labels) = again {
-            tracing::debug!(container_id = %id, "Looking the container up again (an event came during the lookup).");
-            let fut = self.running(l.container_id, labels, 0);
-            ctx.spawn(fut);
+        };
+        let outcome = if res.is_ok() {
+            Outcome::Answered
+        } else {
+            Outcome::Failed
+        };
+        let (id, name) = (lookup.container_id.as_str(), identity.name.as_str());
+        match (self.book.finished(&lookup, outcome), res) {
+            (Next::Stale, _) => {
+                tracing::debug!(container_id = %id, "A newer event for the container came during the lookup; its result is dropped.");
+            }
+            (Next::Apply { rerun }, Ok(resolution)) => {
+                self.apply(id, identity, resolution);
+                if let Some(again) = rerun {
+                    tracing::debug!(container_id = %id, "Looking the container up again (an event came during the lookup).");
+                    self.look_up(again, ctx);
+                }
+            }
+            (
+                Next::Retry {
+                    lookup: next,
+                    after,
+                },
+                Err(e),
+            ) => {
+                tracing::warn!(container_id = %id, error = %e, attempt = lookup.attempt, "Address lookup failed; will retry.");
+                ctx.run_later(after, move |act, ctx| {
+                    if act.book.is_current(&next) {
+                        act.look_up(next, ctx);
+                    }
+                });
+            }
+            (Next::GiveUp, Err(e)) => {
+                tracing::error!(container_id = %id, record_name = %name, error = %e, "Address lookup failed; giving up until the next sync.");
+            }
+            (next, res) => {
+                tracing::error!(container_id = %id, ?next, ?res, "Registrar: unexpected lookup step.")
+            }
         }
     }
 
-    /// A lookup of `container_id` finished: wakes the barriers once no lookup is under way.
-    fn lookup_done(&mut self, container_id: &str) {
-        if let Some(n) = self.looking.get_mut(container_id) {
-            *n -= 1;
-            if *n == 0 {
-                self.looking.remove(container_id);
+    /// A current answer: publish the records, or give up those the container held.
+    fn apply(&self, container_id: &str, identity: &Identity, resolution: Resolution) {
+        match resolution {
+            Resolution::Publish { endpoint, instance } => {
+                self.publish(container_id.to_string(), identity, &endpoint, &instance);
+            }
+            Resolution::Skip(why) => {
+                tracing::info!(container_id = %container_id, record_name = %identity.name, reason = %why, "Container not registered.");
+                // A container that held records (it turned unhealthy, its task is being stopped) loses them; one
+                // that held none keeps whatever a listing protects for it.
+                self.route53.register.do_send(Register {
+                    container_id: container_id.to_string(),
+                    records: Vec::new(),
+                });
             }
         }
-        if self.looking.is_empty() {
+    }
+
+    /// Wakes the barriers once no lookup is under way.
+    fn wake_barriers(&mut self) {
+        if self.book.idle() {
             for tx in self.barriers.drain(..) {
                 let _ = tx.send(());
             }
         }
     }
-}
 
-impl RegistrarActor {
     /// Turns a resolved endpoint into the container's records and hands them to the writer.
     fn publish(
         &self,
@@ -303,21 +273,21 @@ impl RegistrarActor {
 const DELAY_TICK: Duration = Duration::from_millis(250);
 
 impl RegistrarActor {
-    /// Deregisters `container_id` now. With its SetIdentifier known, the writer also ends any listing protection
+    /// Deregisters a container now. With its SetIdentifier known, the writer also ends any listing protection
     /// of that task's records, so records an earlier agent wrote for a container this one never registered (its
     /// lookups failed, its task was stopping) go with its stop, not at the next listing.
-    fn deregister(&mut self, container_id: String) {
-        if let Some(set_identifier) = self.identities.remove(&container_id) {
+    fn deregister(&self, stop: Stop) {
+        if let Some(set_identifier) = stop.set_identifier {
             self.route53.unprotect.do_send(Unprotect { set_identifier });
         }
+        let container_id = stop.container_id;
         self.route53.deregister.do_send(Deregister { container_id });
     }
 
-    /// Deregisters `container_id` once the deregistration delay has passed.
-    fn deregister_later(&mut self, container_id: String, ctx: &mut Context<Self>) {
-        let delay = self.retry.deregister_delay;
+    /// Makes sure the delay timer runs, to send the deregistration due at `at`.
+    fn deregister_at(&mut self, container_id: &str, at: Instant, ctx: &mut Context<Self>) {
+        let delay = at.saturating_duration_since(Instant::now());
         tracing::info!(container_id = %container_id, ?delay, "Container stopping; its record goes after the deregistration delay.");
-        self.delayed.insert(container_id, Instant::now() + delay);
         if self.delay_timer.is_none() {
             self.delay_timer = Some(ctx.run_later(DELAY_TICK.min(delay), Self::send_due));
         }
@@ -326,18 +296,10 @@ impl RegistrarActor {
     /// Sends the deregistrations that are due (all of them in a drain: nothing will hold them later).
     fn send_due(&mut self, ctx: &mut Context<Self>) {
         self.delay_timer = None;
-        let (now, draining) = (Instant::now(), !ctx.connected());
-        let due: Vec<String> = self
-            .delayed
-            .iter()
-            .filter(|(_, t)| draining || **t <= now)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for container_id in due {
-            self.delayed.remove(&container_id);
-            self.deregister(container_id);
+        for stop in self.book.due(Instant::now(), !ctx.connected()) {
+            self.deregister(stop);
         }
-        if !self.delayed.is_empty() {
+        if self.book.has_delayed() {
             self.delay_timer = Some(ctx.run_later(DELAY_TICK, Self::send_due));
         }
     }
@@ -360,40 +322,23 @@ impl Handler<ContainerWork> for RegistrarActor {
     type Result = ();
 
     fn handle(&mut self, msg: ContainerWork, ctx: &mut Context<Self>) -> Self::Result {
-        self.metrics
-            .queue_depth
-            .with_label_values(&["registrar"])
-            .dec();
-        self.counter += 1;
-        let id = msg.0.container_id().to_string();
-        self.delayed.remove(&id);
-        if !matches!(msg.0, Work::Running { .. }) {
-            self.again.remove(&id);
-        }
-        match msg.0 {
+        let depth = self.metrics.queue_depth.with_label_values(&["registrar"]);
+        depth.dec();
+        let (id, event) = match msg.0 {
             Work::Running {
                 container_id,
                 labels,
-            } if self.latest.contains_key(&id) && self.looking.contains_key(&id) => {
-                tracing::debug!(container_id = %container_id, "A lookup of the container is under way; it is looked up again after it.");
-                self.again.insert(container_id, labels);
+            } => (container_id, Event::Running(labels)),
+            Work::Stopping { container_id } => (container_id, Event::Stopping),
+            Work::Stopped { container_id } => (container_id, Event::Stopped),
+        };
+        match self.book.on_event(&id, event, Instant::now()) {
+            Step::Lookup(lookup) => self.look_up(lookup, ctx),
+            Step::Queued => {
+                tracing::debug!(container_id = %id, "A lookup of the container is under way; it is looked up again after it.");
             }
-            Work::Running {
-                container_id,
-                labels,
-            } => {
-                self.latest.insert(id, self.counter);
-                let lookup = self.running(container_id, labels, 0);
-                ctx.spawn(lookup);
-            }
-            Work::Stopping { container_id } if !self.retry.deregister_delay.is_zero() => {
-                self.latest.remove(&id);
-                self.deregister_later(container_id, ctx);
-            }
-            Work::Stopping { container_id } | Work::Stopped { container_id } => {
-                self.latest.remove(&id);
-                self.deregister(container_id);
-            }
+            Step::Deregister(stop) => self.deregister(stop),
+            Step::DeregisterAt(at) => self.deregister_at(&id, at, ctx),
         }
     }
 }
@@ -402,7 +347,7 @@ impl Handler<Barrier> for RegistrarActor {
     type Result = ResponseFuture<()>;
 
     fn handle(&mut self, _msg: Barrier, _ctx: &mut Context<Self>) -> Self::Result {
-        if self.looking.is_empty() {
+        if self.book.idle() {
             return Box::pin(async {});
         }
         let (tx, rx) = oneshot::channel();
