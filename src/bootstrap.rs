@@ -33,7 +33,7 @@ use route53_discovery_actors::route53::dry_run::DryRunDns;
 use route53_discovery_actors::route53::limiter::{self, RateLimited};
 use route53_discovery_actors::route53::measured::Measured;
 use route53_discovery_actors::route53::sdk::SdkDns;
-use route53_discovery_actors::route53::{Route53Actor, Route53Config, WriterLink};
+use route53_discovery_actors::route53::{Route53Actor, Route53Config, WriterLink, WRITER_BACKOFF};
 use route53_discovery_actors::supervisor::{Attach, SupervisorActor};
 
 use crate::settings::{Mode, Settings};
@@ -286,6 +286,7 @@ async fn try_start(
         startup_jitter: settings.route53.startup_jitter,
         recheck_after: settings.route53.recheck_after,
         verify_interval: settings.route53.verify_interval,
+        backoff: WRITER_BACKOFF,
     };
     let route53 = Route53Actor::new(
         api.clone(),

@@ -24,7 +24,9 @@ use route53_discovery_actors::metrics::Metrics;
 use route53_discovery_actors::route53::api::{DnsApi, ErrorClass};
 use route53_discovery_actors::route53::fake::FakeRoute53;
 use route53_discovery_actors::route53::limiter::{bucket, RateLimited};
-use route53_discovery_actors::route53::{Flush, Register, Route53Actor, Route53Config};
+use route53_discovery_actors::route53::{
+    Flush, Register, Route53Actor, Route53Config, WRITER_BACKOFF,
+};
 
 /// Latency of every fake Route53 request (a typical API round trip from EC2).
 const LATENCY: Duration = Duration::from_millis(30);
@@ -49,6 +51,7 @@ fn writer(fake: Rc<FakeRoute53>, agent: usize) -> Addr<Route53Actor> {
         startup_jitter: Duration::ZERO,
         recheck_after: Duration::from_secs(30),
         verify_interval: None,
+        backoff: WRITER_BACKOFF,
     };
     let owner = Owner::new("bench", &format!("i{agent:04}")).unwrap();
     let (reporter, _) = probe::reporter();

@@ -16,7 +16,9 @@ use route53_discovery_actors::core::record::{Record, RecordSet, RecordValue};
 use route53_discovery_actors::messages::probe;
 use route53_discovery_actors::route53::api::DnsError;
 use route53_discovery_actors::route53::fake::FakeRoute53;
-use route53_discovery_actors::route53::{Deregister, Flush, Register, Route53Actor, Route53Config};
+use route53_discovery_actors::route53::{
+    Deregister, Flush, Register, Route53Actor, Route53Config, WRITER_BACKOFF,
+};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -97,6 +99,7 @@ fn run_case(ops: Vec<Op>, faults: Vec<DnsError>, late: Vec<u64>) -> Result<(), T
             startup_jitter: Duration::ZERO,
             recheck_after: Duration::from_millis(400),
             verify_interval: None,
+            backoff: WRITER_BACKOFF,
         };
         let (reporter, failures) = probe::reporter();
         let (health, metrics) = (Arc::default(), Arc::default());

@@ -10,7 +10,6 @@ use std::collections::BTreeSet;
 use actix::prelude::*;
 
 use super::api::{read_name, DnsError, ErrorClass};
-use super::recheck::RECHECK_RETRY;
 use super::{ours, Route53Actor, ACTOR};
 use crate::core::plan::{foreign_ttls, group_mismatches, send_order, weighted_counts, Change};
 use crate::core::record::RecordKey;
@@ -51,7 +50,7 @@ impl Route53Actor {
         after: AfterRead,
         ctx: &mut Context<Self>,
     ) {
-        self.in_flight = true;
+        self.schedule.set_in_flight(true);
         let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
         let read = async move {
             let mut sets = Vec::new();
@@ -61,7 +60,7 @@ impl Route53Actor {
             Ok::<_, DnsError>((names, sets))
         };
         ctx.spawn(read.into_actor(self).map(move |res, act, ctx| {
-            act.in_flight = false;
+            act.schedule.set_in_flight(false);
             let (names, sets) = match res {
                 Ok(read) => read,
                 Err(e) if e.class() == ErrorClass::Permanent => {
@@ -94,7 +93,7 @@ impl Route53Actor {
     ) {
         if let AfterRead::Verify = after {
             let names: BTreeSet<String> = keys.into_iter().map(|k| k.name).collect();
-            let delay = self.backoff.next().unwrap_or(RECHECK_RETRY);
+            let delay = self.next_delay();
             tracing::warn!(zone_id = %self.config.zone_id, error = %err, names = names.len(), ?delay, "Re-reading records failed; will try again.");
             self.recheck_later(names, delay, ctx);
             return self.kick(ctx);
@@ -105,10 +104,10 @@ impl Route53Actor {
     /// Sends each key's current plan as its own request; quarantines those that still conflict.
     fn send_each(&mut self, keys: BTreeSet<RecordKey>, upto: u64, ctx: &mut Context<Self>) {
         let mut plan = self.book.plan_keys(&keys);
-        self.refuse(plan.refused, ctx);
+        self.refuse(plan.refused);
         // One by one, still in batch order: an SRV never goes before the target it names, nor a target after.
         plan.changes.sort_by_key(send_order);
-        self.in_flight = true;
+        self.schedule.set_in_flight(true);
         let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
         let fut = async move {
             let mut results = Vec::new();
@@ -119,7 +118,7 @@ impl Route53Actor {
             results
         };
         ctx.spawn(fut.into_actor(self).map(move |results, act, ctx| {
-            act.in_flight = false;
+            act.schedule.set_in_flight(false);
             for (change, res) in results {
                 act.after_single(change, res, ctx);
             }
@@ -140,7 +139,7 @@ impl Route53Actor {
                 tracing::error!(zone_id = %self.config.zone_id, record_name = %key.name, set_identifier = %key.set_identifier,
                     action = change.action(), error = %e, retry_in = ?self.config.quarantine, "Change quarantined.");
                 self.metrics.quarantined.inc();
-                self.quarantine([key], ctx);
+                self.quarantine([key]);
             }
             Err((ErrorClass::Transient, e)) => {
                 if matches!(e, DnsError::Ambiguous(_)) {
@@ -184,12 +183,12 @@ impl Route53Actor {
     }
 
     /// New records refused because their name already holds the maximum of weighted records.
-    pub(super) fn refuse(&mut self, keys: Vec<RecordKey>, ctx: &mut Context<Self>) {
+    pub(super) fn refuse(&mut self, keys: Vec<RecordKey>) {
         for key in &keys {
             tracing::error!(zone_id = %self.config.zone_id, record_name = %key.name, record_type = %key.record_type, set_identifier = %key.set_identifier,
                 "Not registering: the name already holds 100 weighted records of this type (the Route53 limit); shard the service over several names. Will retry later.");
             self.metrics.refused_full.inc();
         }
-        self.quarantine(keys, ctx);
+        self.quarantine(keys);
     }
 }

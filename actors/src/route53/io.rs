@@ -4,7 +4,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::api::{read_zone, DnsApi, DnsError, ErrorClass};
-use super::new_backoff;
+use crate::backoff::FullJitter;
 use crate::core::ownership::Owner;
 use crate::core::plan::{batches, Change};
 use crate::core::record::{Record, RecordSet};
@@ -43,8 +43,6 @@ pub(super) fn ours(owner: &Owner, sets: Vec<RecordSet>) -> Vec<Record> {
         .collect()
 }
 
-/// How often quarantined keys are checked.
-pub(super) const QUARANTINE_CHECK: Duration = Duration::from_secs(5);
 /// How long the launch read may keep failing transiently before the agent gives up.
 const LOAD_BUDGET: Duration = Duration::from_secs(300);
 
@@ -52,8 +50,9 @@ const LOAD_BUDGET: Duration = Duration::from_secs(300);
 pub(super) async fn load_zone(
     api: Rc<dyn DnsApi>,
     zone_id: String,
+    (first, max): (Duration, Duration),
 ) -> Result<Vec<RecordSet>, DnsError> {
-    let mut backoff = new_backoff();
+    let mut backoff = FullJitter::new(first, max);
     let start = Instant::now();
     loop {
         match read_zone(&*api, &zone_id).await {

@@ -9,8 +9,11 @@
 //!   records.
 //!
 //! Both go through [`Route53Actor::read_names`] with [`AfterRead::Verify`]; they never run while a request is in
-//! flight. One short timer (at most [`TICK`]) drives them, so a drain is never held up by a long timer: once
-//! nothing holds the actor's address the checks stop and the writer can stop.
+//! flight. When they are due is the [`Schedule`]'s to say; the writer's one timer (`send.rs`, at most a second
+//! away) runs them, so a drain is never held up by a long timer: once nothing holds the actor's address the checks
+//! stop and the writer can stop.
+//!
+//! [`Schedule`]: crate::core::schedule::Schedule
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -22,86 +25,44 @@ use super::Route53Actor;
 use crate::backoff::uniform;
 use crate::core::record::RecordKey;
 
-/// Delay before a failed recheck read is tried again, when the backoff has nothing better.
-pub(super) const RECHECK_RETRY: Duration = Duration::from_secs(5);
-/// How long a due recheck waits for a request in flight to finish.
-const BUSY_WAIT: Duration = Duration::from_millis(200);
-/// The longest timer the checks keep: a drain never waits on a long timer, and stops them within this.
-const TICK: Duration = Duration::from_secs(1);
-
 impl Route53Actor {
-    /// Reads `names` again after `delay`. A name already waiting waits for the later of the two times: one read
-    /// after every pending window covers them all, while the earlier time could come before a change of the
-    /// later window lands.
+    /// Reads `names` again after `delay` (a name already waiting waits for the later time).
     pub(super) fn recheck_later(
         &mut self,
         names: impl IntoIterator<Item = String>,
         delay: Duration,
         ctx: &mut Context<Self>,
     ) {
-        let at = Instant::now() + delay;
-        for name in names {
-            let due = self.recheck.entry(name).or_insert(at);
-            *due = (*due).max(at);
-        }
-        self.arm_tick(ctx);
+        self.schedule.recheck_at(names, Instant::now() + delay);
+        self.arm(ctx);
     }
 
     /// Starts the periodic verification, if configured (the first one after one jittered interval).
     pub(super) fn start_verify(&mut self, ctx: &mut Context<Self>) {
         if let Some(interval) = self.config.verify_interval {
-            self.verify_due = Some(Instant::now() + jittered(interval));
-            self.arm_tick(ctx);
+            self.schedule.verify_at(Instant::now() + jittered(interval));
+            self.arm(ctx);
         }
     }
 
-    /// Makes sure a tick comes when the next check is due, or within [`TICK`], whichever is sooner.
-    fn arm_tick(&mut self, ctx: &mut Context<Self>) {
-        if self.recheck_timer.is_some() {
+    /// When the verification is due: every name this agent holds records under is read again now, and the next
+    /// verification is set.
+    pub(super) fn verify_if_due(&mut self, now: Instant) {
+        let Some(interval) = self.config.verify_interval else {
             return;
-        }
-        let next = self.recheck.values().copied().chain(self.verify_due).min();
-        if let Some(next) = next {
-            let wait = next.saturating_duration_since(Instant::now()).min(TICK);
-            self.recheck_timer = Some(ctx.run_later(wait, Self::tick));
+        };
+        if self.schedule.take_verify(now) {
+            self.schedule.recheck_at(self.book.names(), now);
+            self.schedule.verify_at(now + jittered(interval));
         }
     }
 
-    fn tick(&mut self, ctx: &mut Context<Self>) {
-        self.recheck_timer = None;
-        if !ctx.connected() {
-            // Draining: nothing holds the writer's address any more; let it stop.
-            self.recheck.clear();
-            self.verify_due = None;
-            return;
-        }
-        let now = Instant::now();
-        if let (Some(due), Some(interval)) = (self.verify_due, self.config.verify_interval) {
-            if due <= now {
-                let names = self.book.names();
-                self.recheck_later(names, Duration::ZERO, ctx);
-                self.verify_due = Some(now + jittered(interval));
-            }
-        }
-        if self.in_flight {
-            self.recheck_timer = Some(ctx.run_later(BUSY_WAIT, Self::tick));
-            return;
-        }
-        self.run_due_rechecks(now, ctx);
-        self.arm_tick(ctx);
-    }
-
-    fn run_due_rechecks(&mut self, now: Instant, ctx: &mut Context<Self>) {
-        let due: BTreeSet<String> = self
-            .recheck
-            .iter()
-            .filter(|(_, t)| **t <= now)
-            .map(|(name, _)| name.clone())
-            .collect();
+    /// Reads the names whose recheck is due (none while a request is under way).
+    pub(super) fn run_due_rechecks(&mut self, now: Instant, ctx: &mut Context<Self>) {
+        let due = self.schedule.take_due_rechecks(now);
         if due.is_empty() {
             return;
         }
-        self.recheck.retain(|name, _| !due.contains(name));
         tracing::debug!(zone_id = %self.config.zone_id, names = due.len(), "Re-reading names to verify this agent's records.");
         let carriers = due.iter().map(|n| RecordKey {
             name: n.clone(),

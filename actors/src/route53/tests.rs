@@ -12,6 +12,7 @@ use super::api::DnsError;
 use super::fake::FakeRoute53;
 use super::*;
 use crate::core::ownership::InstanceId;
+use crate::core::plan::Change;
 use crate::core::record::{Record, RecordSet, RecordValue};
 use crate::messages::probe;
 
@@ -63,6 +64,7 @@ fn start_with(fake: FakeRoute53, quarantine: Duration) -> Harness {
             startup_jitter: Duration::ZERO,
             recheck_after: Duration::from_secs(30),
             verify_interval: None,
+            backoff: WRITER_BACKOFF,
         },
     )
 }
@@ -319,6 +321,7 @@ async fn writers_sharing_one_account_bucket_all_converge() {
             startup_jitter: Duration::ZERO,
             recheck_after: Duration::from_secs(30),
             verify_interval: None,
+            backoff: WRITER_BACKOFF,
         };
         let owner = Owner::new("prod", &format!("agent{a}")).unwrap();
         let (health, metrics) = (Arc::default(), Arc::default());
@@ -405,6 +408,7 @@ fn quick_checks(recheck_after: Duration, verify_interval: Option<Duration>) -> R
         startup_jitter: Duration::ZERO,
         recheck_after,
         verify_interval,
+        backoff: WRITER_BACKOFF,
     }
 }
 

@@ -1,0 +1,176 @@
+//! The Route53 writer's timing, as pure state over injected instants: whether a request may go now (one at a
+//! time, none during a backoff), which keys sit in quarantine until when, which names are read again when (an
+//! ambiguous failure's recheck, the periodic verification), and how far the flush accounting has come. The
+//! writer actor keeps one timer, armed at [`Schedule::next_wake`], and does what the schedule says.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use crate::core::record::RecordKey;
+
+/// The writer's schedule.
+#[derive(Debug, Default)]
+pub struct Schedule {
+    /// A request (or a re-read) is under way.
+    in_flight: bool,
+    /// No request goes before this (a backoff).
+    retry_at: Option<Instant>,
+    quarantine: BTreeMap<RecordKey, Instant>,
+    recheck: BTreeMap<String, Instant>,
+    verify_due: Option<Instant>,
+    /// Changes received, and how many of them have been attempted.
+    received: u64,
+    done: u64,
+}
+
+impl Schedule {
+    /// Counts a change received; returns its number.
+    pub fn received(&mut self) -> u64 {
+        self.received += 1;
+        self.received
+    }
+
+    /// The number of the latest change received.
+    pub fn latest(&self) -> u64 {
+        self.received
+    }
+
+    /// Every change up to number `upto` has been attempted; returns how far that has come.
+    pub fn complete(&mut self, upto: u64) -> u64 {
+        self.done = self.done.max(upto);
+        self.done
+    }
+
+    /// How far the attempts have come.
+    pub fn done(&self) -> u64 {
+        self.done
+    }
+
+    /// Changes received and not yet attempted.
+    pub fn queued(&self) -> u64 {
+        self.received.saturating_sub(self.done)
+    }
+
+    /// True when a request may go at `now`: none under way, no backoff running (a backoff that has run out is
+    /// over).
+    pub fn ready(&mut self, now: Instant) -> bool {
+        if self.retry_at.is_some_and(|t| t <= now) {
+            self.retry_at = None;
+        }
+        !self.in_flight && self.retry_at.is_none()
+    }
+
+    /// True while a request or re-read is under way.
+    pub fn in_flight(&self) -> bool {
+        self.in_flight
+    }
+
+    /// A request or re-read starts, or has ended.
+    pub fn set_in_flight(&mut self, on: bool) {
+        self.in_flight = on;
+    }
+
+    /// A request failed transiently: nothing goes before `until`.
+    pub fn back_off(&mut self, until: Instant) {
+        self.retry_at = Some(until);
+    }
+
+    /// A request went through: the backoff is over.
+    pub fn succeeded(&mut self) {
+        self.retry_at = None;
+    }
+
+    /// Puts `keys` aside until `until`.
+    pub fn quarantine(&mut self, keys: impl IntoIterator<Item = RecordKey>, until: Instant) {
+        self.quarantine.extend(keys.into_iter().map(|k| (k, until)));
+    }
+
+    /// The quarantined keys due at `now`, no longer quarantined.
+    pub fn release_quarantine(&mut self, now: Instant) -> Vec<RecordKey> {
+        let due: Vec<RecordKey> = self
+            .quarantine
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &due {
+            self.quarantine.remove(k);
+        }
+        due
+    }
+
+    /// Reads `names` again at `at`. A name already waiting waits for the later of the two times: one read after
+    /// every pending window covers them all, while the earlier time could come before a change of the later
+    /// window lands.
+    pub fn recheck_at(&mut self, names: impl IntoIterator<Item = String>, at: Instant) {
+        for name in names {
+            let due = self.recheck.entry(name).or_insert(at);
+            *due = (*due).max(at);
+        }
+    }
+
+    /// The names due for a re-read at `now`, taken off the list; none while a request is under way.
+    pub fn take_due_rechecks(&mut self, now: Instant) -> BTreeSet<String> {
+        if self.in_flight {
+            return BTreeSet::new();
+        }
+        let due: BTreeSet<String> = self
+            .recheck
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(name, _)| name.clone())
+            .collect();
+        self.recheck.retain(|name, _| !due.contains(name));
+        due
+    }
+
+    /// The next periodic verification is due at `at`.
+    pub fn verify_at(&mut self, at: Instant) {
+        self.verify_due = Some(at);
+    }
+
+    /// True (once) when the periodic verification is due at `now`; the caller sets the next one.
+    pub fn take_verify(&mut self, now: Instant) -> bool {
+        if self.verify_due.is_some_and(|t| t <= now) {
+            self.verify_due = None;
+            return true;
+        }
+        false
+    }
+
+    /// The writer drains: rechecks, the verification and quarantined keys are dropped (a drain does not wait for
+    /// them); a backoff of pending changes still runs.
+    pub fn drain(&mut self) {
+        self.recheck.clear();
+        self.verify_due = None;
+        self.quarantine.clear();
+    }
+
+    /// When something is due next: the end of a backoff, a recheck, the verification, a quarantined key (not
+    /// before the backoff ends: it would only wait for it). While a request is under way only the verification
+    /// counts: the request's end re-arms the timer.
+    pub fn next_wake(&self) -> Option<Instant> {
+        if self.in_flight {
+            return self.verify_due;
+        }
+        let quarantine = self.quarantine.values().copied().min();
+        let quarantine = quarantine.map(|q| self.retry_at.map_or(q, |r| q.max(r)));
+        let rechecks = self.recheck.values().copied();
+        rechecks
+            .chain(self.retry_at)
+            .chain(quarantine)
+            .chain(self.verify_due)
+            .min()
+    }
+
+    /// How long to sleep at `now` until the next wake, capped at `tick` (a drain is never held by a long
+    /// timer); `None` when nothing is due.
+    pub fn sleep(&self, now: Instant, tick: Duration) -> Option<Duration> {
+        self.next_wake()
+            .map(|t| t.saturating_duration_since(now).min(tick))
+    }
+}
+
+#[cfg(test)]
+#[path = "schedule/tests.rs"]
+mod tests;

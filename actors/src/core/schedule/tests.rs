@@ -1,0 +1,119 @@
+//! The writer's schedule over injected instants: one request at a time, backoffs, quarantine, rechecks (the
+//! later window wins), the verification, the drain and the one timer's next wake.
+
+use super::*;
+use crate::core::record::RecordType;
+
+fn key(n: u8) -> RecordKey {
+    RecordKey {
+        name: "web.example.com.".into(),
+        record_type: RecordType::A,
+        set_identifier: format!("r53d:prod:me:t-{n}"),
+    }
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[test]
+fn one_request_at_a_time_and_none_during_a_backoff() {
+    let (mut s, t) = (Schedule::default(), Instant::now());
+    assert!(s.ready(t));
+    s.set_in_flight(true);
+    assert!(!s.ready(t));
+    s.set_in_flight(false);
+    s.back_off(t + ms(250));
+    assert!(!s.ready(t + ms(249)));
+    assert_eq!(s.next_wake(), Some(t + ms(250)));
+    assert!(s.ready(t + ms(250)));
+    assert_eq!(s.next_wake(), None, "a backoff that ran out is over");
+    s.back_off(t + ms(500));
+    s.succeeded();
+    assert_eq!(s.next_wake(), None);
+}
+
+#[test]
+fn flush_accounting_counts_received_and_attempted_changes() {
+    let mut s = Schedule::default();
+    assert_eq!((s.received(), s.received()), (1, 2));
+    assert_eq!(s.queued(), 2);
+    assert_eq!(s.complete(1), 1);
+    assert_eq!(s.complete(0), 1, "never goes back");
+    assert_eq!((s.latest(), s.done(), s.queued()), (2, 1, 1));
+}
+
+#[test]
+fn quarantined_keys_come_back_when_due() {
+    let (mut s, t) = (Schedule::default(), Instant::now());
+    s.quarantine([key(1)], t + ms(100));
+    s.quarantine([key(2)], t + ms(300));
+    assert_eq!(s.next_wake(), Some(t + ms(100)));
+    assert_eq!(s.release_quarantine(t + ms(50)), vec![]);
+    assert_eq!(s.release_quarantine(t + ms(100)), vec![key(1)]);
+    assert_eq!(s.next_wake(), Some(t + ms(300)));
+    s.back_off(t + ms(900));
+    assert_eq!(
+        s.next_wake(),
+        Some(t + ms(900)),
+        "a due key waits for the backoff, without waking before"
+    );
+    s.set_in_flight(true);
+    assert_eq!(s.next_wake(), None, "nor while a request is under way");
+}
+
+#[test]
+fn a_name_rechecked_twice_waits_for_the_later_window_and_waits_for_a_request_under_way() {
+    let (mut s, t) = (Schedule::default(), Instant::now());
+    s.recheck_at(["a.".to_string()], t + ms(400));
+    s.recheck_at(["a.".to_string(), "b.".to_string()], t + ms(100));
+    assert_eq!(s.next_wake(), Some(t + ms(100)));
+    s.set_in_flight(true);
+    assert_eq!(s.next_wake(), None, "the end of the request re-arms");
+    assert!(s.take_due_rechecks(t + ms(500)).is_empty());
+    s.set_in_flight(false);
+    assert_eq!(
+        s.take_due_rechecks(t + ms(100)),
+        BTreeSet::from(["b.".to_string()])
+    );
+    assert_eq!(
+        s.take_due_rechecks(t + ms(400)),
+        BTreeSet::from(["a.".to_string()])
+    );
+    assert_eq!(s.next_wake(), None);
+}
+
+#[test]
+fn the_verification_fires_once_when_due() {
+    let (mut s, t) = (Schedule::default(), Instant::now());
+    s.verify_at(t + ms(1000));
+    assert!(!s.take_verify(t));
+    assert!(s.take_verify(t + ms(1000)));
+    assert!(!s.take_verify(t + ms(2000)), "until the next one is set");
+}
+
+#[test]
+fn a_drain_drops_the_checks_but_not_a_backoff_of_pending_changes() {
+    let (mut s, t) = (Schedule::default(), Instant::now());
+    s.recheck_at(["a.".to_string()], t + ms(100));
+    s.verify_at(t + ms(100));
+    s.quarantine([key(1)], t + ms(100));
+    s.back_off(t + ms(700));
+    s.drain();
+    assert_eq!(s.next_wake(), Some(t + ms(700)));
+}
+
+#[test]
+fn the_timer_sleeps_until_the_next_wake_capped_at_the_tick() {
+    let (mut s, t) = (Schedule::default(), Instant::now());
+    assert_eq!(s.sleep(t, ms(1000)), None);
+    s.verify_at(t + ms(3_600_000));
+    assert_eq!(s.sleep(t, ms(1000)), Some(ms(1000)));
+    s.back_off(t + ms(20));
+    assert_eq!(s.sleep(t, ms(1000)), Some(ms(20)));
+    assert_eq!(
+        s.sleep(t + ms(50), ms(1000)),
+        Some(Duration::ZERO),
+        "overdue: at once"
+    );
+}
