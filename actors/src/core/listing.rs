@@ -4,6 +4,10 @@
 //! it, and one that died during it may still be; the listing must not override such a container's newer event.
 //! Each event gets a sequence number; a listing is stamped with the number current when it was requested, and a
 //! container whose latest event is newer than that is left to its event.
+//!
+//! Listings can also answer out of order (a periodic one still under way when a reconnect lists again): each is
+//! numbered when it is asked for ([`Tickets`]), and one that answers after a later-asked one was applied is
+//! dropped, since its view is older and the event bookkeeping it would need is gone.
 
 use std::collections::{HashMap, HashSet};
 
@@ -49,9 +53,43 @@ pub fn listing_work(
     ListingWork { stopped, running }
 }
 
+/// Numbers listings as they are asked for, and admits an answer only if no later-asked listing was applied.
+#[derive(Debug, Default)]
+pub struct Tickets {
+    issued: u64,
+    applied: u64,
+}
+
+impl Tickets {
+    /// The number of a listing asked for now.
+    pub fn issue(&mut self) -> u64 {
+        self.issued += 1;
+        self.issued
+    }
+
+    /// True (and remembered) when listing `ticket` may be applied: no later-asked listing has been.
+    pub fn admit(&mut self, ticket: u64) -> bool {
+        if ticket < self.applied {
+            return false;
+        }
+        self.applied = ticket;
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_that_answers_after_a_later_asked_one_is_dropped() {
+        let mut t = Tickets::default();
+        let (first, second, third) = (t.issue(), t.issue(), t.issue());
+        assert!(t.admit(second));
+        assert!(!t.admit(first), "older view, answered late");
+        assert!(t.admit(third));
+        assert!(!t.admit(second), "admitted once; a later one since");
+    }
 
     fn ids(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

@@ -22,7 +22,7 @@ use bollard::models::EventMessage;
 
 use crate::core::desired::RecordPolicy;
 use crate::core::events::{event_work, parse_event, DrainWindow, EventWork};
-use crate::core::listing::Seen;
+use crate::core::listing::{Seen, Tickets};
 use crate::health::HealthState;
 use crate::messages::Reporter;
 use crate::metrics::Metrics;
@@ -82,6 +82,8 @@ pub struct EventWatcherActor {
     /// Events dispatched so far, and each container's latest one (for listings that overlap events).
     seq: u64,
     seen: HashMap<String, Seen>,
+    /// Listings in the order they were asked for ([`Tickets`]).
+    tickets: Tickets,
     /// The newest `timeNano` seen, to resume with `since` after a reconnect.
     last_nano: Option<i64>,
     /// (id, action) of the events seen at exactly `last_nano`: `since` is inclusive, so they come again.
@@ -115,6 +117,7 @@ fn now_nanos() -> i64 {
 /// What a listing found, and the instant its event stream starts from.
 struct Listed {
     since: i64,
+    ticket: u64,
     running: source::Running,
 }
 
@@ -143,6 +146,7 @@ impl EventWatcherActor {
             known: HashSet::new(),
             seq: 0,
             seen: HashMap::new(),
+            tickets: Tickets::default(),
             last_nano: None,
             seen_at_last: HashSet::new(),
             reconnecting: false,
@@ -156,12 +160,20 @@ impl EventWatcherActor {
 
     fn connect(&mut self, ctx: &mut Context<Self>) {
         let since = self.last_nano.unwrap_or_else(now_nanos);
+        let ticket = self.tickets.issue();
         let fut = self.docker.list_running(&self.policy.label_key);
         // Spawned, not awaited, so a `Drain` is handled even while Docker hangs.
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             act.reconnecting = false;
             match res {
-                Ok(running) => act.on_listed(Listed { since, running }, ctx),
+                Ok(running) => act.on_listed(
+                    Listed {
+                        since,
+                        ticket,
+                        running,
+                    },
+                    ctx,
+                ),
                 Err(e) => act.on_down(format!("listing containers failed: {e}"), ctx),
             }
         }));
@@ -169,7 +181,10 @@ impl EventWatcherActor {
 
     fn on_listed(&mut self, listed: Listed, ctx: &mut Context<Self>) {
         // The stream is down while a (re)connect lists, so no event is newer than this listing.
-        let keep = self.apply_listing(listed.running, self.seq);
+        // Newer than any other listing under way (asked for last), so never dropped.
+        let keep = self
+            .apply_listing(listed.running, self.seq, listed.ticket)
+            .unwrap_or_default();
         if let Some(old) = self.stream.take() {
             ctx.cancel_future(old);
         }

@@ -23,11 +23,21 @@ impl EventWatcherActor {
     ///
     /// `listed_at` is the event number current when the listing was requested: a container with a newer event
     /// is left to that event ([`listing_work`]), and one whose newer event stopped it is not kept.
+    ///
+    /// `ticket` numbers the listing ([`crate::core::listing::Tickets`]): an answer older than one already applied is dropped (`None`).
     pub(super) fn apply_listing(
         &mut self,
         running: Running,
         listed_at: u64,
-    ) -> BTreeMap<String, String> {
+        ticket: u64,
+    ) -> Option<BTreeMap<String, String>> {
+        if !self.tickets.admit(ticket) {
+            tracing::debug!(
+                ticket,
+                "A listing answered after a newer one was applied; dropped."
+            );
+            return None;
+        }
         let ids: Vec<String> = running.iter().map(|(id, _)| id.clone()).collect();
         let work = listing_work(&self.known, &self.seen, &ids, listed_at);
         self.seen.retain(|_, s| s.seq > listed_at);
@@ -54,7 +64,7 @@ impl EventWatcherActor {
                 labels,
             });
         }
-        keep
+        Some(keep)
     }
 
     /// Schedules the next periodic reconcile, at the interval ±20 %.
@@ -80,12 +90,15 @@ impl EventWatcherActor {
     /// meanwhile); resolves once the work is dispatched.
     fn list_and_apply(&mut self) -> impl ActorFuture<Self, Output = ()> {
         let fut = self.docker.list_running(&self.policy.label_key);
-        let listed_at = self.seq;
+        let (listed_at, ticket) = (self.seq, self.tickets.issue());
         fut.into_actor(self).map(move |res, act, _ctx| match res {
             Ok(_) if act.draining.is_some() => {}
             Ok(listed) => {
                 tracing::debug!("Periodic reconcile.");
-                let running = act.apply_listing(listed, listed_at).into_values().collect();
+                let Some(keep) = act.apply_listing(listed, listed_at, ticket) else {
+                    return;
+                };
+                let running = keep.into_values().collect();
                 act.route53.protect.do_send(Protect { running });
                 act.metrics.synced_now();
             }

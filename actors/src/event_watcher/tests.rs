@@ -144,6 +144,29 @@ async fn a_container_that_died_during_a_listing_is_not_kept_by_it() {
     assert_eq!(zone_view(&w.zone), vec![]);
 }
 
+/// A periodic listing is still under way when the stream is cut and the reconnect lists again; the reconnect's
+/// answer comes first. The older answer, which predates a container's start, must not stop that container.
+#[actix_rt::test]
+async fn a_listing_that_answers_after_a_newer_one_is_dropped() {
+    let w = world();
+    let agent = w.agent();
+    agent.ready().await;
+    w.engine.hold_listings();
+    agent.watcher.do_send(Resync);
+    sleep_ms(20).await;
+    w.start(9, 13);
+    sleep_ms(20).await;
+    w.engine.cut_streams();
+    sleep_ms(50).await;
+    w.engine.release_newest_listing();
+    sleep_ms(20).await;
+    w.engine.release_listings();
+    sleep_ms(20).await;
+    agent.pool.barrier().await.unwrap();
+    agent.writer.send(Flush).await.unwrap();
+    assert_eq!(zone_view(&w.zone), vec![(sid(9), "10.0.9.13".into())]);
+}
+
 #[actix_rt::test]
 async fn events_during_a_stream_cut_are_read_when_it_resumes() {
     let w = world();

@@ -215,6 +215,13 @@ impl FakeEngine {
         }
     }
 
+    /// Answers only the newest held listing (the others stay held).
+    pub fn release_newest_listing(&self) {
+        if let Some(tx) = self.state.borrow_mut().held.pop() {
+            let _ = tx.send(());
+        }
+    }
+
     /// Sets (or, with `None`, clears) how `id`'s introspection lookups misbehave.
     pub fn task_fault(&self, id: &str, fault: Option<TaskFault>) {
         let mut st = self.state.borrow_mut();
