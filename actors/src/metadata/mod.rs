@@ -70,7 +70,14 @@ pub enum Resolution {
         instance: InstanceAddresses,
     },
     /// Do not register the container, for this reason.
-    Skip(String),
+    Skip {
+        /// Why, for the log line.
+        reason: String,
+        /// The reason is only that this instance's address is unknown (instance metadata down): records an
+        /// earlier agent wrote for the container stay, as a listing protects them, rather than blank DNS. Any other
+        /// reason (not running, unhealthy, its task stopping) is definite: they go.
+        keep_inherited: bool,
+    },
 }
 
 /// Failures worth trying again later.

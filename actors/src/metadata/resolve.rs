@@ -46,13 +46,12 @@ impl Lookup {
 
     async fn run(&self, msg: &Resolve, no_address: &mut bool) -> Result<Resolution, MetadataError> {
         let Some(inspect) = self.inspect(&msg.container_id).await? else {
-            return Ok(Resolution::Skip("the container no longer exists".into()));
+            return Ok(skip("the container no longer exists".into(), false));
         };
         if self.config.require_healthy {
             if let Some(status) = unhealthy(&inspect) {
-                return Ok(Resolution::Skip(format!(
-                    "waiting for the Docker healthcheck (now {status})"
-                )));
+                let why = format!("waiting for the Docker healthcheck (now {status})");
+                return Ok(skip(why, false));
             }
         }
         let mode = network_mode(&inspect);
@@ -84,7 +83,7 @@ impl Lookup {
                     .as_ref()
                     .is_some_and(|t| matches!(t.network, TaskNetwork::Awsvpc { .. }));
                 *no_address = !self.instance.has_address() && !awsvpc && mode != NetworkMode::None;
-                Ok(Resolution::Skip(why))
+                Ok(skip(why, *no_address))
             }
             Decision::Retry(why) => Err(MetadataError::NotYet(why)),
         }
@@ -109,6 +108,13 @@ impl Lookup {
 
     async fn inspect(&self, id: &str) -> Result<Option<ContainerInspectResponse>, MetadataError> {
         self.sources.inspect(id).await
+    }
+}
+
+fn skip(reason: String, keep_inherited: bool) -> Resolution {
+    Resolution::Skip {
+        reason,
+        keep_inherited,
     }
 }
 

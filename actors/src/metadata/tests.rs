@@ -124,7 +124,16 @@ async fn waiting_for_health_skips_a_starting_container_until_it_is_healthy() {
     e.start(ID, &[(LABEL, "web")], Ipv4Addr::new(10, 0, 9, 9), true);
     let m = actor(&e, true);
     match resolve(&m, &e).await {
-        Ok(Resolution::Skip(why)) => assert!(why.contains("starting"), "{why}"),
+        Ok(Resolution::Skip {
+            reason,
+            keep_inherited,
+        }) => {
+            assert!(reason.contains("starting"), "{reason}");
+            assert!(
+                !keep_inherited,
+                "an unhealthy container's records go, inherited ones too"
+            );
+        }
         other => panic!("expected Skip, got {other:?}"),
     }
     e.health(ID, true);

@@ -31,7 +31,7 @@ use crate::core::record::RecordType;
 use crate::messages::Reporter;
 use crate::metadata::{MetadataError, Resolution, Resolve};
 use crate::metrics::Metrics;
-use crate::route53::{Deregister, Register, Unprotect, WriterLink};
+use crate::route53::{Deregister, Register, Unprotect, Withhold, WriterLink};
 
 const ACTOR: &str = "registrar";
 
@@ -219,14 +219,27 @@ impl RegistrarActor {
             Resolution::Publish { endpoint, instance } => {
                 self.publish(container_id.to_string(), identity, &endpoint, &instance);
             }
-            Resolution::Skip(why) => {
-                tracing::info!(container_id = %container_id, record_name = %identity.name, reason = %why, "Container not registered.");
-                // A container that held records (it turned unhealthy, its task is being stopped) loses them; one
-                // that held none keeps whatever a listing protects for it.
-                self.route53.register.do_send(Register {
-                    container_id: container_id.to_string(),
-                    records: Vec::new(),
-                });
+            Resolution::Skip {
+                reason,
+                keep_inherited,
+            } => {
+                tracing::info!(container_id = %container_id, record_name = %identity.name, reason = %reason, "Container not registered.");
+                let container_id = container_id.to_string();
+                if keep_inherited {
+                    // This instance's address is unknown: records an earlier agent wrote stay (a listing protects
+                    // them) rather than blank DNS; records this agent wrote for the container go.
+                    let records = Vec::new();
+                    self.route53.register.do_send(Register {
+                        container_id,
+                        records,
+                    });
+                } else {
+                    let set_identifier = identity.set_identifier.clone();
+                    self.route53.withhold.do_send(Withhold {
+                        container_id,
+                        set_identifier,
+                    });
+                }
             }
         }
     }

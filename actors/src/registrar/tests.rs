@@ -119,3 +119,46 @@ async fn a_lookup_that_gave_up_is_tried_again_by_the_next_listing() {
         vec![("web.example.com.".into(), "10.0.5.1".into())]
     );
 }
+
+/// `register_when = "healthy"`: after an agent restart, a container that is not healthy (here: restarted, its
+/// healthcheck still starting) loses the record an earlier agent wrote, though the launch listing finds it.
+#[actix_rt::test]
+async fn waiting_for_health_an_inherited_record_of_a_container_not_healthy_goes() {
+    let w = world();
+    let addr = Ipv4Addr::new(10, 0, 6, 1);
+    w.engine.start(&id(6), &[(LABEL, "web")], addr, true);
+    let sid = crate::testkit::agent::owner().set_identifier(
+        &crate::core::ownership::InstanceId::from_task_arn(&crate::testkit::task_arn(&id(6)))
+            .unwrap(),
+    );
+    w.zone.insert(crate::core::record::RecordSet {
+        name: "web.example.com.".into(),
+        record_type: "A".into(),
+        set_identifier: Some(sid),
+        weight: Some(1),
+        ttl: Some(60),
+        values: vec!["10.0.6.99".into()],
+        has_extras: false,
+    });
+    let t = Timing {
+        healthy_mode: true,
+        ..Timing::default()
+    };
+    let agent = Agent::start(&w.engine, &w.zone, &w.probe.reporter(), t);
+    agent.ready().await;
+    settle(&agent).await;
+    agent.watcher.send(Resync).await.unwrap();
+    settle(&agent).await;
+    assert_eq!(
+        zone_view(&w.zone),
+        vec![],
+        "starting: no record, inherited or not"
+    );
+    w.engine.health(&id(6), true);
+    actix_rt::time::sleep(Duration::from_millis(20)).await;
+    settle(&agent).await;
+    assert_eq!(
+        zone_view(&w.zone),
+        vec![("web.example.com.".into(), "10.0.6.1".into())]
+    );
+}

@@ -26,6 +26,9 @@ pub struct RecordBook {
     /// yet, or skipped: instance address unknown, unhealthy). Their existing records are never deleted; the
     /// protection ends when such a container registers, or when a later listing no longer finds it.
     protected: BTreeSet<String>,
+    /// Running containers that must have no records now (unhealthy, their task stopping), with their task's
+    /// SetIdentifier: a listing does not protect it until the container registers records again or stops.
+    withheld: HashMap<String, String>,
     /// TTLs of weighted groups that hold other writers' sets: our records there adopt them
     /// ([`crate::core::plan::foreign_ttls`]).
     foreign_ttl: HashMap<Group, i64>,
@@ -52,6 +55,9 @@ fn is_host_target(key: &RecordKey) -> bool {
 impl RecordBook {
     /// Container `container_id` wants exactly `records` to exist (an empty list: none, as after a stop).
     pub fn register(&mut self, container_id: &str, records: Vec<Record>) {
+        if !records.is_empty() {
+            self.withheld.remove(container_id);
+        }
         let wanted: BTreeSet<RecordKey> = records.iter().map(|r| r.key.clone()).collect();
         for r in &records {
             self.protected.remove(&r.key.set_identifier);
@@ -75,8 +81,18 @@ impl RecordBook {
         }
     }
 
+    /// Container `container_id` runs but must have no records now: its records go, and so do those of its task
+    /// (`set_identifier`) that no container holds, inherited ones included; listings no longer protect them.
+    pub fn withhold(&mut self, container_id: &str, set_identifier: &str) {
+        self.register(container_id, Vec::new());
+        self.withheld
+            .insert(container_id.to_string(), set_identifier.to_string());
+        self.unprotect(set_identifier);
+    }
+
     /// Container `container_id` stopped; each of its records goes once no other container holds it.
     pub fn deregister(&mut self, container_id: &str) {
+        self.withheld.remove(container_id);
         for key in self.by_container.remove(container_id).unwrap_or_default() {
             self.release(container_id, &key);
         }
@@ -125,9 +141,10 @@ impl RecordBook {
     /// someone holds them).
     pub fn protect(&mut self, running: &BTreeSet<String>) {
         let held: BTreeSet<&String> = self.desired.keys().map(|k| &k.set_identifier).collect();
+        let withheld: BTreeSet<&String> = self.withheld.values().collect();
         let now: BTreeSet<String> = running
             .iter()
-            .filter(|id| !held.contains(id))
+            .filter(|id| !held.contains(id) && !withheld.contains(id))
             .cloned()
             .collect();
         let ended: BTreeSet<String> = self.protected.difference(&now).cloned().collect();

@@ -18,6 +18,18 @@ pub struct Register {
     pub records: Vec<Record>,
 }
 
+/// Container `container_id` runs but must have no records now (unhealthy in `healthy` mode, not running, its task
+/// stopping): its records go, and so do those an earlier agent wrote for its task (`set_identifier`); listings do
+/// not protect them until the container registers records again or stops.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Withhold {
+    /// Full container id.
+    pub container_id: String,
+    /// Its task's (or its own) SetIdentifier.
+    pub set_identifier: String,
+}
+
 /// Container `container_id` stopped; remove its record (unless another container of the task holds it).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
@@ -64,6 +76,8 @@ pub struct Flush;
 pub struct WriterLink {
     /// [`Register`].
     pub register: Recipient<Register>,
+    /// [`Withhold`].
+    pub withhold: Recipient<Withhold>,
     /// [`Deregister`].
     pub deregister: Recipient<Deregister>,
     /// [`Unprotect`].
@@ -82,6 +96,7 @@ impl WriterLink {
     where
         A: Actor<Context = Context<A>>
             + Handler<Register>
+            + Handler<Withhold>
             + Handler<Deregister>
             + Handler<Unprotect>
             + Handler<Protect>
@@ -90,6 +105,7 @@ impl WriterLink {
     {
         Self {
             register: addr.clone().recipient(),
+            withhold: addr.clone().recipient(),
             deregister: addr.clone().recipient(),
             unprotect: addr.clone().recipient(),
             protect: addr.clone().recipient(),

@@ -32,7 +32,7 @@ mod srv_tests;
 #[cfg(test)]
 mod tests;
 
-pub use messages::{Deregister, Flush, Protect, Register, Sweep, Unprotect, WriterLink};
+pub use messages::{Deregister, Flush, Protect, Register, Sweep, Unprotect, Withhold, WriterLink};
 pub use purge::{Purge, PurgeOutcome};
 
 use std::collections::HashSet;
@@ -209,6 +209,16 @@ impl Handler<Protect> for Route53Actor {
 
     fn handle(&mut self, msg: Protect, ctx: &mut Context<Self>) {
         self.book.protect(&msg.running);
+        self.kick(ctx);
+    }
+}
+
+impl Handler<Withhold> for Route53Actor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Withhold, ctx: &mut Context<Self>) {
+        self.schedule.received();
+        self.book.withhold(&msg.container_id, &msg.set_identifier);
         self.kick(ctx);
     }
 }

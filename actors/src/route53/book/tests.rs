@@ -319,3 +319,25 @@ fn a_stop_ends_the_protection_of_a_container_that_never_registered() {
         vec![Change::Delete(rec("skipped", [10, 0, 0, 1]))]
     );
 }
+
+#[test]
+fn a_withheld_container_loses_its_inherited_records_and_listings_do_not_protect_them_again() {
+    let mut b = RecordBook::default();
+    b.load_actual(vec![rec("t1", [10, 0, 0, 1])], HashMap::new());
+    let listed = BTreeSet::from(["t1".to_string()]);
+    assert_eq!(b.sweep(&listed), 0, "listed: protected");
+    b.withhold("c1", "t1");
+    b.protect(&listed);
+    assert_eq!(
+        b.take_plan().changes,
+        vec![Change::Delete(rec("t1", [10, 0, 0, 1]))],
+        "unhealthy: the inherited record goes, a listing does not keep it"
+    );
+    b.register("c1", vec![rec("t1", [10, 0, 0, 2])]);
+    b.deregister("c1");
+    b.protect(&listed);
+    assert!(
+        b.protected.contains("t1"),
+        "withholding ends with the container's registration or stop"
+    );
+}
