@@ -141,6 +141,7 @@ fn writer_config() -> Route53Config {
         startup_jitter: Duration::ZERO,
         recheck_after: Duration::from_millis(100),
         verify_interval: None,
+        backoff: (Duration::from_millis(5), Duration::from_millis(50)),
     }
 }
 
@@ -224,7 +225,15 @@ impl Agent {
         drop(self);
         let deadline = Instant::now() + Duration::from_secs(20);
         while probe.stopped("route53") == before {
-            assert!(Instant::now() < deadline, "the writer never stopped");
+            let stopped = probe
+                .stopped
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            assert!(
+                Instant::now() < deadline,
+                "the writer never stopped; stopped so far: {stopped:?}"
+            );
             actix_rt::time::sleep(Duration::from_millis(5)).await;
         }
     }

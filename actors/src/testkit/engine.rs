@@ -14,17 +14,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bollard::models::{ContainerInspectResponse, EventMessage};
 use futures::channel::mpsc;
-use futures::future::LocalBoxFuture;
-use futures::stream::{LocalBoxStream, StreamExt};
 use tokio::sync::oneshot;
 
 use crate::core::desired::TASK_ARN_LABEL;
 use crate::core::instance::InstanceAddresses;
-use crate::core::introspection::{parse_task, TaskInfo};
-use crate::event_watcher::source::{DockerSource, Running};
-use crate::metadata::client::IntrospectionError;
-use crate::metadata::imds::ImdsError;
-use crate::metadata::{MetadataError, Sources};
 
 /// One container of the fake engine.
 #[derive(Debug, Clone)]
@@ -59,7 +52,7 @@ pub enum TaskFault {
     Slow(Duration),
 }
 
-struct State {
+pub(super) struct State {
     containers: BTreeMap<String, Container>,
     log: Vec<EventMessage>,
     last_nano: i64,
@@ -294,7 +287,7 @@ impl FakeEngine {
         st.log.push(event);
     }
 
-    fn inspect_json(&self, id: &str) -> Option<ContainerInspectResponse> {
+    pub(super) fn inspect_json(&self, id: &str) -> Option<ContainerInspectResponse> {
         let st = self.state.borrow();
         let c = st.containers.get(id)?;
         let health = c
@@ -308,7 +301,7 @@ impl FakeEngine {
         serde_json::from_value(json).ok()
     }
 
-    fn task_json(&self, id: &str) -> Option<String> {
+    pub(super) fn task_json(&self, id: &str) -> Option<String> {
         let st = self.state.borrow();
         let c = st.containers.get(id)?;
         let status = if c.running { "RUNNING" } else { "STOPPED" };
@@ -322,7 +315,7 @@ impl FakeEngine {
     }
 
     /// Counts a lookup and takes its fault (a `Fail` is used up one lookup at a time).
-    fn take_fault(&self, id: &str) -> Option<TaskFault> {
+    pub(super) fn take_fault(&self, id: &str) -> Option<TaskFault> {
         let mut st = self.state.borrow_mut();
         st.lookups += 1;
         let fault = st.faults.get(id).copied();
@@ -334,95 +327,35 @@ impl FakeEngine {
         }
         fault
     }
-}
 
-impl DockerSource for std::rc::Rc<FakeEngine> {
-    fn list_running(&self, label_key: &str) -> LocalBoxFuture<'static, Result<Running, String>> {
-        let running: Running = self
-            .running()
-            .into_iter()
-            .filter(|c| c.labels.contains_key(label_key))
-            .map(|c| (c.id, c.labels))
-            .collect();
+    /// A listing's gate: `None` to answer at once, or the receiver a held listing waits on.
+    pub(super) fn listing_gate(&self) -> Option<oneshot::Receiver<()>> {
         let mut st = self.state.borrow_mut();
         if !st.hold_listings {
-            return Box::pin(async move { Ok(running) });
+            return None;
         }
         let (tx, rx) = oneshot::channel();
         st.held.push(tx);
-        Box::pin(async move {
-            let _ = rx.await;
-            Ok(running)
-        })
+        Some(rx)
     }
 
-    fn events(
+    /// A new event stream: the logged events from `since` (inclusive), then every new one.
+    pub(super) fn subscribe(
         &self,
-        label_key: &str,
         since: i64,
-    ) -> LocalBoxStream<'static, Result<EventMessage, String>> {
+    ) -> mpsc::UnboundedReceiver<Result<EventMessage, String>> {
         let (tx, rx) = mpsc::unbounded();
         let mut st = self.state.borrow_mut();
-        let key = label_key.to_string();
-        let labelled = move |e: &EventMessage| {
-            let attrs = e.actor.as_ref().and_then(|a| a.attributes.as_ref());
-            attrs.is_some_and(|a| a.contains_key(&key))
-        };
         let replay = st.log.iter().filter(|e| e.time_nano.unwrap_or(0) >= since);
-        for e in replay.filter(|e| labelled(e)) {
+        for e in replay {
             let _ = tx.unbounded_send(Ok(e.clone()));
         }
         st.streams.push(tx);
-        rx.filter(move |r| futures::future::ready(r.as_ref().map_or(true, &labelled)))
-            .boxed_local()
+        rx
     }
 
-    fn describe(&self) -> String {
-        "fake engine".into()
-    }
-}
-
-impl Sources for std::rc::Rc<FakeEngine> {
-    fn inspect(
-        &self,
-        id: &str,
-    ) -> LocalBoxFuture<'static, Result<Option<ContainerInspectResponse>, MetadataError>> {
-        let found = self.inspect_json(id);
-        Box::pin(async move { Ok(found) })
-    }
-
-    fn task(
-        &self,
-        id: &str,
-    ) -> Option<LocalBoxFuture<'static, Result<TaskInfo, IntrospectionError>>> {
-        let fault = self.take_fault(id);
-        let (engine, id) = (self.clone(), id.to_string());
-        Some(Box::pin(async move {
-            match fault {
-                Some(TaskFault::Fail(_)) => {
-                    return Err(IntrospectionError::Unavailable("connection refused".into()))
-                }
-                Some(TaskFault::Slow(d)) => actix_rt::time::sleep(d).await,
-                None => {}
-            }
-            // Asked after the wait: a slow answer reflects the task as it is when it is sent.
-            let body = engine.task_json(&id).ok_or(IntrospectionError::NotFound)?;
-            parse_task(body.as_bytes(), &id)
-                .map_err(|e| IntrospectionError::Unavailable(e.to_string()))
-        }))
-    }
-
-    fn instance(&self) -> LocalBoxFuture<'static, Result<InstanceAddresses, ImdsError>> {
-        let found = self.state.borrow().instance.clone();
-        Box::pin(async move {
-            found.ok_or(ImdsError::Unreachable {
-                path: "/latest/meta-data/local-ipv4",
-                detail: "connection timed out".into(),
-            })
-        })
-    }
-
-    fn instance_disabled(&self) -> bool {
-        false
+    /// What instance metadata answers now.
+    pub(super) fn instance_answer(&self) -> Option<InstanceAddresses> {
+        self.state.borrow().instance.clone()
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod engine;
+mod wire;
 
 pub use agent::{Agent, Probe, Timing};
 pub use engine::{instance, task_arn, FakeEngine, TaskFault};
