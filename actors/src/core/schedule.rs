@@ -87,16 +87,7 @@ impl Schedule {
 
     /// The quarantined keys due at `now`, no longer quarantined.
     pub fn release_quarantine(&mut self, now: Instant) -> Vec<RecordKey> {
-        let due: Vec<RecordKey> = self
-            .quarantine
-            .iter()
-            .filter(|(_, t)| **t <= now)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in &due {
-            self.quarantine.remove(k);
-        }
-        due
+        take_due(&mut self.quarantine, now).into_iter().collect()
     }
 
     /// Reads `names` again at `at`. A name already waiting waits for the later of the two times: one read after
@@ -114,14 +105,7 @@ impl Schedule {
         if self.in_flight {
             return BTreeSet::new();
         }
-        let due: BTreeSet<String> = self
-            .recheck
-            .iter()
-            .filter(|(_, t)| **t <= now)
-            .map(|(name, _)| name.clone())
-            .collect();
-        self.recheck.retain(|name, _| !due.contains(name));
-        due
+        take_due(&mut self.recheck, now)
     }
 
     /// The next periodic verification is due at `at`.
@@ -169,6 +153,17 @@ impl Schedule {
         self.next_wake()
             .map(|t| t.saturating_duration_since(now).min(tick))
     }
+}
+
+/// The keys of `map` due at `now`, taken out of it.
+fn take_due<K: Ord + Clone>(map: &mut BTreeMap<K, Instant>, now: Instant) -> BTreeSet<K> {
+    let due: BTreeSet<K> = map
+        .iter()
+        .filter(|(_, t)| **t <= now)
+        .map(|(k, _)| k.clone())
+        .collect();
+    map.retain(|k, _| !due.contains(k));
+    due
 }
 
 #[cfg(test)]
