@@ -222,6 +222,9 @@ pub enum Decision {
     Publish(Endpoint),
     /// Do not register the container, for this reason (a log line names the container).
     Skip(String),
+    /// Not publishable while this instance's address is unknown (instance metadata off or unreachable, no
+    /// override): a transient condition, so records an earlier agent wrote are kept meanwhile.
+    NoInstanceAddress(String),
     /// Not decidable yet (a dynamic host port not known yet); ask again later.
     Retry(String),
 }

@@ -18,6 +18,16 @@ pub struct Seen {
     pub seq: u64,
     /// Whether it said the container runs (start) or not (kill, stop, die).
     pub running: bool,
+    /// Whether it said the container has exited or is gone (die, destroy), not only that it is being stopped.
+    pub exited: bool,
+}
+
+impl Seen {
+    /// True while the container still runs by this event: it started, or it is being stopped but has not
+    /// exited (a stopping container keeps its records until its deregistration delay has passed).
+    pub fn still_running(&self) -> bool {
+        self.running || !self.exited
+    }
 }
 
 /// What a listing asks for.
@@ -27,6 +37,9 @@ pub struct ListingWork {
     pub stopped: Vec<String>,
     /// Listed containers to hand to their registrar as running.
     pub running: Vec<String>,
+    /// Listed containers whose records the listing keeps: those it hands on as running, and those being stopped
+    /// that have not exited (their records go with their delayed deregistration, not with the listing).
+    pub keep: Vec<String>,
 }
 
 /// The work a listing requested at event number `listed_at` calls for, given the containers known as running,
@@ -50,7 +63,16 @@ pub fn listing_work(
         .filter(|id| newer(id).is_none_or(|s| s.running))
         .cloned()
         .collect();
-    ListingWork { stopped, running }
+    let keep = listed
+        .iter()
+        .filter(|id| newer(id).is_none_or(Seen::still_running))
+        .cloned()
+        .collect();
+    ListingWork {
+        stopped,
+        running,
+        keep,
+    }
 }
 
 /// Numbers listings as they are asked for, and admits an answer only if no later-asked listing was applied.
@@ -67,6 +89,13 @@ impl Tickets {
         self.issued
     }
 
+    /// A listing that supersedes every one asked before it (the reconnect's: the event stream resumes from it);
+    /// their answers are dropped from now on.
+    pub fn supersede(&mut self) {
+        self.issued += 1;
+        self.applied = self.issued;
+    }
+
     /// True (and remembered) when listing `ticket` may be applied: no later-asked listing has been.
     pub fn admit(&mut self, ticket: u64) -> bool {
         if ticket < self.applied {
@@ -80,6 +109,28 @@ impl Tickets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_container_being_stopped_during_the_list_call_keeps_its_records_until_it_exits() {
+        let seen = |exited| {
+            HashMap::from([(
+                "c".to_string(),
+                Seen {
+                    seq: 12,
+                    running: false,
+                    exited,
+                },
+            )])
+        };
+        let work = listing_work(&HashSet::new(), &seen(false), &ids(&["c"]), 10);
+        assert_eq!(
+            (work.running, work.keep),
+            (vec![], ids(&["c"])),
+            "killed, not exited"
+        );
+        let work = listing_work(&HashSet::new(), &seen(true), &ids(&["c"]), 10);
+        assert_eq!(work.keep, Vec::<String>::new(), "exited");
+    }
 
     #[test]
     fn a_listing_that_answers_after_a_later_asked_one_is_dropped() {
@@ -103,6 +154,7 @@ mod tests {
             Seen {
                 seq: 11,
                 running: true,
+                exited: false,
             },
         )]);
         let work = listing_work(&known, &seen, &ids(&["old"]), 10);
@@ -121,6 +173,7 @@ mod tests {
             Seen {
                 seq: 12,
                 running: false,
+                exited: true,
             },
         )]);
         let work = listing_work(&known, &seen, &ids(&["dead", "live"]), 10);
@@ -136,6 +189,7 @@ mod tests {
                 Seen {
                     seq: 3,
                     running: true,
+                    exited: false,
                 },
             ),
             (
@@ -143,6 +197,7 @@ mod tests {
                 Seen {
                     seq: 4,
                     running: false,
+                    exited: true,
                 },
             ),
         ]);

@@ -117,7 +117,6 @@ fn now_nanos() -> i64 {
 /// What a listing found, and the instant its event stream starts from.
 struct Listed {
     since: i64,
-    ticket: u64,
     running: source::Running,
 }
 
@@ -160,20 +159,12 @@ impl EventWatcherActor {
 
     fn connect(&mut self, ctx: &mut Context<Self>) {
         let since = self.last_nano.unwrap_or_else(now_nanos);
-        let ticket = self.tickets.issue();
         let fut = self.docker.list_running(&self.policy.label_key);
         // Spawned, not awaited, so a `Drain` is handled even while Docker hangs.
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             act.reconnecting = false;
             match res {
-                Ok(running) => act.on_listed(
-                    Listed {
-                        since,
-                        ticket,
-                        running,
-                    },
-                    ctx,
-                ),
+                Ok(running) => act.on_listed(Listed { since, running }, ctx),
                 Err(e) => act.on_down(format!("listing containers failed: {e}"), ctx),
             }
         }));
@@ -181,10 +172,9 @@ impl EventWatcherActor {
 
     fn on_listed(&mut self, listed: Listed, ctx: &mut Context<Self>) {
         // The stream is down while a (re)connect lists, so no event is newer than this listing.
-        // Newer than any other listing under way (asked for last), so never dropped.
-        let keep = self
-            .apply_listing(listed.running, self.seq, listed.ticket)
-            .unwrap_or_default();
+        // The stream resumes from this listing: it supersedes any listing asked before it.
+        self.tickets.supersede();
+        let keep = self.apply_listing(listed.running, self.seq);
         if let Some(old) = self.stream.take() {
             ctx.cancel_future(old);
         }
@@ -207,14 +197,15 @@ impl EventWatcherActor {
     /// Launch sync: wait for the listed containers, sweep stale records, flush, then report ready.
     ///
     /// The sweep keeps the records of listed containers that still run when the registrars are done: one that
-    /// stopped during the launch lookups has had its stop handed on, and its (inherited) record must go too.
+    /// exited during the launch lookups has had its stop handed on, and its (inherited) record must go too (one
+    /// being stopped keeps them until its delayed deregistration).
     fn finish_launch(&mut self, keep: BTreeMap<String, String>, ctx: &mut Context<Self>) {
         let barrier = self.pool.clone();
         let fut = async move { barrier.barrier().await }.into_actor(self);
         let fut = fut.then(move |res, act, _| {
             let keep: BTreeSet<String> = keep
                 .into_iter()
-                .filter(|(id, _)| act.known.contains(id))
+                .filter(|(id, _)| act.seen.get(id).is_none_or(Seen::still_running))
                 .map(|(_, sid)| sid)
                 .collect();
             // Sent now, so every deregistration of a later stop event reaches the writer after the sweep.
@@ -264,11 +255,12 @@ impl EventWatcherActor {
     }
 
     /// Numbers a dispatched event and remembers it as the container's latest.
-    fn note_event(&mut self, container_id: &str, running: bool) {
+    fn note_event(&mut self, container_id: &str, work: EventWork) {
         self.seq += 1;
         let seen = Seen {
             seq: self.seq,
-            running,
+            running: work == EventWork::Run,
+            exited: work == EventWork::Stopped,
         };
         self.seen.insert(container_id.to_string(), seen);
     }
@@ -305,7 +297,7 @@ impl EventWatcherActor {
         } else {
             self.known.remove(&id);
         }
-        self.note_event(&id, running);
+        self.note_event(&id, work);
         self.pool.dispatch(match work {
             EventWork::Run => Work::Running {
                 container_id: id,

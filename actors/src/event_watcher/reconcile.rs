@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use actix::fut::LocalBoxActorFuture;
 use actix::prelude::*;
 
 use super::source::Running;
@@ -18,26 +19,17 @@ use crate::registrar::Work;
 use crate::route53::Protect;
 
 impl EventWatcherActor {
-    /// Dispatches a listing; returns the SetIdentifier of each listed container it treats as running, by
+    /// Dispatches a listing; returns the SetIdentifier of each listed container whose records it keeps, by
     /// container id (the launch sweep keeps their records, a later listing protects them).
     ///
     /// `listed_at` is the event number current when the listing was requested: a container with a newer event
-    /// is left to that event ([`listing_work`]), and one whose newer event stopped it is not kept.
-    ///
-    /// `ticket` numbers the listing ([`crate::core::listing::Tickets`]): an answer older than one already applied is dropped (`None`).
+    /// is left to that event ([`listing_work`]); one whose newer event says it exited is not kept, one being
+    /// stopped still is (until its delayed deregistration).
     pub(super) fn apply_listing(
         &mut self,
         running: Running,
         listed_at: u64,
-        ticket: u64,
-    ) -> Option<BTreeMap<String, String>> {
-        if !self.tickets.admit(ticket) {
-            tracing::debug!(
-                ticket,
-                "A listing answered after a newer one was applied; dropped."
-            );
-            return None;
-        }
+    ) -> BTreeMap<String, String> {
         let ids: Vec<String> = running.iter().map(|(id, _)| id.clone()).collect();
         let work = listing_work(&self.known, &self.seen, &ids, listed_at);
         self.seen.retain(|_, s| s.seq > listed_at);
@@ -45,18 +37,24 @@ impl EventWatcherActor {
             self.known.remove(&gone);
             self.pool.dispatch(Work::Stopped { container_id: gone });
         }
-        let start: HashSet<String> = work.running.into_iter().collect();
+        let (start, kept): (HashSet<String>, HashSet<String>) = (
+            work.running.into_iter().collect(),
+            work.keep.into_iter().collect(),
+        );
         tracing::info!(
             containers = running.len(),
             "Listed running labelled containers."
         );
         let mut keep = BTreeMap::new();
         for (container_id, labels) in running {
+            if let (true, Ok(identity)) = (
+                kept.contains(&container_id),
+                self.policy.identity(&container_id, &labels),
+            ) {
+                keep.insert(container_id.clone(), identity.set_identifier);
+            }
             if !start.contains(&container_id) {
                 continue;
-            }
-            if let Ok(identity) = self.policy.identity(&container_id, &labels) {
-                keep.insert(container_id.clone(), identity.set_identifier);
             }
             self.known.insert(container_id.clone());
             self.pool.dispatch(Work::Running {
@@ -64,7 +62,7 @@ impl EventWatcherActor {
                 labels,
             });
         }
-        Some(keep)
+        keep
     }
 
     /// Schedules the next periodic reconcile, at the interval ±20 %.
@@ -87,24 +85,33 @@ impl EventWatcherActor {
     }
 
     /// Lists the running labelled containers and applies the listing (unless the watcher started draining
-    /// meanwhile); resolves once the work is dispatched.
-    fn list_and_apply(&mut self) -> impl ActorFuture<Self, Output = ()> {
+    /// meanwhile, or a later-asked listing answered first); resolves once the work is dispatched. Nothing while
+    /// the event stream is down or before the launch listing: the (re)connect lists anyway, and its listing
+    /// supersedes every one asked before it.
+    fn list_and_apply(&mut self) -> LocalBoxActorFuture<Self, ()> {
+        if self.stream.is_none() || !self.launched {
+            return Box::pin(actix::fut::ready(()));
+        }
         let fut = self.docker.list_running(&self.policy.label_key);
         let (listed_at, ticket) = (self.seq, self.tickets.issue());
-        fut.into_actor(self).map(move |res, act, _ctx| match res {
+        let apply = fut.into_actor(self).map(move |res, act, _ctx| match res {
             Ok(_) if act.draining.is_some() => {}
+            Ok(_) if !act.tickets.admit(ticket) => {
+                tracing::debug!(
+                    ticket,
+                    "A listing answered after a newer one was applied; dropped."
+                );
+            }
             Ok(listed) => {
                 tracing::debug!("Periodic reconcile.");
-                let Some(keep) = act.apply_listing(listed, listed_at, ticket) else {
-                    return;
-                };
-                let running = keep.into_values().collect();
+                let running = act.apply_listing(listed, listed_at).into_values().collect();
                 act.route53.protect.do_send(Protect { running });
                 act.metrics.synced_now();
             }
             // The event stream's own reconnect handles an unreachable Docker; try again next time.
             Err(e) => tracing::warn!(error = %e, "Periodic reconcile could not list containers."),
-        })
+        });
+        Box::pin(apply)
     }
 }
 
@@ -117,6 +124,6 @@ impl Handler<Resync> for EventWatcherActor {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, _msg: Resync, _ctx: &mut Context<Self>) -> Self::Result {
-        Box::pin(self.list_and_apply())
+        self.list_and_apply()
     }
 }

@@ -106,6 +106,60 @@ async fn a_listing_that_answers_after_a_newer_one_is_dropped() {
     assert_eq!(h.zone_view(), vec![(sid(9), "10.0.9.13".into())]);
 }
 
+/// While the stream is down the reconnect's listing is the one that counts: a periodic listing asked meanwhile
+/// must not overtake it and make it look stale (its answer would then protect nothing, and the inherited record of
+/// a container this agent cannot look up would go).
+#[actix_rt::test]
+async fn a_listing_asked_while_the_stream_is_down_does_not_overtake_the_reconnect() {
+    let h = Host::default();
+    start(&h, 10, 14);
+    h.zone.insert(inherited(10, "10.0.10.14"));
+    h.engine.task_fault(&id(10), Some(TaskFault::Fail(1000)));
+    let agent = h.agent(Timing::default());
+    agent.ready().await;
+    h.engine.hold_listings();
+    h.engine.cut_streams();
+    sleep_ms(50).await;
+    let asked = actix_rt::time::timeout(Duration::from_secs(2), agent.watcher.send(Resync));
+    assert!(
+        asked.await.is_ok(),
+        "a listing asked while the stream is down answers at once"
+    );
+    h.engine.release_newest_listing();
+    sleep_ms(20).await;
+    h.engine.release_listings();
+    sleep_ms(20).await;
+    agent.settle().await;
+    assert_eq!(h.zone_view(), vec![(sid(10), "10.0.10.14".into())]);
+}
+
+/// A container being stopped (SIGTERM, still running) during the launch lookups keeps the record an earlier agent
+/// wrote until its deregistration delay has passed, like a registered one.
+#[actix_rt::test]
+async fn a_container_stopping_during_the_launch_keeps_its_inherited_record_until_the_delay() {
+    let h = Host::default();
+    start(&h, 11, 15);
+    h.zone.insert(inherited(11, "10.0.11.15"));
+    h.engine
+        .task_fault(&id(11), Some(TaskFault::Slow(Duration::from_millis(100))));
+    let agent = h.agent(Timing {
+        deregister_delay: Duration::from_millis(1500),
+        ..Timing::default()
+    });
+    sleep_ms(30).await;
+    h.engine.kill(&id(11));
+    agent.ready().await;
+    agent.settle().await;
+    assert_eq!(
+        h.zone_view(),
+        vec![(sid(11), "10.0.11.15".into())],
+        "still draining"
+    );
+    sleep_ms(2000).await;
+    agent.settle().await;
+    assert_eq!(h.zone_view(), vec![], "gone after the delay");
+}
+
 #[actix_rt::test]
 async fn events_during_a_stream_cut_are_read_when_it_resumes() {
     let h = Host::default();

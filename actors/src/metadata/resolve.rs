@@ -18,7 +18,7 @@ use super::{MetadataConfig, MetadataError, Resolution, Resolve};
 use crate::core::address::{decide, Decision, Inputs};
 use crate::core::desired::TASK_ARN_LABEL;
 use crate::core::instance::InstanceAddresses;
-use crate::core::introspection::{TaskInfo, TaskNetwork};
+use crate::core::introspection::TaskInfo;
 use crate::core::network::{network_mode, NetworkMode};
 
 /// What one lookup needs, cloned out of the actor.
@@ -78,12 +78,10 @@ impl Lookup {
                 endpoint,
                 instance: (*self.instance).clone(),
             }),
-            Decision::Skip(why) => {
-                let awsvpc = task
-                    .as_ref()
-                    .is_some_and(|t| matches!(t.network, TaskNetwork::Awsvpc { .. }));
-                *no_address = !self.instance.has_address() && !awsvpc && mode != NetworkMode::None;
-                Ok(skip(why, *no_address))
+            Decision::Skip(why) => Ok(skip(why, false)),
+            Decision::NoInstanceAddress(why) => {
+                *no_address = true;
+                Ok(skip(why, true))
             }
             Decision::Retry(why) => Err(MetadataError::NotYet(why)),
         }

@@ -168,9 +168,11 @@ impl RegistrarActor {
         let res = match res {
             Ok(r) => r,
             Err(e) => {
+                // The lookup is over all the same (barriers must not wait for it).
+                self.book.finished(&lookup, Outcome::Failed);
                 return self
                     .reporter
-                    .failed(ACTOR, format!("metadata actor unreachable: {e}"))
+                    .failed(ACTOR, format!("metadata actor unreachable: {e}"));
             }
         };
         let outcome = if res.is_ok() {

@@ -113,3 +113,73 @@ async fn waiting_for_health_an_inherited_record_of_a_container_not_healthy_goes(
     agent.settle().await;
     assert_eq!(h.zone_view(), vec![record(6, "10.0.6.1")]);
 }
+
+/// A metadata actor that stops while handling a lookup.
+struct DeadMetadata;
+
+impl actix::Actor for DeadMetadata {
+    type Context = actix::Context<Self>;
+}
+
+impl actix::Handler<crate::metadata::Resolve> for DeadMetadata {
+    type Result = Result<crate::metadata::Resolution, crate::metadata::MetadataError>;
+
+    fn handle(
+        &mut self,
+        _: crate::metadata::Resolve,
+        ctx: &mut actix::Context<Self>,
+    ) -> Self::Result {
+        use actix::ActorContext;
+        ctx.stop();
+        Err(crate::metadata::MetadataError::Docker("stopping".into()))
+    }
+}
+
+/// A lookup whose metadata actor went away is over: the failure is reported and barriers do not wait for it.
+#[actix_rt::test]
+async fn a_lookup_whose_metadata_actor_is_gone_does_not_hold_the_barrier() {
+    use actix::Actor;
+    let h = Host::default();
+    let reporter = h.probe.reporter();
+    let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
+    let writer = crate::route53::Route53Actor::new(
+        h.zone.clone(),
+        crate::testkit::agent::writer_config(),
+        crate::testkit::agent::owner(),
+        reporter.clone(),
+        std::sync::Arc::default(),
+        metrics.clone(),
+    )
+    .start();
+    let metadata = DeadMetadata.start().recipient();
+    let retry = crate::registrar::RetryPolicy {
+        retries: 2,
+        delay: Duration::from_millis(10),
+        deregister_delay: Duration::ZERO,
+    };
+    let link = crate::route53::WriterLink::to(&writer);
+    let policy = crate::testkit::agent::policy();
+    let registrar =
+        crate::registrar::RegistrarActor::new(0, policy, metadata, link, reporter, retry, metrics)
+            .start();
+    let labels = std::collections::HashMap::from([(LABEL.to_string(), "web".to_string())]);
+    let running = crate::registrar::Work::Running {
+        container_id: id(7),
+        labels,
+    };
+    registrar.do_send(crate::registrar::ContainerWork(running));
+    sleep_ms(50).await;
+    let barrier = actix_rt::time::timeout(
+        Duration::from_secs(2),
+        registrar.send(crate::registrar::Barrier),
+    );
+    assert!(
+        barrier.await.is_ok(),
+        "the barrier waited for a lookup that can never answer"
+    );
+    sleep_ms(20).await;
+    assert!(
+        !h.probe.failures().is_empty(),
+        "the unreachable metadata actor is reported"
+    );
+}

@@ -122,7 +122,8 @@ pub fn owner() -> Owner {
     Owner::new("prod", "me").unwrap_or_else(|e| panic!("test owner: {e}"))
 }
 
-fn policy() -> Arc<RecordPolicy> {
+/// The test agent's record policy: label `discovery.service.name`, zone `example.com.`, TTL 60, weight 1.
+pub fn policy() -> Arc<RecordPolicy> {
     Arc::new(RecordPolicy {
         label_key: LABEL.into(),
         zone: ZoneName::new("example.com.").unwrap_or_else(|e| panic!("test zone: {e}")),
@@ -132,7 +133,8 @@ fn policy() -> Arc<RecordPolicy> {
     })
 }
 
-fn writer_config() -> Route53Config {
+/// The test agent's writer settings: zone `Z1`, fast quarantine, recheck and backoff.
+pub fn writer_config() -> Route53Config {
     Route53Config {
         zone_id: "Z1".into(),
         quarantine: Duration::from_millis(40),

@@ -129,6 +129,13 @@ impl FakeEngine {
         self.emit(id, "start", &[]);
     }
 
+    /// `docker kill -s TERM` of a container that takes its time to exit: a `kill` event, still running.
+    pub fn kill(&self, id: &str) {
+        if self.is_running(id) {
+            self.emit(id, "kill", &[("signal", "15")]);
+        }
+    }
+
     /// `docker stop`: `kill` (SIGTERM), `die`, `stop`. Nothing for a container that does not run.
     pub fn stop(&self, id: &str) {
         if !self.is_running(id) {

@@ -69,7 +69,7 @@ fn instance(
         .unavailable
         .as_deref()
         .unwrap_or("the instance's addresses are not known");
-    Err(skip(format!(
+    Err(Decision::NoInstanceAddress(format!(
         "no instance address for a {mode}-mode container: {why}"
     )))
 }

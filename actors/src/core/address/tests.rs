@@ -119,6 +119,13 @@ impl Case<'_> {
         }
     }
 
+    fn no_address(&self) -> String {
+        match self.run() {
+            Decision::NoInstanceAddress(why) => why,
+            other => panic!("expected NoInstanceAddress, got {other:?}"),
+        }
+    }
+
     fn skip(&self) -> String {
         match self.run() {
             Decision::Skip(why) => why,
