@@ -64,10 +64,14 @@ impl Route53Actor {
             let (names, sets) = match res {
                 Ok(read) => read,
                 Err(e) if e.class() == ErrorClass::Permanent => {
-                    return act.reporter.failed(
-                        ACTOR,
-                        format!("re-reading zone {}: {e}", act.config.zone_id),
-                    );
+                    let zone_id = &act.config.zone_id;
+                    act.reporter
+                        .failed(ACTOR, format!("re-reading zone {zone_id}: {e}"));
+                    // The agent drains now; flush waiters of a conflict's changes must not wait for ever.
+                    if let AfterRead::SendEach(upto) = after {
+                        act.complete(upto);
+                    }
+                    return act.arm(ctx);
                 }
                 Err(e) => return act.read_failed(keys, after, &e, ctx),
             };

@@ -19,6 +19,8 @@ mod conflict;
 pub mod dry_run;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
+#[cfg(test)]
+mod fault_tests;
 mod io;
 pub mod limiter;
 pub mod measured;

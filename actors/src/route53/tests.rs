@@ -20,7 +20,7 @@ pub(super) fn owner() -> Owner {
     Owner::new("prod", "me").unwrap()
 }
 
-fn rec(task: &str, ip: [u8; 4]) -> Record {
+pub(super) fn rec(task: &str, ip: [u8; 4]) -> Record {
     let set_identifier = owner().set_identifier(&InstanceId::Task(task.into()));
     Record::new(
         "web.example.com.".into(),
@@ -78,6 +78,13 @@ fn start_config(fake: FakeRoute53, config: Route53Config) -> Harness {
         fake,
         addr,
         failures,
+    }
+}
+
+impl Harness {
+    /// The failures reported so far.
+    pub(super) fn failures(&self) -> Vec<String> {
+        self.failures.lock().unwrap().clone()
     }
 }
 

@@ -1,0 +1,34 @@
+//! Writer tests of failures on the paths after a request: a re-read that fails for good.
+
+use std::time::Duration;
+
+use super::api::DnsError;
+use super::fake::FakeRoute53;
+use super::tests::{rec, start};
+use super::{Flush, Register};
+
+/// A conflict makes the writer re-read; when that read fails for good (access revoked) the agent drains, and a
+/// flush waiting for the conflicting change must still answer.
+#[actix_rt::test]
+async fn a_permanent_failure_of_the_conflict_re_read_still_answers_the_flush() {
+    let h = start(FakeRoute53::new("Z1", "example.com."));
+    h.addr.send(Flush).await.unwrap();
+    h.fake.fail_next([
+        DnsError::InvalidChangeBatch("spurious".into()),
+        DnsError::Permanent {
+            code: "AccessDenied".into(),
+            message: "not authorized".into(),
+        },
+    ]);
+    h.addr.do_send(Register {
+        container_id: "c1".into(),
+        records: vec![rec("t1", [10, 0, 0, 1])],
+    });
+    let flushed = actix_rt::time::timeout(Duration::from_secs(5), h.addr.send(Flush)).await;
+    assert!(flushed.is_ok(), "the flush waited for ever");
+    let failures = h.failures();
+    assert!(
+        failures.iter().any(|f| f.contains("AccessDenied")),
+        "{failures:?}"
+    );
+}
