@@ -227,14 +227,26 @@ async fn settle(w: &World, agent: &Agent, resync: bool) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         if resync {
-            agent.watcher.send(Resync).await.unwrap();
+            within("a listing", agent.watcher.send(Resync)).await;
         }
-        agent.pool.barrier().await.unwrap();
-        agent.writer.send(Flush).await.unwrap();
+        within("the registrars' barrier", agent.pool.barrier()).await;
+        within("a flush of the writer", agent.writer.send(Flush)).await;
         if (w.ours() == w.expected() && w.zone.pending_late() == 0) || Instant::now() > deadline {
             return;
         }
         actix_rt::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Awaits `fut`, failing the case (naming `what`) if it takes more than 30 s or its actor is gone.
+async fn within<T, E: std::fmt::Debug>(
+    what: &str,
+    fut: impl std::future::Future<Output = Result<T, E>>,
+) -> T {
+    match actix_rt::time::timeout(Duration::from_secs(30), fut).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => panic!("{what}: the actor is gone: {e:?}"),
+        Err(_) => panic!("{what} hung for 30 s"),
     }
 }
 

@@ -257,10 +257,12 @@ impl EventWatcherActor {
     /// Numbers a dispatched event and remembers it as the container's latest.
     fn note_event(&mut self, container_id: &str, work: EventWork) {
         self.seq += 1;
+        // Docker sends `stop` after `die`: a container that exited stays exited until it runs again.
+        let was_exited = self.seen.get(container_id).is_some_and(|s| s.exited);
         let seen = Seen {
             seq: self.seq,
             running: work == EventWork::Run,
-            exited: work == EventWork::Stopped,
+            exited: work == EventWork::Stopped || (work == EventWork::Stopping && was_exited),
         };
         self.seen.insert(container_id.to_string(), seen);
     }

@@ -42,6 +42,22 @@ async fn a_container_that_dies_during_the_launch_lookups_loses_its_inherited_rec
     assert_eq!(h.zone_view(), vec![(sid(2), "10.0.2.6".into())]);
 }
 
+/// `docker stop` during the launch lookups: `kill`, `die`, then `stop` (which comes after the exit).
+#[actix_rt::test]
+async fn a_container_stopped_during_the_launch_lookups_loses_its_inherited_record() {
+    let h = Host::default();
+    start(&h, 12, 16);
+    h.zone.insert(inherited(12, "10.0.12.16"));
+    h.engine
+        .task_fault(&id(12), Some(TaskFault::Slow(Duration::from_millis(300))));
+    let agent = h.agent(Timing::default());
+    sleep_ms(50).await;
+    h.engine.stop(&id(12));
+    agent.ready().await;
+    agent.settle().await;
+    assert_eq!(h.zone_view(), vec![]);
+}
+
 #[actix_rt::test]
 async fn a_container_started_during_a_listing_is_not_stopped_by_it() {
     let h = Host::default();
