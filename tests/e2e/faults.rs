@@ -329,30 +329,60 @@ fn a_registered_task_that_ecs_is_stopping_loses_its_record_at_the_next_lookup() 
     );
 }
 
-/// A record inherited at launch whose container is listed but never registered (here: its task is being
-/// stopped) goes with that container's stop, not at the next listing.
+/// A record inherited at launch whose task ECS is stopping goes at the new agent's lookup, like a record this
+/// agent wrote itself (a definite "not registrable"), without waiting for the container's stop.
 #[test]
-fn an_inherited_record_of_a_container_never_registered_goes_with_its_stop() {
-    let w = World::new("inherit");
+fn an_inherited_record_of_a_task_ecs_is_stopping_goes_at_the_lookup() {
+    let w = World::new("inheritstop");
     let mut first = w.agent();
     first.wait_ready();
-    let (c, tid) = w.bridge_task("web", 0);
-    let rec = w.expected("web", &tid, crate::HOST_IP);
-    w.wait_records(vec![rec.clone()]);
+    let (_c, tid) = w.bridge_task("web", 0);
+    w.wait_records(vec![w.expected("web", &tid, crate::HOST_IP)]);
     first.kill();
     w.ecs.set_desired(&tid, "STOPPED");
     let mut second = w.agent();
     second.wait_ready();
-    let skipped = wait_for_result(Duration::from_secs(10), || {
-        second.logs().contains("the ECS task is stopping")
+    let gone = wait_for_result(Duration::from_secs(10), || w.records().is_empty());
+    assert!(
+        gone,
+        "the stopping task's inherited record stayed:\n{}",
+        second.logs()
+    );
+    assert!(
+        second.logs().contains("the ECS task is stopping"),
+        "{}",
+        second.logs()
+    );
+}
+
+/// A record inherited at launch whose container is listed but cannot be looked up (the ECS agent is down, and
+/// only it knows an awsvpc address) stays while the container runs (no blank DNS), and goes with the container's
+/// stop, not at the next listing.
+#[test]
+fn an_inherited_record_of_a_container_never_registered_goes_with_its_stop() {
+    let w = World::new("inherit");
+    let config = w
+        .config()
+        .replace("[agent]\n", "[agent]\nlookup_retries = 0\n");
+    let mut first = Agent::start(&config, w.port);
+    first.wait_ready();
+    let (app, _pause, tid) = w.awsvpc_task("web", "10.20.30.42");
+    let rec = w.expected("web", &tid, "10.20.30.42");
+    w.wait_records(vec![rec.clone()]);
+    first.kill();
+    w.ecs.set_tasks_down(true);
+    let mut second = Agent::start(&config, w.port);
+    second.wait_ready();
+    let gave_up = wait_for_result(Duration::from_secs(20), || {
+        second.logs().contains("giving up until the next sync")
     });
-    assert!(skipped, "{}", second.logs());
+    assert!(gave_up, "{}", second.logs());
     assert_eq!(
         w.records(),
         vec![rec],
         "listed and running: its inherited record stays"
     );
-    c.stop();
+    app.stop();
     let gone = wait_for_result(Duration::from_secs(5), || w.records().is_empty());
     assert!(gone, "the record stayed after the stop:\n{}", second.logs());
 }
