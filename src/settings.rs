@@ -75,7 +75,15 @@ const KNOWN: &[(&str, &[&str])] = &[
             "deregister_delay_secs",
         ],
     ),
-    ("janitor", &["enabled", "interval_secs", "grace_secs"]),
+    (
+        "janitor",
+        &[
+            "enabled",
+            "interval_secs",
+            "grace_secs",
+            "max_owners_per_cycle",
+        ],
+    ),
     (
         "health",
         &[
@@ -148,6 +156,8 @@ pub struct JanitorSettings {
     pub interval: Duration,
     /// How long an owner must be seen dead before its records are deleted.
     pub grace: Duration,
+    /// The most owners one cycle removes (also never more than a quarter of the cluster); 0: none, report only.
+    pub max_owners_per_cycle: usize,
 }
 
 /// `[route53]`.

@@ -28,6 +28,8 @@
 //! | `r53d_janitor_records_removed_total` | counter | | records the janitor deleted |
 //! | `r53d_janitor_cycles_skipped_total` | counter | | janitor cycles skipped (ECS or the zone unreachable) |
 //! | `r53d_janitor_last_cycle_timestamp_seconds` | gauge | | Unix time of the last janitor cycle (0: none yet) |
+//! | `r53d_janitor_brake_engaged` | gauge | | 1 while the brake holds removals (too many owners look dead at once) |
+//! | `r53d_janitor_brakes_total` | counter | | elected cycles whose brake held removals |
 //!
 //! The janitor counts into its families directly ([`JanitorCounters`], held in [`Metrics::janitor`]).
 //!
@@ -59,6 +61,10 @@ pub struct JanitorCounters {
     pub cycles_skipped: IntCounter,
     /// Unix time (seconds) of the last cycle that completed, elected or not; 0 before the first.
     pub last_cycle: IntGauge,
+    /// 1 while the last elected cycle's brake held removals (alert on it), else 0.
+    pub brake_engaged: IntGauge,
+    /// Elected cycles whose brake held removals.
+    pub brakes: IntCounter,
 }
 
 impl JanitorCounters {
@@ -88,6 +94,16 @@ impl JanitorCounters {
                 r,
                 "r53d_janitor_last_cycle_timestamp_seconds",
                 "Unix time of the last janitor cycle (0: none yet).",
+            ),
+            brake_engaged: gauge(
+                r,
+                "r53d_janitor_brake_engaged",
+                "1 while the janitor's brake holds removals (too many owners look dead at once).",
+            ),
+            brakes: counter(
+                r,
+                "r53d_janitor_brakes_total",
+                "Elected janitor cycles whose brake held removals.",
             ),
         }
     }

@@ -91,6 +91,7 @@ pub(super) async fn start(
         zone_id: settings.route53.hosted_zone_id.clone(),
         interval: settings.janitor.interval,
         grace: settings.janitor.grace,
+        max_owners_per_cycle: settings.janitor.max_owners_per_cycle,
     };
     let ecs = ecs_api(settings).await;
     let weak = writer.clone().recipient().downgrade();

@@ -108,6 +108,20 @@ fn wait_log(agent: &Agent, what: &str, needle: &str) {
     wait_for(what, LIMIT, || agent.logs().contains(needle).then_some(()));
 }
 
+/// `text` without ANSI colour codes (the human log format colours field names).
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().take_while(|c| *c != 'm').for_each(drop);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn cycles(agent: &Agent) -> usize {
     agent.logs().matches("Janitor cycle done.").count()
 }
@@ -388,4 +402,39 @@ fn with_the_ecs_api_unreachable_the_janitor_skips_and_the_agent_works_on() {
     );
     c.stop();
     f.w.wait_records(recs);
+}
+
+/// Six of seven instances go at once (more than a quarter of the cluster, and more than
+/// `max_owners_per_cycle = 2`): the brake holds them all, for well past the grace period, says so in an error
+/// naming the count, and `r53d_janitor_brake_engaged` is 1.
+#[test]
+fn many_instances_gone_at_once_trip_the_brake_and_nothing_is_removed() {
+    let f = Fleet::new("jan-brake", 7);
+    let me = &f.ids[0];
+    let dead: Vec<&str> = f.ids[1..].iter().map(String::as_str).collect();
+    let dead_recs = f.put_owned(&dead);
+    let janitor = format!(
+        "interval_secs = 1\ngrace_secs = {}\nmax_owners_per_cycle = 2",
+        GRACE.as_secs()
+    );
+    let mut agent = Agent::start(&f.config(me, f.w.port, &f.spy, &janitor), f.w.port);
+    agent.wait_ready();
+    f.w.wait_records(dead_recs.clone());
+    for d in &dead {
+        f.ecs.deregister(&f.cluster, d);
+    }
+    // The error names the count and the limit (min(2, 7 owners / 4)).
+    wait_log(&agent, "the brake's error", "Janitor brake");
+    wait_for("the brake's fields", LIMIT, || {
+        plain(&agent.logs())
+            .contains("due=6 seen_dead=6 limit=1")
+            .then_some(())
+    });
+    std::thread::sleep(GRACE * 3);
+    assert_eq!(f.w.records(), dead_recs, "the brake removed nothing");
+    let (status, body) = agent.get("/metrics").expect("/metrics answers");
+    assert_eq!(status, 200);
+    assert!(body.contains("r53d_janitor_brake_engaged 1"), "{body}");
+    assert!(!body.contains("r53d_janitor_brakes_total 0"), "{body}");
+    assert_drains_promptly(&mut agent);
 }

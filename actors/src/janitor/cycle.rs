@@ -8,7 +8,9 @@
 //!                                            ─▶ DeadTracker (grace) ─▶ still not draining? ─▶ Purge to the writer
 //! ```
 //!
-//! Any ECS error ends the cycle before anything is deleted, and clears the tracker (as does a lost election).
+//! Any ECS error ends the cycle before anything is deleted, and clears the tracker (as does a lost election). When
+//! owners are due but more owners are seen dead (due, or their grace still running) than [`removal_limit`]
+//! allows, none is removed (the brake; they stay due, so every cycle says so again).
 //! Owners whose id is not shaped like a container instance id are never judged (an `agent.owner_id` override is
 //! unknown to ECS, not dead).
 
@@ -20,7 +22,9 @@ use std::time::{Duration, Instant};
 use actix::WeakRecipient;
 
 use super::ecs::{describe_into, list_all, EcsApi, EcsError, Knowledge, DESCRIBE_CHUNK};
-use super::plan::{elect, liveness, looks_like_instance_id, records_by_owner, Liveness};
+use super::plan::{
+    elect, liveness, looks_like_instance_id, records_by_owner, removal_limit, Liveness,
+};
 use super::tracker::{DeadTracker, Observed};
 use crate::core::record::Record;
 use crate::health::{HealthState, NotReady};
@@ -41,6 +45,8 @@ pub struct Cycle {
     pub me: String,
     /// Read right before a purge: a cycle that started before a drain sends nothing during it.
     pub health: Arc<HealthState>,
+    /// `janitor.max_owners_per_cycle` ([`removal_limit`]).
+    pub max_owners: usize,
 }
 
 impl Cycle {
@@ -60,6 +66,13 @@ pub struct Done {
     pub observed: Observed,
     /// Records asked to be purged, per owner.
     pub doomed: BTreeMap<String, usize>,
+    /// Owners due for removal that the brake held (more owners were seen dead than `limit`, their grace over or
+    /// still running): none of them was purged.
+    pub braked: Vec<String>,
+    /// Owners seen dead this cycle, their grace over or still running.
+    pub seen_dead: usize,
+    /// How many owners this cycle could remove ([`removal_limit`]).
+    pub limit: usize,
     /// The writer's answer, when something was purged.
     pub purge: Option<PurgeOutcome>,
 }
@@ -181,19 +194,26 @@ async fn judge(
         })
         .collect();
     let observed = tracker.observe(Instant::now(), &verdicts);
-    let doomed: Vec<Record> = observed
-        .due
+    // This agent is an owner of the cluster too.
+    let limit = removal_limit(c.max_owners, by_owner.len() + 1);
+    // Owners whose grace still runs count too: an incident that unfolds over a few cycles must not trickle away
+    // one owner at a time.
+    let brake = !observed.due.is_empty() && tracker.dead_count() > limit;
+    let (due, braked) = match brake {
+        true => (Vec::new(), observed.due.clone()),
+        false => (observed.due.clone(), Vec::new()),
+    };
+    let doomed: Vec<Record> = due
         .iter()
         .flat_map(|o| by_owner[o].iter().cloned())
         .collect();
     let done = Done {
         zone_records,
         owners: by_owner.len(),
-        doomed: observed
-            .due
-            .iter()
-            .map(|o| (o.clone(), by_owner[o].len()))
-            .collect(),
+        doomed: due.iter().map(|o| (o.clone(), by_owner[o].len())).collect(),
+        braked,
+        limit,
+        seen_dead: tracker.dead_count(),
         observed,
         purge: None,
     };

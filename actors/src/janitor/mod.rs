@@ -56,6 +56,8 @@ pub struct JanitorConfig {
     pub interval: Duration,
     /// How long an owner must be seen dead before its records go.
     pub grace: Duration,
+    /// The most owners one cycle removes (`janitor.max_owners_per_cycle`; never more than a quarter of the cluster).
+    pub max_owners_per_cycle: usize,
 }
 
 /// Time a cycle's own requests may add between two sightings of an owner on consecutive cycles.
@@ -102,6 +104,7 @@ impl JanitorActor {
             zone_id: config.zone_id.clone(),
             me: config.owner.clone(),
             health: health.clone(),
+            max_owners: config.max_owners_per_cycle,
         });
         Self {
             tracker: Some(DeadTracker::new(config.grace, config.max_gap())),
@@ -175,6 +178,12 @@ impl JanitorActor {
         }
         for owner in &done.observed.unknown {
             tracing::info!(cluster, owner = %owner, "ECS said nothing about an owner seen dead; its grace period starts over.");
+        }
+        s.brake_engaged.set(i64::from(!done.braked.is_empty()));
+        if !done.braked.is_empty() {
+            s.brakes.inc();
+            tracing::error!(cluster, zone_id, due = done.braked.len(), seen_dead = done.seen_dead, limit = done.limit, owners = ?done.braked,
+                "Janitor brake: more owners look dead at once than one cycle may remove (janitor.max_owners_per_cycle, at most a quarter of the cluster); removing none. That looks like an incident (an AZ, network or ECS outage), not instances dying: check them. The brake holds every cycle until fewer are due or janitor.max_owners_per_cycle is raised.");
         }
         for (owner, records) in &done.doomed {
             tracing::warn!(cluster, zone_id, owner = %owner, records, "Owner dead past the grace period; deleting its records.");

@@ -54,6 +54,17 @@ pub fn looks_like_instance_id(id: &str) -> bool {
     }
 }
 
+/// One cycle never removes more than a quarter of the cluster's owners, whatever `janitor.max_owners_per_cycle`
+/// says: an AZ of a three-AZ cluster is a third.
+pub const MAX_SHARE_DIVISOR: usize = 4;
+
+/// How many owners one cycle may remove: `max_owners_per_cycle`, and never more than a quarter of the owners of
+/// the cluster holding records in the zone (`owners`, this agent included), but at least one. More owners due at
+/// once looks like an incident (an AZ or control-plane blip), not like instances dying: the brake holds them all.
+pub fn removal_limit(max_owners_per_cycle: usize, owners: usize) -> usize {
+    max_owners_per_cycle.min((owners / MAX_SHARE_DIVISOR).max(1))
+}
+
 /// How an owner of records looks to ECS in this cycle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Liveness {
@@ -100,6 +111,22 @@ pub fn records_by_owner(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_brake_allows_the_configured_count_and_never_more_than_a_quarter_of_the_cluster() {
+        assert_eq!(
+            removal_limit(5, 3),
+            1,
+            "a small cluster may still lose one instance"
+        );
+        assert_eq!(removal_limit(5, 12), 3, "a quarter of 12");
+        assert_eq!(removal_limit(5, 2000), 5, "the configured count");
+        assert_eq!(
+            removal_limit(0, 2000),
+            0,
+            "0: the janitor never removes (reports only)"
+        );
+    }
 
     fn inst(id: &str, status: &str, connected: bool) -> Instance {
         Instance {

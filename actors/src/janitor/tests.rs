@@ -66,6 +66,8 @@ struct World {
     batches: Rc<RefCell<Vec<usize>>>,
     writer: Addr<Writer>,
     health: Arc<HealthState>,
+    /// `janitor.max_owners_per_cycle`.
+    max_owners: usize,
 }
 
 /// A tracker with grace `grace` and no limit on the time between sightings.
@@ -114,6 +116,7 @@ async fn world() -> World {
         batches,
         writer,
         health: Arc::new(HealthState::default()),
+        max_owners: 5,
     }
 }
 
@@ -126,6 +129,7 @@ impl World {
             zone_id: "Z1".into(),
             me: me.into(),
             health: self.health.clone(),
+            max_owners: self.max_owners,
         })
     }
 
@@ -159,17 +163,25 @@ fn owners_left(ids: &[String]) -> Vec<&str> {
 #[actix_rt::test]
 async fn the_elected_janitor_purges_exactly_the_dead_owners_records() {
     let w = world().await;
-    w.ecs.set(B, "INACTIVE", false);
-    w.ecs.remove(C);
-    w.ecs.set(D, "ACTIVE", false);
     let before = w.ids();
-    let (_, report) = w.run(A, new_tracker(Duration::ZERO)).await;
-    let Report::Done(done) = report else {
-        panic!("{report:?}")
-    };
-    assert_eq!(done.doomed.len(), 3);
-    assert_eq!(done.purge.unwrap().removed, 6);
-    assert_eq!(*w.batches.borrow(), vec![6], "one batch");
+    // One owner at a time (more at once trips the brake): INACTIVE, unknown to ECS, disconnected.
+    let mut tracker = new_tracker(Duration::ZERO);
+    let kills: [&dyn Fn(); 3] = [
+        &|| w.ecs.set(B, "INACTIVE", false),
+        &|| w.ecs.remove(C),
+        &|| w.ecs.set(D, "ACTIVE", false),
+    ];
+    for (n, kill) in kills.iter().enumerate() {
+        kill();
+        let (t, report) = w.run(A, tracker).await;
+        tracker = t;
+        let Report::Done(done) = report else {
+            panic!("{report:?}")
+        };
+        assert_eq!((done.doomed.len(), done.braked.len()), (1, 0), "cycle {n}");
+        assert_eq!(done.purge.unwrap().removed, 2);
+    }
+    assert_eq!(*w.batches.borrow(), vec![2, 2, 2], "one batch a cycle");
     let after = w.ids();
     assert_eq!(owners_left(&after), [A], "its own records stay");
     assert_eq!(before.len() - after.len(), 6);
@@ -180,10 +192,58 @@ async fn the_elected_janitor_purges_exactly_the_dead_owners_records() {
     for kept in others.iter().map(String::as_str).chain(["hand-made"]) {
         assert!(after.iter().any(|i| i == kept), "{kept} was touched");
     }
-    // ACTIVE: a and d (one page of 2), DRAINING: none (one empty page); describes: the election's (a, d), then
-    // the owners not known yet (b INACTIVE, c missing).
-    assert_eq!(w.ecs.calls(), (2, 2));
-    assert_eq!(w.zone.list_requests(), 1, "the zone is read once a cycle");
+    assert_eq!(w.zone.list_requests(), 3, "the zone is read once a cycle");
+}
+
+/// Three of four owners look dead at once: more than a quarter of the cluster, so the brake holds them all, every
+/// cycle, and nothing is deleted.
+#[actix_rt::test]
+async fn many_owners_dead_at_once_trip_the_brake_and_nothing_is_purged() {
+    let w = world().await;
+    w.ecs.set(B, "INACTIVE", false);
+    w.ecs.remove(C);
+    w.ecs.set(D, "ACTIVE", false);
+    let before = w.ids();
+    let mut tracker = new_tracker(Duration::ZERO);
+    for _ in 0..2 {
+        let (t, report) = w.run(A, tracker).await;
+        tracker = t;
+        let Report::Done(done) = report else {
+            panic!("{report:?}")
+        };
+        assert_eq!(
+            done.braked,
+            vec![B.to_string(), C.to_string(), D.to_string()]
+        );
+        assert_eq!((done.limit, done.doomed.len()), (1, 0));
+        assert!(done.purge.is_none(), "nothing sent");
+    }
+    assert_eq!(w.ids(), before, "nothing deleted");
+    assert!(w.batches.borrow().is_empty());
+}
+
+/// An incident that unfolds over two cycles: the first owner's grace is over while the others' still runs. The
+/// brake counts them all, so it does not trickle away one owner a cycle.
+#[actix_rt::test]
+async fn the_brake_counts_owners_whose_grace_still_runs() {
+    let w = world().await;
+    let before = w.ids();
+    w.ecs.set(B, "INACTIVE", false);
+    let (tracker, _) = w.run(A, new_tracker(Duration::from_millis(50))).await;
+    w.ecs.remove(C);
+    w.ecs.set(D, "ACTIVE", false);
+    actix_rt::time::sleep(Duration::from_millis(80)).await;
+    let (_, report) = w.run(A, tracker).await;
+    let Report::Done(done) = report else {
+        panic!("{report:?}")
+    };
+    assert_eq!(
+        done.observed.due,
+        vec![B.to_string()],
+        "only b's grace is over"
+    );
+    assert_eq!((done.braked.len(), done.seen_dead, done.limit), (1, 3, 1));
+    assert_eq!(w.ids(), before, "nothing deleted");
 }
 
 #[actix_rt::test]
@@ -358,6 +418,7 @@ fn actor(w: &World, me: &str, grace: Duration, stats: &JanitorCounters) -> Addr<
         zone_id: "Z1".into(),
         interval: Duration::from_millis(40),
         grace,
+        max_owners_per_cycle: 5,
     };
     let weak = w.writer.clone().recipient().downgrade();
     let health = Arc::new(HealthState::default());

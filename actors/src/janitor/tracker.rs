@@ -52,6 +52,11 @@ impl DeadTracker {
         }
     }
 
+    /// How many owners are seen dead now (their grace running or over).
+    pub fn dead_count(&self) -> usize {
+        self.runs.len()
+    }
+
     /// Folds in one cycle's verdicts, taken at `now`. Owners absent from `verdicts` (no records left) are
     /// forgotten.
     pub fn observe(&mut self, now: Instant, verdicts: &BTreeMap<String, Liveness>) -> Observed {
