@@ -38,7 +38,7 @@ use route53_discovery_actors::supervisor::{Attach, SupervisorActor};
 
 use crate::settings::{Mode, Settings};
 
-mod janitor;
+pub mod janitor;
 
 /// Actors besides the registrars that report `ActorStopped`: watcher, metadata, route53.
 const FIXED_ACTORS: usize = 3;

@@ -113,3 +113,32 @@ pub fn run_with(
     }
     system.run_with_code().unwrap_or(EXIT_FAILURE)
 }
+
+/// `janitor --once`: one clean-up of dead owners' records, then the exit code (0 done, 2 braked, 1 error).
+pub fn janitor_once(settings: Settings, allow_mass_delete: bool) -> i32 {
+    let system = actix_rt::System::new();
+    match system.block_on(bootstrap::janitor::once(&settings, allow_mass_delete)) {
+        Err(e) => {
+            tracing::error!(error = %e, "Janitor clean-up failed; nothing was deleted.");
+            EXIT_FAILURE
+        }
+        Ok(r) if r.braked => {
+            tracing::error!(dead = r.dead.len(), limit = r.limit, owners = ?r.dead.keys().collect::<Vec<_>>(),
+                "Janitor brake: more owners are gone than janitor.max_owners_per_cycle allows; nothing deleted. Re-run with --allow-mass-delete to remove them.");
+            2
+        }
+        Ok(r) => {
+            let p = r.purge.unwrap_or_default();
+            tracing::info!(
+                owners = r.owners,
+                dead = r.dead.len(),
+                removed = p.removed,
+                already_gone = p.already_gone,
+                kept = p.kept,
+                error = p.error.as_deref().unwrap_or(""),
+                "Janitor clean-up done."
+            );
+            i32::from(p.error.is_some())
+        }
+    }
+}

@@ -112,6 +112,13 @@ fn main() -> ExitCode {
             let code = route53_discovery::run_with(settings, shutdown_signal(), RunMode::Once);
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
+        Command::Janitor {
+            allow_mass_delete, ..
+        } => {
+            init_logging(&settings);
+            let code = route53_discovery::janitor_once(settings, allow_mass_delete);
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
         Command::Run | Command::Healthcheck => {
             init_logging(&settings);
             let code = route53_discovery::run(settings, shutdown_signal());

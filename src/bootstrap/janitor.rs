@@ -10,6 +10,7 @@ use actix::prelude::*;
 use route53_discovery_actors::core::ownership::Owner;
 use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::janitor::ecs::{EcsApi, RateLimitedEcs};
+use route53_discovery_actors::janitor::once::{run_once, Once, OnceReport};
 use route53_discovery_actors::janitor::plan::looks_like_instance_id;
 use route53_discovery_actors::janitor::sdk::SdkEcs;
 use route53_discovery_actors::janitor::{JanitorActor, JanitorConfig};
@@ -96,4 +97,21 @@ pub(super) async fn start(
     let ecs = ecs_api(settings).await;
     let weak = writer.clone().recipient().downgrade();
     JanitorActor::new(config, ecs, dns, weak, counters, health).start();
+}
+
+/// `janitor --once`: the operator's one clean-up ([`route53_discovery_actors::janitor::once`]), with the agent's
+/// own clients (rate-limited ECS, measured Route53) and identity (for the cluster and this host's owner id).
+pub async fn once(settings: &Settings, allow_mass_delete: bool) -> Result<OnceReport, String> {
+    let (owner, cluster) = super::identity(settings, settings.docker.reconnect_budget).await?;
+    let metrics = std::sync::Arc::new(route53_discovery_actors::metrics::Metrics::default());
+    let dns = super::route53_api(settings, &metrics).await;
+    let ecs = ecs_api(settings).await;
+    let o = Once {
+        cluster,
+        zone_id: settings.route53.hosted_zone_id.clone(),
+        me: owner.owner().to_string(),
+        max_owners: settings.janitor.max_owners_per_cycle,
+        allow_mass_delete,
+    };
+    run_once(&*ecs, &*dns, &o).await.map_err(|e| e.to_string())
 }

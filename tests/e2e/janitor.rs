@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::agent::{free_port, Agent};
+use crate::support::agent::{free_port, run_once, Agent};
 use crate::support::docker::Container;
 use crate::support::moto::{Rec, Typed};
 use crate::support::moto_ecs::MotoEcs;
@@ -406,7 +406,8 @@ fn with_the_ecs_api_unreachable_the_janitor_skips_and_the_agent_works_on() {
 
 /// Six of seven instances go at once (more than a quarter of the cluster, and more than
 /// `max_owners_per_cycle = 2`): the brake holds them all, for well past the grace period, says so in an error
-/// naming the count, and `r53d_janitor_brake_engaged` is 1.
+/// naming the count, and `r53d_janitor_brake_engaged` is 1. Then the operator's `janitor --once` is braked too
+/// (exit 2), and with `--allow-mass-delete` removes them.
 #[test]
 fn many_instances_gone_at_once_trip_the_brake_and_nothing_is_removed() {
     let f = Fleet::new("jan-brake", 7);
@@ -436,5 +437,21 @@ fn many_instances_gone_at_once_trip_the_brake_and_nothing_is_removed() {
     assert_eq!(status, 200);
     assert!(body.contains("r53d_janitor_brake_engaged 1"), "{body}");
     assert!(!body.contains("r53d_janitor_brakes_total 0"), "{body}");
+    // The operator's one-shot clean-up: braked too without approval (exit 2), done with it.
+    let toml = f.config(me, free_port(), &f.spy, &janitor);
+    let (status, out, err) = run_once(&["janitor", "--once"], &toml);
+    assert_eq!(status.code(), Some(2), "{out}{err}");
+    assert_eq!(f.w.records(), dead_recs, "no approval: nothing removed");
+    let (status, out, err) = run_once(&["janitor", "--once", "--allow-mass-delete"], &toml);
+    assert!(status.success(), "{out}{err}");
+    assert!(
+        plain(&format!("{out}{err}")).contains("dead=6 removed=12"),
+        "{out}{err}"
+    );
+    assert_eq!(
+        f.w.records(),
+        vec![],
+        "approved: every dead owner's records went"
+    );
     assert_drains_promptly(&mut agent);
 }

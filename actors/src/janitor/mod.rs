@@ -21,6 +21,7 @@ pub mod cycle;
 pub mod ecs;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
+pub mod once;
 pub mod plan;
 pub mod sdk;
 #[cfg(test)]

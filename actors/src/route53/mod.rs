@@ -35,7 +35,7 @@ mod srv_tests;
 mod tests;
 
 pub use messages::{Deregister, Flush, Protect, Register, Sweep, Unprotect, Withhold, WriterLink};
-pub use purge::{Purge, PurgeOutcome};
+pub use purge::{purge as purge_records, Purge, PurgeOutcome};
 
 use std::collections::HashSet;
 use std::rc::Rc;

@@ -91,8 +91,9 @@ fn log_removed(zone_id: &str, changes: &[Change]) {
     }
 }
 
-/// Deletes `records` in batches; see the module docs for how failures are settled.
-pub(super) async fn purge(api: &dyn DnsApi, zone_id: &str, records: Vec<Record>) -> PurgeOutcome {
+/// Deletes `records` in batches; see the module docs for how failures are settled. Checks nothing: callers pass
+/// only records of dead owners of their cluster (the writer's [`Purge`] handler, the operator's `janitor --once`).
+pub async fn purge(api: &dyn DnsApi, zone_id: &str, records: Vec<Record>) -> PurgeOutcome {
     let mut out = PurgeOutcome::default();
     let mut pending = batches(records.into_iter().map(Change::Delete).collect()).into_iter();
     while let Some(batch) = pending.next() {
