@@ -50,9 +50,11 @@ impl Reporter {
     }
 }
 
-/// A supervisor stand-in for tests and benchmarks: collects the failures actors report.
+/// A supervisor stand-in for tests and benchmarks: collects the failures actors report and counts the actors that
+/// stopped.
 #[cfg(any(test, feature = "test-util"))]
 pub mod probe {
+    use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
     use actix::prelude::*;
@@ -62,34 +64,67 @@ pub mod probe {
     /// Failures reported so far.
     pub type Failures = Arc<Mutex<Vec<String>>>;
 
-    struct Probe(Failures);
+    /// What the actors reported: failures, and how many of each actor stopped.
+    #[derive(Default, Clone)]
+    pub struct Probe {
+        failures: Failures,
+        stopped: Arc<Mutex<HashMap<&'static str, usize>>>,
+    }
 
-    impl Actor for Probe {
+    struct ProbeActor(Probe);
+
+    impl Actor for ProbeActor {
         type Context = Context<Self>;
     }
 
-    impl Handler<ActorFailed> for Probe {
+    impl Handler<ActorFailed> for ProbeActor {
         type Result = ();
         fn handle(&mut self, msg: ActorFailed, _: &mut Context<Self>) {
-            self.0
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(msg.error);
+            let mut f = self.0.failures.lock().unwrap_or_else(|p| p.into_inner());
+            f.push(msg.error);
         }
     }
 
-    impl Handler<ActorStopped> for Probe {
+    impl Handler<ActorStopped> for ProbeActor {
         type Result = ();
-        fn handle(&mut self, _: ActorStopped, _: &mut Context<Self>) {}
+        fn handle(&mut self, msg: ActorStopped, _: &mut Context<Self>) {
+            let mut s = self.0.stopped.lock().unwrap_or_else(|p| p.into_inner());
+            *s.entry(msg.actor).or_default() += 1;
+        }
+    }
+
+    impl Probe {
+        /// A reporter whose messages land in this probe (call inside an actix system).
+        pub fn reporter(&self) -> Reporter {
+            let addr = ProbeActor(self.clone()).start();
+            Reporter::new(addr.clone().recipient(), addr.recipient())
+        }
+
+        /// The failures reported so far.
+        pub fn failures(&self) -> Vec<String> {
+            self.failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+        }
+
+        /// How many actors named `actor` have stopped.
+        pub fn stopped(&self, actor: &str) -> usize {
+            self.stopped_counts().get(actor).copied().unwrap_or(0)
+        }
+
+        /// How many of each actor have stopped.
+        pub fn stopped_counts(&self) -> HashMap<&'static str, usize> {
+            self.stopped
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+        }
     }
 
     /// A reporter whose failures land in the returned list (start it inside an actix system).
     pub fn reporter() -> (Reporter, Failures) {
-        let failures = Failures::default();
-        let probe = Probe(failures.clone()).start();
-        (
-            Reporter::new(probe.clone().recipient(), probe.recipient()),
-            failures,
-        )
+        let probe = Probe::default();
+        (probe.reporter(), probe.failures.clone())
     }
 }

@@ -1,10 +1,9 @@
 //! A whole agent over fakes: [`Agent::start`] wires the watcher, a registrar pool, the metadata actor and the
 //! writer the way the binary's bootstrap does, over a [`FakeEngine`] and a [`FakeRoute53`], with fast timings.
-//! [`Probe`] stands in for the supervisor: it collects failures and counts the actors that stopped.
+//! [`Probe`] (from [`crate::messages::probe`]) stands in for the supervisor.
 
-use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -17,7 +16,8 @@ use crate::core::naming::ZoneName;
 use crate::core::ownership::Owner;
 use crate::event_watcher::{DockerConfig, Drain, EventWatcherActor};
 use crate::health::HealthState;
-use crate::messages::{ActorFailed, ActorStopped, Reporter};
+pub use crate::messages::probe::Probe;
+use crate::messages::Reporter;
 use crate::metadata::{MetadataActor, MetadataConfig};
 use crate::metrics::Metrics;
 use crate::registrar::pool::RegistrarPool;
@@ -27,57 +27,6 @@ use crate::route53::{Route53Actor, Route53Config, WriterLink};
 
 /// The service label the test agent reads.
 pub const LABEL: &str = "discovery.service.name";
-
-/// Collects the failures actors report and counts the actors that stopped.
-#[derive(Default, Clone)]
-pub struct Probe {
-    failures: Arc<Mutex<Vec<String>>>,
-    stopped: Arc<Mutex<HashMap<&'static str, usize>>>,
-}
-
-struct ProbeActor(Probe);
-
-impl Actor for ProbeActor {
-    type Context = Context<Self>;
-}
-
-impl Handler<ActorFailed> for ProbeActor {
-    type Result = ();
-    fn handle(&mut self, msg: ActorFailed, _: &mut Context<Self>) {
-        let mut f = self.0.failures.lock().unwrap_or_else(|p| p.into_inner());
-        f.push(msg.error);
-    }
-}
-
-impl Handler<ActorStopped> for ProbeActor {
-    type Result = ();
-    fn handle(&mut self, msg: ActorStopped, _: &mut Context<Self>) {
-        let mut s = self.0.stopped.lock().unwrap_or_else(|p| p.into_inner());
-        *s.entry(msg.actor).or_default() += 1;
-    }
-}
-
-impl Probe {
-    /// A reporter whose messages land in this probe (call inside an actix system).
-    pub fn reporter(&self) -> Reporter {
-        let addr = ProbeActor(self.clone()).start();
-        Reporter::new(addr.clone().recipient(), addr.recipient())
-    }
-
-    /// The failures reported so far.
-    pub fn failures(&self) -> Vec<String> {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// How many actors named `actor` have stopped.
-    pub fn stopped(&self, actor: &str) -> usize {
-        let s = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
-        s.get(actor).copied().unwrap_or(0)
-    }
-}
 
 /// The knobs tests turn; everything else is fixed and fast.
 #[derive(Debug, Clone, Copy)]
@@ -227,11 +176,7 @@ impl Agent {
         drop(self);
         let deadline = Instant::now() + Duration::from_secs(20);
         while probe.stopped("route53") == before {
-            let stopped = probe
-                .stopped
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
+            let stopped = probe.stopped_counts();
             assert!(
                 Instant::now() < deadline,
                 "the writer never stopped; stopped so far: {stopped:?}"

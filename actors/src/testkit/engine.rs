@@ -60,7 +60,6 @@ pub(super) struct State {
     faults: HashMap<String, TaskFault>,
     hold_listings: bool,
     held: Vec<oneshot::Sender<()>>,
-    lookups: u64,
     /// What instance metadata answers; `None`: it is unreachable.
     instance: Option<InstanceAddresses>,
 }
@@ -75,7 +74,6 @@ impl Default for State {
             faults: HashMap::new(),
             hold_listings: false,
             held: Vec::new(),
-            lookups: 0,
             instance: Some(instance()),
         }
     }
@@ -236,11 +234,6 @@ impl FakeEngine {
         self.state.borrow_mut().instance = addresses;
     }
 
-    /// How many introspection lookups were asked.
-    pub fn lookups(&self) -> u64 {
-        self.state.borrow().lookups
-    }
-
     /// The running containers.
     pub fn running(&self) -> Vec<RunningContainer> {
         let st = self.state.borrow();
@@ -321,10 +314,9 @@ impl FakeEngine {
         ))
     }
 
-    /// Counts a lookup and takes its fault (a `Fail` is used up one lookup at a time).
+    /// Takes a lookup's fault (a `Fail` is used up one lookup at a time).
     pub(super) fn take_fault(&self, id: &str) -> Option<TaskFault> {
         let mut st = self.state.borrow_mut();
-        st.lookups += 1;
         let fault = st.faults.get(id).copied();
         if let Some(TaskFault::Fail(n)) = fault {
             match n {
