@@ -37,6 +37,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "api_endpoint_url",
         ],
     ),
+    ("ec2", &["api_endpoint_url"]),
     (
         "route53",
         &[
@@ -145,6 +146,9 @@ pub struct EcsSettings {
     pub attempts: usize,
     /// ECS API endpoint override (emulators); `None`: the SDK's regional endpoint.
     pub api_endpoint_url: Option<String>,
+    /// `ec2.api_endpoint_url`: the EC2 API endpoint override (emulators) of the janitor's `DescribeInstances`;
+    /// `None`: the SDK's (`AWS_ENDPOINT_URL_EC2`, else the regional endpoint).
+    pub ec2_endpoint_url: Option<String>,
 }
 
 /// `[janitor]`.

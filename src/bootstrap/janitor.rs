@@ -1,4 +1,4 @@
-//! Start-up of the janitor: the ECS client (set up like the Route53 one: no SDK retries, a per-request timeout, a
+//! Start-up of the janitor: the ECS and EC2 clients (set up like the Route53 one: no SDK retries, a per-request timeout, a
 //! client-side rate limit, the endpoint override for emulators) and the `JanitorActor` beside the writer; and a
 //! warning when an `agent.owner_id` override is not the container instance id the ECS agent reports.
 
@@ -9,11 +9,12 @@ use std::time::Duration;
 use actix::prelude::*;
 use route53_discovery_actors::core::ownership::Owner;
 use route53_discovery_actors::health::HealthState;
+use route53_discovery_actors::janitor::ec2::Ec2Api;
 use route53_discovery_actors::janitor::ecs::{EcsApi, RateLimitedEcs};
 use route53_discovery_actors::janitor::once::{run_once, Once, OnceReport};
 use route53_discovery_actors::janitor::plan::looks_like_instance_id;
-use route53_discovery_actors::janitor::sdk::SdkEcs;
-use route53_discovery_actors::janitor::{JanitorActor, JanitorConfig};
+use route53_discovery_actors::janitor::sdk::{SdkEc2, SdkEcs};
+use route53_discovery_actors::janitor::{Apis, JanitorActor, JanitorConfig};
 use route53_discovery_actors::metadata::client::agent_metadata;
 use route53_discovery_actors::metrics::JanitorCounters;
 use route53_discovery_actors::route53::api::DnsApi;
@@ -39,6 +40,17 @@ async fn ecs_api(settings: &Settings) -> Rc<dyn EcsApi> {
     let client = aws_sdk_ecs::Client::from_conf(config.build());
     let bucket = limiter::bucket(ECS_REQUESTS_PER_SEC, ECS_BURST);
     Rc::new(RateLimitedEcs::new(Rc::new(SdkEcs::new(client)), bucket))
+}
+
+/// The EC2 client of the verdicts (asked only about owners ECS cannot vouch for: rarely, a few calls).
+async fn ec2_api(settings: &Settings) -> Rc<dyn Ec2Api> {
+    let sdk = super::sdk_loader(settings, ECS_TIMEOUT).load().await;
+    // A configured endpoint wins over the SDK's AWS_ENDPOINT_URL(_EC2) variables, which apply otherwise.
+    let mut config = aws_sdk_ec2::config::Builder::from(&sdk);
+    if let Some(url) = settings.ecs.ec2_endpoint_url.as_deref() {
+        config = config.endpoint_url(url);
+    }
+    Rc::new(SdkEc2::new(aws_sdk_ec2::Client::from_conf(config.build())))
 }
 
 /// Warns (once, in the background) when `agent.owner_id` is set and the ECS agent, asked once, reports another
@@ -94,9 +106,13 @@ pub(super) async fn start(
         grace: settings.janitor.grace,
         max_owners_per_cycle: settings.janitor.max_owners_per_cycle,
     };
-    let ecs = ecs_api(settings).await;
+    let apis = Apis {
+        ecs: ecs_api(settings).await,
+        ec2: ec2_api(settings).await,
+        dns,
+    };
     let weak = writer.clone().recipient().downgrade();
-    JanitorActor::new(config, ecs, dns, weak, counters, health).start();
+    JanitorActor::new(config, apis, weak, counters, health).start();
 }
 
 /// `janitor --once`: the operator's one clean-up ([`route53_discovery_actors::janitor::once`]), with the agent's
@@ -106,6 +122,7 @@ pub async fn once(settings: &Settings, allow_mass_delete: bool) -> Result<OnceRe
     let metrics = std::sync::Arc::new(route53_discovery_actors::metrics::Metrics::default());
     let dns = super::route53_api(settings, &metrics).await;
     let ecs = ecs_api(settings).await;
+    let ec2 = ec2_api(settings).await;
     let o = Once {
         cluster,
         zone_id: settings.route53.hosted_zone_id.clone(),
@@ -113,5 +130,7 @@ pub async fn once(settings: &Settings, allow_mass_delete: bool) -> Result<OnceRe
         max_owners: settings.janitor.max_owners_per_cycle,
         allow_mass_delete,
     };
-    run_once(&*ecs, &*dns, &o).await.map_err(|e| e.to_string())
+    run_once(&*ecs, &*ec2, &*dns, &o)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -136,10 +136,15 @@ fn the_janitor_is_on_by_default_with_documented_timings() {
         "the brake is on by default"
     );
     assert_eq!(s.ecs.api_endpoint_url, None);
+    assert_eq!(s.ecs.ec2_endpoint_url, None);
     let s = from_toml(&format!(
-        "{MINIMAL}[janitor]\nenabled = false\ninterval_secs = 2\ngrace_secs = 5\n[ecs]\napi_endpoint_url = \"http://127.0.0.1:5000\"\n"
+        "{MINIMAL}[janitor]\nenabled = false\ninterval_secs = 2\ngrace_secs = 5\n[ecs]\napi_endpoint_url = \"http://127.0.0.1:5000\"\n[ec2]\napi_endpoint_url = \"http://127.0.0.1:5001\"\n"
     ))
     .unwrap();
+    assert_eq!(
+        s.ecs.ec2_endpoint_url.as_deref(),
+        Some("http://127.0.0.1:5001")
+    );
     assert!(!s.janitor.enabled);
     assert_eq!(
         (s.janitor.interval, s.janitor.grace),
@@ -154,7 +159,7 @@ fn the_janitor_is_on_by_default_with_documented_timings() {
 #[test]
 fn bad_janitor_settings_are_reported_together() {
     let bad = format!(
-        "{MINIMAL}[janitor]\nenabled = \"maybe\"\ninterval_secs = 0\ngrace_secs = -1\nlease = 3\nmax_owners_per_cycle = -2\n[ecs]\napi_endpoint_url = \"ecs.local\"\n"
+        "{MINIMAL}[janitor]\nenabled = \"maybe\"\ninterval_secs = 0\ngrace_secs = -1\nlease = 3\nmax_owners_per_cycle = -2\n[ecs]\napi_endpoint_url = \"ecs.local\"\n[ec2]\napi_endpoint_url = \"ec2.local\"\nregion = 1\n"
     );
     let err = from_toml(&bad).unwrap_err().0;
     let text = err.join("\n");
@@ -165,10 +170,12 @@ fn bad_janitor_settings_are_reported_together() {
         "janitor.grace_secs",
         "janitor.max_owners_per_cycle",
         "ecs.api_endpoint_url",
+        "ec2.api_endpoint_url",
+        "ec2.region: unknown key",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
-    assert_eq!(err.len(), 6, "{text}");
+    assert_eq!(err.len(), 8, "{text}");
     let env = HashMap::from([
         (
             "R53D__ROUTE53__HOSTED_ZONE_ID".to_string(),

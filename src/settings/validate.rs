@@ -212,11 +212,13 @@ fn ecs(r: &mut Reader) -> Option<EcsSettings> {
     });
     let attempts = r.checked("ecs.attempts", true, |v: &usize| in_range(*v, &(1..=20)));
     let api = r.checked("ecs.api_endpoint_url", false, http_url);
+    let ec2 = r.checked("ec2.api_endpoint_url", false, http_url);
     Some(EcsSettings {
         introspection_url: url,
         timeout: Duration::from_millis(timeout?),
         attempts: attempts?,
         api_endpoint_url: api,
+        ec2_endpoint_url: ec2,
     })
 }
 

@@ -5,6 +5,7 @@
 //!   connected one is found ─▶ elected? no: done (no zone read, nothing deleted)
 //!                                       yes: ListResourceRecordSets (whole zone, paged, once)
 //!                                            ─▶ this cluster's other owners ─▶ describe those not known yet
+//!                                            ─▶ EC2 DescribeInstances of those ECS cannot vouch for (verdict)
 //!                                            ─▶ DeadTracker (grace) ─▶ still not draining? ─▶ Purge to the writer
 //! ```
 //!
@@ -12,7 +13,7 @@
 //! owners are due but more owners are seen dead (due, or their grace still running) than [`removal_limit`]
 //! allows, none is removed (the brake; they stay due, so every cycle says so again).
 //! Owners whose id is not shaped like a container instance id are never judged (an `agent.owner_id` override is
-//! unknown to ECS, not dead).
+//! unknown to ECS, not dead). An EC2 error gives the owners that needed EC2 no verdict ([`super::verdict`]).
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -21,11 +22,11 @@ use std::time::{Duration, Instant};
 
 use actix::WeakRecipient;
 
+use super::ec2::{Ec2Api, Ec2Error};
 use super::ecs::{describe_into, list_all, EcsApi, EcsError, Knowledge, DESCRIBE_CHUNK};
-use super::plan::{
-    elect, liveness, looks_like_instance_id, records_by_owner, removal_limit, Liveness,
-};
+use super::plan::{elect, records_by_owner, removal_limit};
 use super::tracker::{DeadTracker, Observed};
+use super::verdict::verdicts;
 use crate::core::record::Record;
 use crate::health::{HealthState, NotReady};
 use crate::route53::api::{read_zone, DnsApi, DnsError};
@@ -35,6 +36,8 @@ use crate::route53::{Purge, PurgeOutcome};
 pub struct Cycle {
     /// ECS (rate-limited).
     pub ecs: Rc<dyn EcsApi>,
+    /// EC2, asked only about owners ECS cannot vouch for.
+    pub ec2: Rc<dyn Ec2Api>,
     /// Route53 (the writer's rate-limited client), for the zone read.
     pub dns: Rc<dyn DnsApi>,
     /// Full ECS cluster name.
@@ -64,6 +67,8 @@ pub struct Done {
     pub owners: usize,
     /// What the tracker made of them.
     pub observed: Observed,
+    /// Set when EC2 could not be asked: owners that needed it got no verdict (their clocks start over).
+    pub ec2_error: Option<Ec2Error>,
     /// Records asked to be purged, per owner.
     pub doomed: BTreeMap<String, usize>,
     /// Owners due for removal that the brake held (more owners were seen dead than `limit`, their grace over or
@@ -106,7 +111,7 @@ pub enum Report {
     /// Elected, but the zone could not be read; nothing was deleted.
     ZoneUnreadable(DnsError),
     /// Elected and done.
-    Done(Done),
+    Done(Box<Done>),
 }
 
 /// Lists the ACTIVE and DRAINING instances and describes them, lowest ids first, until the janitor is known.
@@ -159,7 +164,7 @@ async fn elect_and_judge(
             if !doomed.is_empty() {
                 done.purge = Some(send_purge(c, writer, doomed).await);
             }
-            Report::Done(done)
+            Report::Done(Box::new(done))
         }
         Err(report) => report,
     }
@@ -177,23 +182,11 @@ async fn judge(
         .map_err(Report::ZoneUnreadable)?;
     let zone_records = sets.len();
     let by_owner = records_by_owner(sets, &c.cluster, &c.me);
-    let judged: Vec<String> = by_owner
-        .keys()
-        .filter(|o| looks_like_instance_id(o))
-        .cloned()
-        .collect();
-    describe_into(&*c.ecs, &c.cluster, &judged, &mut known)
+    let owners: Vec<String> = by_owner.keys().cloned().collect();
+    let v = verdicts(&*c.ecs, &*c.ec2, &c.cluster, &owners, &mut known)
         .await
         .map_err(Report::Skipped)?;
-    let verdicts: BTreeMap<String, Liveness> = by_owner
-        .keys()
-        .map(|o| {
-            let judge = looks_like_instance_id(o);
-            let l = liveness(known.instances.get(o), judge && known.missing.contains(o));
-            (o.clone(), l)
-        })
-        .collect();
-    let observed = tracker.observe(Instant::now(), &verdicts);
+    let observed = tracker.observe(Instant::now(), &v.by_owner);
     // This agent is an owner of the cluster too.
     let limit = removal_limit(c.max_owners, by_owner.len() + 1);
     // Owners whose grace still runs count too: an incident that unfolds over a few cycles must not trickle away
@@ -215,6 +208,7 @@ async fn judge(
         limit,
         seen_dead: tracker.dead_count(),
         observed,
+        ec2_error: v.ec2_error,
         purge: None,
     };
     Ok((done, doomed))

@@ -1,5 +1,6 @@
-//! An in-memory ECS for tests: container instances with a status and an agent connection, small pages with
-//! `nextToken`, `MISSING` failures for unknown ids, call counts, and an "unreachable" switch.
+//! An in-memory ECS and EC2 for tests: container instances with a status and an agent connection, small pages
+//! with `nextToken`, `MISSING` failures for unknown ids, call counts, and "unreachable" switches; each container
+//! instance `x` runs on EC2 instance `i-x`, whose state (running by default) can change or vanish.
 //!
 //! It expresses what moto cannot: an agent that disconnects (`agentConnected = false`) and reconnects under the
 //! same id, and an instance that is `INACTIVE` rather than gone.
@@ -9,6 +10,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use super::ec2::{Ec2Api, Ec2Error, Ec2Page, IDS_PER_CALL};
 use super::ecs::{Described, EcsApi, EcsError, InstancePage, DESCRIBE_CHUNK};
 use super::plan::Instance;
 
@@ -21,6 +23,10 @@ pub struct FakeEcs {
     down: Cell<bool>,
     lists: Cell<usize>,
     describes: Cell<usize>,
+    /// EC2 instance id → state.
+    ec2: RefCell<BTreeMap<String, String>>,
+    ec2_down: Cell<bool>,
+    ec2_calls: Cell<usize>,
 }
 
 impl FakeEcs {
@@ -33,7 +39,34 @@ impl FakeEcs {
             down: Cell::new(false),
             lists: Cell::new(0),
             describes: Cell::new(0),
+            ec2: RefCell::default(),
+            ec2_down: Cell::new(false),
+            ec2_calls: Cell::new(0),
         }
+    }
+
+    /// The EC2 instance container instance `id` runs on.
+    pub fn ec2_id(id: &str) -> String {
+        format!("i-{id}")
+    }
+
+    /// Sets the state of the EC2 instance under container instance `id` (`None`: EC2 does not know it).
+    pub fn set_ec2(&self, id: &str, state: Option<&str>) {
+        let mut ec2 = self.ec2.borrow_mut();
+        match state {
+            Some(s) => ec2.insert(Self::ec2_id(id), s.into()),
+            None => ec2.remove(&Self::ec2_id(id)),
+        };
+    }
+
+    /// Makes every EC2 call fail as if throttled.
+    pub fn set_ec2_down(&self, down: bool) {
+        self.ec2_down.set(down);
+    }
+
+    /// `DescribeInstances` pages served so far.
+    pub fn ec2_calls(&self) -> usize {
+        self.ec2_calls.get()
     }
 
     /// Registers (or replaces) an ACTIVE instance with a connected agent.
@@ -41,13 +74,23 @@ impl FakeEcs {
         self.set(id, "ACTIVE", true);
     }
 
-    /// Sets an instance's status and agent connection.
+    /// Sets an instance's status and agent connection. Its EC2 instance runs unless [`Self::set_ec2`] says
+    /// otherwise, and is terminated once the status is INACTIVE (as when an instance is terminated: ECS then
+    /// deregisters it).
     pub fn set(&self, id: &str, status: &str, agent_connected: bool) {
         let i = Instance {
             id: id.into(),
             status: status.into(),
             agent_connected,
+            ec2_instance_id: Some(Self::ec2_id(id)),
         };
+        let mut ec2 = self.ec2.borrow_mut();
+        let state = ec2
+            .entry(Self::ec2_id(id))
+            .or_insert_with(|| "running".into());
+        if status == "INACTIVE" {
+            *state = "terminated".into();
+        }
         self.instances.borrow_mut().insert(id.into(), i);
     }
 
@@ -131,5 +174,34 @@ impl EcsApi for FakeEcs {
             }
         }
         Ok(out)
+    }
+}
+
+#[async_trait(?Send)]
+impl Ec2Api for FakeEcs {
+    async fn describe_page(&self, ids: &[String], next: Option<&str>) -> Result<Ec2Page, Ec2Error> {
+        self.ec2_calls.set(self.ec2_calls.get() + 1);
+        if self.ec2_down.get() {
+            return Err(Ec2Error::Transient(
+                "RequestLimitExceeded (HTTP 503)".into(),
+            ));
+        }
+        if ids.is_empty() || ids.len() > IDS_PER_CALL {
+            return Err(Ec2Error::Permanent {
+                code: "InvalidParameterValue".into(),
+                message: format!("{} filter values", ids.len()),
+            });
+        }
+        let known = self.ec2.borrow();
+        let all: Vec<(String, String)> = ids
+            .iter()
+            .filter_map(|i| Some((i.clone(), known.get(i)?.clone())))
+            .collect();
+        let start: usize = next.and_then(|t| t.parse().ok()).unwrap_or(0);
+        let end = (start + self.page_size).min(all.len());
+        Ok(Ec2Page {
+            states: all[start.min(end)..end].to_vec(),
+            next: (end < all.len()).then(|| end.to_string()),
+        })
     }
 }

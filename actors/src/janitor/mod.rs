@@ -6,10 +6,11 @@
 //!   connected, the lowest instance id wins. Agents that see the same ECS state agree; if the janitor's instance
 //!   dies, its agent disconnects and another agent wins at its next cycle.
 //! * **Judgement**: the janitor reads the zone once, keeps the records whose SetIdentifier names this cluster and
-//!   another owner ([`plan::records_by_owner`]), and asks ECS about those owners. An owner that is INACTIVE,
-//!   unknown to ECS, or whose agent is disconnected, on consecutive judged cycles spanning at least `grace`
+//!   another owner ([`plan::records_by_owner`]), and asks ECS about those owners — and EC2 about those ECS cannot
+//!   vouch for ([`verdict`]). An owner unknown to ECS, or whose instance EC2 reports terminated, stopped or gone
+//!   (its agent disconnected or INACTIVE), on consecutive judged cycles spanning at least `grace`
 //!   ([`tracker::DeadTracker`]), is dead: its records go to the writer as one [`Purge`] (batched, rate-limited,
-//!   exact DELETEs).
+//!   exact DELETEs). An instance EC2 reports running keeps its records, whatever ECS says.
 //! * **Safety**: any ECS error skips the cycle before anything is read or deleted, and starts every grace clock
 //!   over; records of other clusters, of foreign writers and of this agent are never touched; a cycle that finds
 //!   the agent draining sends nothing; nothing here stops the agent.
@@ -18,6 +19,7 @@
 //! itself once the agent drains.
 
 pub mod cycle;
+pub mod ec2;
 pub mod ecs;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
@@ -27,6 +29,7 @@ pub mod sdk;
 #[cfg(test)]
 mod tests;
 pub mod tracker;
+pub mod verdict;
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -36,6 +39,7 @@ use actix::prelude::*;
 use actix::WeakRecipient;
 
 use self::cycle::{Cycle, Done, Report};
+use self::ec2::Ec2Api;
 use self::ecs::EcsApi;
 use self::tracker::DeadTracker;
 use crate::backoff::uniform;
@@ -88,19 +92,29 @@ pub struct JanitorActor {
     health: Arc<HealthState>,
 }
 
+/// The control-plane APIs a janitor asks.
+pub struct Apis {
+    /// ECS (rate-limited).
+    pub ecs: Rc<dyn EcsApi>,
+    /// EC2, asked only about owners ECS cannot vouch for.
+    pub ec2: Rc<dyn Ec2Api>,
+    /// Route53 (the writer's rate-limited client), for the zone read.
+    pub dns: Rc<dyn DnsApi>,
+}
+
 impl JanitorActor {
-    /// A janitor that asks `ecs`, reads through `dns`, purges through `writer` and counts into `stats`.
+    /// A janitor that asks `apis`, purges through `writer` and counts into `stats`.
     pub fn new(
         config: JanitorConfig,
-        ecs: Rc<dyn EcsApi>,
-        dns: Rc<dyn DnsApi>,
+        apis: Apis,
         writer: WeakRecipient<Purge>,
         stats: JanitorCounters,
         health: Arc<HealthState>,
     ) -> Self {
         let cycle = Rc::new(Cycle {
-            ecs,
-            dns,
+            ecs: apis.ecs,
+            ec2: apis.ec2,
+            dns: apis.dns,
             cluster: config.cluster.clone(),
             zone_id: config.zone_id.clone(),
             me: config.owner.clone(),
@@ -163,7 +177,7 @@ impl JanitorActor {
                 self.stats.cycles_skipped.inc();
                 tracing::warn!(cluster, zone_id = %self.config.zone_id, error = %e, "Janitor could not read the zone; skipping this cycle.");
             }
-            Report::Done(done) => self.record_done(done),
+            Report::Done(done) => self.record_done(*done),
         }
     }
 
@@ -178,7 +192,10 @@ impl JanitorActor {
             tracing::info!(cluster, owner = %owner, "Owner is back; keeping its records.");
         }
         for owner in &done.observed.unknown {
-            tracing::info!(cluster, owner = %owner, "ECS said nothing about an owner seen dead; its grace period starts over.");
+            tracing::info!(cluster, owner = %owner, "No verdict on an owner seen dead (ECS said nothing, EC2 could not be asked, or its instance is stopping); its grace period starts over.");
+        }
+        if let Some(e) = &done.ec2_error {
+            tracing::warn!(cluster, error = %e, "EC2 could not be asked about owners whose ECS agent is disconnected (check ec2:DescribeInstances); they get no verdict this cycle and nothing of theirs is deleted.");
         }
         s.brake_engaged.set(i64::from(!done.braked.is_empty()));
         if !done.braked.is_empty() {

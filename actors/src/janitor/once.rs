@@ -1,13 +1,15 @@
 //! `route53-discovery janitor --once`: the operator's one clean-up, outside the agent and without its election
 //! or grace period. It reads the zone, asks ECS about every other owner of this cluster holding records, and
-//! deletes the records of those ECS reports gone *now* (INACTIVE, unknown, or agent disconnected), as exact
+//! deletes the records of those judged dead *now* ([`super::verdict`]: ECS says gone, or EC2 confirms), as exact
 //! DELETEs in batches. The brake applies as in the agent ([`removal_limit`]) unless the operator approves a larger
 //! clean-up with `--allow-mass-delete`. Records of other clusters and other writers are never touched.
 
 use std::collections::BTreeMap;
 
-use super::ecs::{describe_into, EcsApi, EcsError, Knowledge};
-use super::plan::{liveness, looks_like_instance_id, records_by_owner, removal_limit, Liveness};
+use super::ec2::{Ec2Api, Ec2Error};
+use super::ecs::{EcsApi, EcsError, Knowledge};
+use super::plan::{records_by_owner, removal_limit};
+use super::verdict::{verdicts, Liveness};
 use crate::core::record::Record;
 use crate::route53::api::{read_zone, DnsApi, DnsError};
 use crate::route53::{purge_records, PurgeOutcome};
@@ -48,6 +50,10 @@ pub enum OnceError {
     /// ECS could not be asked.
     #[error("ECS: {0}")]
     Ecs(#[from] EcsError),
+    /// EC2 could not be asked about an owner whose agent is disconnected (or that is INACTIVE): nothing is
+    /// deleted rather than judging without it.
+    #[error("EC2: {0}")]
+    Ec2(#[from] Ec2Error),
     /// The zone could not be read.
     #[error("Route53: {0}")]
     Zone(#[from] DnsError),
@@ -56,24 +62,20 @@ pub enum OnceError {
 /// Runs the clean-up once.
 pub async fn run_once(
     ecs: &dyn EcsApi,
+    ec2: &dyn Ec2Api,
     dns: &dyn DnsApi,
     o: &Once,
 ) -> Result<OnceReport, OnceError> {
     let sets = read_zone(dns, &o.zone_id).await?;
     let by_owner = records_by_owner(sets, &o.cluster, &o.me);
-    let judged: Vec<String> = by_owner
-        .keys()
-        .filter(|o| looks_like_instance_id(o))
-        .cloned()
-        .collect();
-    let mut known = Knowledge::default();
-    describe_into(ecs, &o.cluster, &judged, &mut known).await?;
-    let dead: Vec<&String> = judged
+    let owners: Vec<String> = by_owner.keys().cloned().collect();
+    let v = verdicts(ecs, ec2, &o.cluster, &owners, &mut Knowledge::default()).await?;
+    if let Some(e) = v.ec2_error {
+        return Err(OnceError::Ec2(e));
+    }
+    let dead: Vec<&String> = owners
         .iter()
-        .filter(|id| {
-            let l = liveness(known.instances.get(*id), known.missing.contains(*id));
-            matches!(l, Liveness::Dead(_))
-        })
+        .filter(|id| matches!(v.by_owner[*id], Liveness::Dead(_)))
         .collect();
     let limit = removal_limit(o.max_owners, by_owner.len() + 1);
     let mut report = OnceReport {
@@ -168,11 +170,11 @@ mod tests {
     async fn the_one_shot_is_braked_without_approval_and_removes_only_the_gone_owners_with_it() {
         let (ecs, zone) = world().await;
         let before = ids(&zone);
-        let r = run_once(&*ecs, &*zone, &once(false)).await.unwrap();
+        let r = run_once(&*ecs, &*ecs, &*zone, &once(false)).await.unwrap();
         assert_eq!((r.owners, r.dead.len(), r.limit, r.braked), (3, 2, 1, true));
         assert!(r.purge.is_none());
         assert_eq!(ids(&zone), before, "braked: nothing deleted");
-        let r = run_once(&*ecs, &*zone, &once(true)).await.unwrap();
+        let r = run_once(&*ecs, &*ecs, &*zone, &once(true)).await.unwrap();
         assert_eq!(r.purge.unwrap().removed, 2);
         let left = ids(&zone);
         assert_eq!(left.len(), before.len() - 2);
@@ -189,7 +191,28 @@ mod tests {
         let (ecs, zone) = world().await;
         ecs.set_down(true);
         let before = ids(&zone);
-        assert!(run_once(&*ecs, &*zone, &once(true)).await.is_err());
+        assert!(run_once(&*ecs, &*ecs, &*zone, &once(true)).await.is_err());
         assert_eq!(ids(&zone), before);
+    }
+
+    #[actix_rt::test]
+    async fn a_disconnected_owner_goes_only_when_ec2_confirms_and_never_when_ec2_fails() {
+        let (ecs, zone) = world().await;
+        ecs.register(IDS[1]);
+        ecs.set(IDS[3], "ACTIVE", false);
+        let r = run_once(&*ecs, &*ecs, &*zone, &once(true)).await.unwrap();
+        assert_eq!(r.dead.keys().collect::<Vec<_>>(), [IDS[2]], "d runs on EC2");
+        ecs.set_ec2(IDS[3], Some("terminated"));
+        ecs.set_ec2_down(true);
+        let before = ids(&zone);
+        let e = run_once(&*ecs, &*ecs, &*zone, &once(true))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, OnceError::Ec2(_)), "{e}");
+        assert_eq!(ids(&zone), before, "EC2 failed: nothing deleted");
+        ecs.set_ec2_down(false);
+        let r = run_once(&*ecs, &*ecs, &*zone, &once(true)).await.unwrap();
+        assert_eq!(r.dead.keys().collect::<Vec<_>>(), [IDS[3]]);
+        assert!(!ids(&zone).iter().any(|s| s.contains(IDS[3])));
     }
 }

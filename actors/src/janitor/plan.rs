@@ -1,6 +1,6 @@
 //! The janitor's pure logic, apart from actix and I/O: the election, which owners are judged at all, which records
-//! belong to which owner of this cluster, and how alive each owner looks. The grace period is enforced by the
-//! dead-owner tracker ([`super::tracker`]).
+//! belong to which owner of this cluster, and the brake's limit. How alive each owner looks is
+//! [`super::verdict`]; the grace period is enforced by the dead-owner tracker ([`super::tracker`]).
 
 use std::collections::BTreeMap;
 
@@ -16,6 +16,8 @@ pub struct Instance {
     pub status: String,
     /// Whether its ECS agent is connected.
     pub agent_connected: bool,
+    /// The EC2 instance it runs on (`ec2InstanceId`), asked about when ECS cannot vouch for it.
+    pub ec2_instance_id: Option<String>,
 }
 
 impl Instance {
@@ -65,28 +67,6 @@ pub fn removal_limit(max_owners_per_cycle: usize, owners: usize) -> usize {
     max_owners_per_cycle.min((owners / MAX_SHARE_DIVISOR).max(1))
 }
 
-/// How an owner of records looks to ECS in this cycle.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Liveness {
-    /// Registered and its agent connected (any status but INACTIVE).
-    Alive,
-    /// INACTIVE, unknown to ECS, or its agent disconnected; the reason is for logs.
-    Dead(&'static str),
-    /// ECS said nothing about it: no verdict, nothing changes.
-    Unknown,
-}
-
-/// What ECS said about one owner: its description, or that it reported the owner `MISSING`.
-pub fn liveness(described: Option<&Instance>, missing: bool) -> Liveness {
-    match described {
-        Some(i) if i.status == "INACTIVE" => Liveness::Dead("inactive"),
-        Some(i) if !i.agent_connected => Liveness::Dead("agent disconnected"),
-        Some(_) => Liveness::Alive,
-        None if missing => Liveness::Dead("unknown to ECS"),
-        None => Liveness::Unknown,
-    }
-}
-
 /// Records of this cluster's other owners, by owner: A records whose SetIdentifier parses, names `cluster` (its
 /// tag, possibly shortened) and an owner other than `me`. Records of other clusters, of foreign writers, and of
 /// any other shape are left out, so they can never be deleted.
@@ -133,6 +113,7 @@ mod tests {
             id: id.into(),
             status: status.into(),
             agent_connected: connected,
+            ec2_instance_id: None,
         }
     }
 
@@ -183,23 +164,6 @@ mod tests {
         ] {
             assert!(!looks_like_instance_id(other), "{other}");
         }
-    }
-
-    #[test]
-    fn liveness_follows_status_connection_and_missing() {
-        let l = |i: Option<Instance>, m| liveness(i.as_ref(), m);
-        assert_eq!(l(Some(inst("a", "ACTIVE", true)), false), Liveness::Alive);
-        assert_eq!(l(Some(inst("a", "DRAINING", true)), false), Liveness::Alive);
-        assert_eq!(
-            l(Some(inst("a", "ACTIVE", false)), false),
-            Liveness::Dead("agent disconnected")
-        );
-        assert_eq!(
-            l(Some(inst("a", "INACTIVE", false)), false),
-            Liveness::Dead("inactive")
-        );
-        assert_eq!(l(None, true), Liveness::Dead("unknown to ECS"));
-        assert_eq!(l(None, false), Liveness::Unknown);
     }
 
     #[test]

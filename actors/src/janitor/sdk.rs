@@ -1,7 +1,8 @@
-//! The `aws-sdk-ecs` implementation of [`EcsApi`]: `ListContainerInstances` and `DescribeContainerInstances`.
+//! The `aws-sdk-ecs` implementation of [`EcsApi`] (`ListContainerInstances`, `DescribeContainerInstances`) and the
+//! `aws-sdk-ec2` one of [`Ec2Api`] (`DescribeInstances` filtered on instance ids).
 //!
 //! Credentials, region and endpoint come from the caller's `aws_config` (the default chain, plus
-//! `ecs.api_endpoint_url` for emulators). Both calls are read-only and scoped to one cluster.
+//! `ecs.api_endpoint_url` / `ec2.api_endpoint_url` for emulators). Every call is read-only.
 
 use async_trait::async_trait;
 use aws_sdk_ecs::config::http::HttpResponse;
@@ -9,6 +10,7 @@ use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::ContainerInstanceStatus;
 use aws_sdk_ecs::Client;
 
+use super::ec2::{Ec2Api, Ec2Error, Ec2Page};
 use super::ecs::{instance_id, Described, EcsApi, EcsError, InstancePage, LIST_PAGE};
 use super::plan::Instance;
 use crate::error_chain::display_chain;
@@ -26,6 +28,7 @@ impl SdkEcs {
     }
 }
 
+/// Classifies an SDK error (ECS's and EC2's are the same smithy type) by its code, HTTP status and kind.
 fn classify<E>(err: SdkError<E, HttpResponse>) -> EcsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -89,6 +92,7 @@ impl EcsApi for SdkEcs {
                     id: instance_id(ci.container_instance_arn()?).to_string(),
                     status: ci.status().unwrap_or_default().to_string(),
                     agent_connected: ci.agent_connected(),
+                    ec2_instance_id: ci.ec2_instance_id().map(str::to_string),
                 })
             })
             .collect();
@@ -99,5 +103,56 @@ impl EcsApi for SdkEcs {
             .filter_map(|f| Some(instance_id(f.arn()?).to_string()))
             .collect();
         Ok(Described { instances, missing })
+    }
+}
+
+/// EC2 through `aws-sdk-ec2`.
+#[derive(Debug, Clone)]
+pub struct SdkEc2 {
+    client: aws_sdk_ec2::Client,
+}
+
+impl SdkEc2 {
+    /// Wraps a configured client.
+    pub fn new(client: aws_sdk_ec2::Client) -> Self {
+        Self { client }
+    }
+}
+
+/// Largest page `DescribeInstances` serves (with a filter; `MaxResults` cannot go with `InstanceIds`).
+const EC2_PAGE: i32 = 1000;
+
+#[async_trait(?Send)]
+impl Ec2Api for SdkEc2 {
+    async fn describe_page(&self, ids: &[String], next: Option<&str>) -> Result<Ec2Page, Ec2Error> {
+        let filter = aws_sdk_ec2::types::Filter::builder()
+            .name("instance-id")
+            .set_values(Some(ids.to_vec()))
+            .build();
+        let out = self
+            .client
+            .describe_instances()
+            .filters(filter)
+            .max_results(EC2_PAGE)
+            .set_next_token(next.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| Ec2Error::from(classify(e)))?;
+        let states = out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .filter_map(|i| {
+                let state = i.state()?.name()?.as_str().to_string();
+                Some((i.instance_id()?.to_string(), state))
+            })
+            .collect();
+        Ok(Ec2Page {
+            states,
+            next: out
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+        })
     }
 }

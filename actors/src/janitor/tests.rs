@@ -12,7 +12,7 @@ use actix::prelude::*;
 use super::cycle::{self, Cycle, Report};
 use super::fake::FakeEcs;
 use super::tracker::DeadTracker;
-use super::{JanitorActor, JanitorConfig};
+use super::{Apis, JanitorActor, JanitorConfig};
 use crate::core::plan::Change;
 use crate::core::record::{Record, RecordValue};
 use crate::health::HealthState;
@@ -121,9 +121,16 @@ async fn world() -> World {
 }
 
 impl World {
+    /// The instance under `id` is terminated and its agent is disconnected (ECS has not marked it INACTIVE yet).
+    fn gone_disconnected(&self, id: &str) {
+        self.ecs.set(id, "ACTIVE", false);
+        self.ecs.set_ec2(id, Some("terminated"));
+    }
+
     fn cycle(&self, me: &str) -> Rc<Cycle> {
         Rc::new(Cycle {
             ecs: self.ecs.clone(),
+            ec2: self.ecs.clone(),
             dns: self.zone.clone() as Rc<dyn DnsApi>,
             cluster: "prod".into(),
             zone_id: "Z1".into(),
@@ -169,7 +176,7 @@ async fn the_elected_janitor_purges_exactly_the_dead_owners_records() {
     let kills: [&dyn Fn(); 3] = [
         &|| w.ecs.set(B, "INACTIVE", false),
         &|| w.ecs.remove(C),
-        &|| w.ecs.set(D, "ACTIVE", false),
+        &|| w.gone_disconnected(D),
     ];
     for (n, kill) in kills.iter().enumerate() {
         kill();
@@ -202,7 +209,7 @@ async fn many_owners_dead_at_once_trip_the_brake_and_nothing_is_purged() {
     let w = world().await;
     w.ecs.set(B, "INACTIVE", false);
     w.ecs.remove(C);
-    w.ecs.set(D, "ACTIVE", false);
+    w.gone_disconnected(D);
     let before = w.ids();
     let mut tracker = new_tracker(Duration::ZERO);
     for _ in 0..2 {
@@ -231,7 +238,7 @@ async fn the_brake_counts_owners_whose_grace_still_runs() {
     w.ecs.set(B, "INACTIVE", false);
     let (tracker, _) = w.run(A, new_tracker(Duration::from_millis(50))).await;
     w.ecs.remove(C);
-    w.ecs.set(D, "ACTIVE", false);
+    w.gone_disconnected(D);
     actix_rt::time::sleep(Duration::from_millis(80)).await;
     let (_, report) = w.run(A, tracker).await;
     let Report::Done(done) = report else {
@@ -304,7 +311,7 @@ async fn the_election_pages_and_describes_lowest_ids_first_until_one_is_connecte
 #[actix_rt::test]
 async fn when_the_janitors_agent_disconnects_the_next_instance_takes_over() {
     let w = world().await;
-    w.ecs.set(A, "ACTIVE", false);
+    w.gone_disconnected(A);
     w.ecs.set(B, "DRAINING", true);
     let (_, report) = w.run(B, new_tracker(Duration::from_secs(3600))).await;
     let Report::Done(done) = report else {
@@ -337,10 +344,13 @@ async fn two_agents_running_cycles_concurrently_purge_once_without_conflicts() {
 async fn an_agent_that_disconnects_briefly_keeps_its_records() {
     let w = world().await;
     let grace = Duration::from_millis(300);
+    // Its instance stopped (agent disconnected, EC2 stopped), then started again under the same id.
     w.ecs.set(C, "ACTIVE", false);
+    w.ecs.set_ec2(C, Some("stopped"));
     let (tracker, _) = w.run(A, new_tracker(grace)).await;
     assert_eq!(tracker.pending().into_iter().collect::<Vec<_>>(), [C]);
     w.ecs.set(C, "ACTIVE", true);
+    w.ecs.set_ec2(C, Some("running"));
     actix_rt::time::sleep(grace).await;
     let (tracker, report) = w.run(A, tracker).await;
     let Report::Done(done) = report else {
@@ -348,6 +358,7 @@ async fn an_agent_that_disconnects_briefly_keeps_its_records() {
     };
     assert_eq!(done.observed.back_alive, [C]);
     w.ecs.set(C, "ACTIVE", false);
+    w.ecs.set_ec2(C, Some("stopped"));
     let (_, report) = w.run(A, tracker).await;
     let Report::Done(done) = report else {
         panic!("{report:?}")
@@ -422,8 +433,12 @@ fn actor(w: &World, me: &str, grace: Duration, stats: &JanitorCounters) -> Addr<
     };
     let weak = w.writer.clone().recipient().downgrade();
     let health = Arc::new(HealthState::default());
-    let dns = w.zone.clone() as Rc<dyn DnsApi>;
-    JanitorActor::new(config, w.ecs.clone(), dns, weak, stats.clone(), health).start()
+    let apis = Apis {
+        ecs: w.ecs.clone(),
+        ec2: w.ecs.clone(),
+        dns: w.zone.clone() as Rc<dyn DnsApi>,
+    };
+    JanitorActor::new(config, apis, weak, stats.clone(), health).start()
 }
 
 async fn wait_until(limit: Duration, check: impl Fn() -> bool) -> bool {

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use super::plan::Liveness;
+use super::verdict::Liveness;
 
 /// What one observation changed.
 #[derive(Debug, Default, PartialEq, Eq)]

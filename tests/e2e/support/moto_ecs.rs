@@ -2,6 +2,9 @@
 //! `aws-sdk-ecs` (and one raw EC2 `RunInstances`, since moto registers a container instance only for an EC2
 //! instance it knows).
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
 use aws_sdk_ecs::types::ContainerInstanceStatus;
 use aws_sdk_ecs::Client;
 
@@ -10,6 +13,8 @@ pub struct MotoEcs {
     rt: tokio::runtime::Runtime,
     client: Client,
     url: String,
+    /// Container instance id → the EC2 instance it was registered for.
+    ec2: Mutex<BTreeMap<String, String>>,
 }
 
 /// moto does not check AMIs by default; any well-formed id will do.
@@ -23,6 +28,7 @@ impl MotoEcs {
             client: Client::new(&config),
             rt,
             url,
+            ec2: Mutex::default(),
         }
     }
 
@@ -32,19 +38,23 @@ impl MotoEcs {
         self.rt.block_on(req.send()).expect("CreateCluster");
     }
 
-    /// Starts an EC2 instance in moto (a raw query request: moto only reads the credential scope to route it).
-    fn run_ec2_instance(&self) -> String {
-        let body = format!(
-            "Action=RunInstances&Version=2016-11-15&ImageId={AMI}&MinCount=1&MaxCount=1&InstanceType=t3.micro"
-        );
+    /// One raw EC2 query request (moto only reads the credential scope to route it); the response body.
+    fn ec2_query(&self, body: &str) -> String {
         let auth = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0";
-        let resp = ureq::post(&format!("{}/", self.url))
+        ureq::post(&format!("{}/", self.url))
             .set("Authorization", auth)
             .set("Content-Type", "application/x-www-form-urlencoded")
-            .send_string(&body)
-            .expect("EC2 RunInstances")
+            .send_string(body)
+            .expect("an EC2 query")
             .into_string()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Starts an EC2 instance in moto.
+    fn run_ec2_instance(&self) -> String {
+        let resp = self.ec2_query(&format!(
+            "Action=RunInstances&Version=2016-11-15&ImageId={AMI}&MinCount=1&MaxCount=1&InstanceType=t3.micro"
+        ));
         let start = resp.find("<instanceId>").expect("an instance id") + "<instanceId>".len();
         let end = start + resp[start..].find("</instanceId>").unwrap();
         resp[start..end].to_string()
@@ -52,7 +62,8 @@ impl MotoEcs {
 
     /// Registers a new container instance (on a new EC2 instance); returns its id (last part of the ARN).
     pub fn register_instance(&self, cluster: &str) -> String {
-        let document = serde_json::json!({ "instanceId": self.run_ec2_instance() }).to_string();
+        let ec2_id = self.run_ec2_instance();
+        let document = serde_json::json!({ "instanceId": ec2_id }).to_string();
         let req = self
             .client
             .register_container_instance()
@@ -66,7 +77,18 @@ impl MotoEcs {
             .container_instance()
             .and_then(|c| c.container_instance_arn())
             .expect("an ARN");
-        arn.rsplit('/').next().unwrap().to_string()
+        let id = arn.rsplit('/').next().unwrap().to_string();
+        self.ec2.lock().unwrap().insert(id.clone(), ec2_id);
+        id
+    }
+
+    /// Terminates the EC2 instance container instance `id` was registered for (ECS still lists it).
+    pub fn terminate_ec2(&self, id: &str) {
+        let ec2_id = self.ec2.lock().unwrap()[id].clone();
+        let resp = self.ec2_query(&format!(
+            "Action=TerminateInstances&Version=2016-11-15&InstanceId.1={ec2_id}"
+        ));
+        assert!(resp.contains(&ec2_id), "TerminateInstances: {resp}");
     }
 
     /// Deregisters a container instance (moto then forgets it: describe reports it `MISSING`).

@@ -1,7 +1,8 @@
-//! A spying proxy in front of moto_server for the janitor tests: it forwards every request (ECS and Route53) and
-//! counts them by operation and outcome, and it can make ECS look different from what moto holds: an instance
+//! A spying proxy in front of moto_server for the janitor tests: it forwards every request (ECS, EC2 and Route53)
+//! and counts them by operation and outcome, and it can make ECS look different from what moto holds: an instance
 //! *hidden* (left out of listings, `MISSING` in descriptions) or *disconnected* (`agentConnected: false`), which
-//! moto itself cannot express for an instance that comes back under the same id.
+//! moto itself cannot express for an instance that comes back under the same id; and it can make EC2 throttle
+//! (`RequestLimitExceeded`, HTTP 503, in EC2's error format).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,11 @@ struct State {
     calls: Mutex<BTreeMap<(String, u16), usize>>,
     hidden: Mutex<BTreeSet<String>>,
     disconnected: Mutex<BTreeSet<String>>,
+    ec2_failing: Mutex<bool>,
 }
+
+/// EC2's answer when its request bucket is empty.
+const EC2_THROTTLED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>5e5a7e4c-0000-4000-8000-000000000000</RequestID></Response>";
 
 /// The running proxy.
 pub struct Spy {
@@ -25,8 +30,16 @@ pub struct Spy {
     state: Arc<State>,
 }
 
-/// `ListContainerInstances`, `DescribeContainerInstances`, ... for ECS; `r53:list`, `r53:change`, `r53:zone`.
-fn operation(req: &HttpRequest) -> String {
+/// `ListContainerInstances`, `DescribeContainerInstances`, ... for ECS; `ec2:DescribeInstances`, ... for EC2
+/// (a query request: `Action=` in the form body); `r53:list`, `r53:change`, `r53:zone`.
+fn operation(req: &HttpRequest, body: &[u8]) -> String {
+    if let Some(action) = body.strip_prefix(b"Action=") {
+        let end = action
+            .iter()
+            .position(|&b| b == b'&')
+            .unwrap_or(action.len());
+        return format!("ec2:{}", String::from_utf8_lossy(&action[..end]));
+    }
     if let Some(target) = req.headers().get("x-amz-target") {
         let t = target.to_str().unwrap_or_default();
         return t.rsplit('.').next().unwrap_or(t).to_string();
@@ -103,7 +116,13 @@ fn send(
 }
 
 async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>>) -> HttpResponse {
-    let op = operation(&req);
+    let op = operation(&req, &body);
+    if op.starts_with("ec2:") && *state.ec2_failing.lock().unwrap() {
+        *state.calls.lock().unwrap().entry((op, 503)).or_insert(0) += 1;
+        return HttpResponse::ServiceUnavailable()
+            .content_type("text/xml;charset=UTF-8")
+            .body(EC2_THROTTLED);
+    }
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
     let url = format!("{}{path}", state.upstream);
     let method = req.method().to_string();
@@ -190,5 +209,10 @@ impl Spy {
         } else {
             set.remove(id);
         }
+    }
+
+    /// Makes every EC2 request fail as throttled, or pass again.
+    pub fn fail_ec2(&self, failing: bool) {
+        *self.state.ec2_failing.lock().unwrap() = failing;
     }
 }
