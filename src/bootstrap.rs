@@ -34,7 +34,7 @@ use route53_discovery_actors::route53::limiter::{self, RateLimited};
 use route53_discovery_actors::route53::measured::Measured;
 use route53_discovery_actors::route53::sdk::SdkDns;
 use route53_discovery_actors::route53::{Route53Actor, Route53Config, WriterLink, WRITER_BACKOFF};
-use route53_discovery_actors::supervisor::{Attach, SupervisorActor};
+use route53_discovery_actors::supervisor::{Attach, StopHooks, SupervisorActor};
 
 use crate::settings::{Mode, Settings};
 
@@ -49,8 +49,9 @@ pub async fn start_pipeline(
     health: Arc<HealthState>,
     metrics: Arc<Metrics>,
     supervisor: Addr<SupervisorActor>,
+    hooks: StopHooks,
 ) {
-    if let Err(error) = try_start(settings, health, metrics, &supervisor).await {
+    if let Err(error) = try_start(settings, health, metrics, &supervisor, &hooks).await {
         supervisor.do_send(ActorFailed {
             actor: "bootstrap",
             error,
@@ -261,6 +262,7 @@ async fn try_start(
     health: Arc<HealthState>,
     metrics: Arc<Metrics>,
     supervisor: &Addr<SupervisorActor>,
+    hooks: &StopHooks,
 ) -> Result<(), String> {
     let budget = settings.docker.reconnect_budget;
     let docker = connect_docker(&settings.docker.socket, budget).await?;
@@ -298,16 +300,16 @@ async fn try_start(
     )
     .start();
     let counters = metrics.janitor.clone();
-    janitor::start(
-        &settings,
-        &owner,
-        &cluster,
-        api,
-        &route53,
+    let janitor = janitor::Janitor {
+        owner: &owner,
+        cluster: &cluster,
+        dns: api,
+        writer: &route53,
         counters,
-        health.clone(),
-    )
-    .await;
+        health: health.clone(),
+        hooks,
+    };
+    janitor::start(&settings, janitor).await;
     let imds = ImdsClient::new(&ImdsSource::from_env(
         settings.agent.imds_endpoint.as_deref(),
     ))

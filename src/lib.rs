@@ -21,7 +21,7 @@ use actix::prelude::*;
 use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::messages::ActorFailed;
 use route53_discovery_actors::metrics::Metrics;
-use route53_discovery_actors::supervisor::{Shutdown, SupervisorActor, EXIT_FAILURE};
+use route53_discovery_actors::supervisor::{Shutdown, StopHooks, SupervisorActor, EXIT_FAILURE};
 
 use crate::settings::Settings;
 
@@ -75,6 +75,8 @@ pub fn run_with(
         let http = http::start(&settings.health, health.clone(), metrics.clone())
             .map_err(|e| format!("cannot listen on {}: {e}", settings.health.listen))?;
         let mut supervisor = SupervisorActor::new(health.clone(), settings.agent.shutdown_grace);
+        let hooks = StopHooks::default();
+        supervisor.on_stop(hooks.runner());
         supervisor.on_stop(Box::new(move || Box::pin(async move { http.stop().await })));
         let supervisor = supervisor.start();
         let mut panics = install_panic_hook();
@@ -103,7 +105,7 @@ pub fn run_with(
             sup.do_send(Shutdown);
         });
         actix_rt::spawn(bootstrap::start_pipeline(
-            settings, health, metrics, supervisor,
+            settings, health, metrics, supervisor, hooks,
         ));
         Ok::<_, String>(())
     });

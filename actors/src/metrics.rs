@@ -30,6 +30,8 @@
 //! | `r53d_janitor_last_cycle_timestamp_seconds` | gauge | | Unix time of the last janitor cycle (0: none yet) |
 //! | `r53d_janitor_brake_engaged` | gauge | | 1 while the brake holds removals (too many owners look dead at once) |
 //! | `r53d_janitor_brakes_total` | counter | | elected cycles whose brake held removals |
+//! | `r53d_janitor_elections_lost_total` | counter | | janitor cycles in which another agent was elected |
+//! | `r53d_janitor_no_candidate_total` | counter | | janitor cycles that found no live agent with the janitor on |
 //!
 //! The janitor counts into its families directly ([`JanitorCounters`], held in [`Metrics::janitor`]).
 //!
@@ -65,6 +67,10 @@ pub struct JanitorCounters {
     pub brake_engaged: IntGauge,
     /// Elected cycles whose brake held removals.
     pub brakes: IntCounter,
+    /// Cycles in which another agent was the elected janitor.
+    pub elections_lost: IntCounter,
+    /// Cycles that found no connected instance running an agent with the janitor on (nobody cleans).
+    pub no_candidate: IntCounter,
 }
 
 impl JanitorCounters {
@@ -104,6 +110,16 @@ impl JanitorCounters {
                 r,
                 "r53d_janitor_brakes_total",
                 "Elected janitor cycles whose brake held removals.",
+            ),
+            elections_lost: counter(
+                r,
+                "r53d_janitor_elections_lost_total",
+                "Janitor cycles in which another agent was elected.",
+            ),
+            no_candidate: counter(
+                r,
+                "r53d_janitor_no_candidate_total",
+                "Janitor cycles that found no live agent with the janitor on for this zone.",
             ),
         }
     }

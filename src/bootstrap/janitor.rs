@@ -12,7 +12,7 @@ use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::janitor::ec2::Ec2Api;
 use route53_discovery_actors::janitor::ecs::{EcsApi, RateLimitedEcs};
 use route53_discovery_actors::janitor::once::{run_once, Once, OnceReport};
-use route53_discovery_actors::janitor::plan::looks_like_instance_id;
+use route53_discovery_actors::janitor::plan::{looks_like_instance_id, CANDIDATE_ATTRIBUTE};
 use route53_discovery_actors::janitor::sdk::{SdkEc2, SdkEcs};
 use route53_discovery_actors::janitor::{Apis, JanitorActor, JanitorConfig};
 use route53_discovery_actors::metadata::client::agent_metadata;
@@ -20,6 +20,7 @@ use route53_discovery_actors::metrics::JanitorCounters;
 use route53_discovery_actors::route53::api::DnsApi;
 use route53_discovery_actors::route53::limiter;
 use route53_discovery_actors::route53::Route53Actor;
+use route53_discovery_actors::supervisor::StopHooks;
 
 use crate::settings::{Mode, Settings};
 
@@ -79,16 +80,34 @@ fn check_owner_override(settings: &Settings, owner: &str, cluster: &str) {
     });
 }
 
-/// Starts the janitor, counting into `counters`, when it is enabled and the agent writes to Route53.
-pub(super) async fn start(
-    settings: &Settings,
-    owner: &Owner,
-    cluster: &str,
-    dns: Rc<dyn DnsApi>,
-    writer: &Addr<Route53Actor>,
-    counters: JanitorCounters,
-    health: Arc<HealthState>,
-) {
+/// What the janitor is started with.
+pub(super) struct Janitor<'a> {
+    /// This agent's owner.
+    pub owner: &'a Owner,
+    /// The full ECS cluster name.
+    pub cluster: &'a str,
+    /// The writer's rate-limited Route53 client, for the zone read.
+    pub dns: Rc<dyn DnsApi>,
+    /// The writer, for purges.
+    pub writer: &'a Addr<Route53Actor>,
+    /// `r53d_janitor_*`.
+    pub counters: JanitorCounters,
+    /// Read to stop once the agent drains.
+    pub health: Arc<HealthState>,
+    /// Where the withdrawal of the candidacy goes, to run after the drain.
+    pub hooks: &'a StopHooks,
+}
+
+/// Longest a graceful stop waits for the candidacy's withdrawal.
+const WITHDRAW_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Starts the janitor when it is enabled and the agent writes to Route53. It announces its candidacy at its first
+/// cycle ([`CANDIDATE_ATTRIBUTE`]); the candidacy is withdrawn after a graceful stop's drain, so an agent
+/// replaced by one with the janitor off leaves none behind. With the janitor off nothing asks ECS at all (the
+/// agent needs no ECS permission then).
+pub(super) async fn start(settings: &Settings, j: Janitor<'_>) {
+    let zone_id = settings.route53.hosted_zone_id.clone();
+    let (cluster, me) = (j.cluster.to_string(), j.owner.owner().to_string());
     if !settings.janitor.enabled {
         tracing::info!(cluster, "Janitor disabled (janitor.enabled = false).");
         return;
@@ -97,22 +116,46 @@ pub(super) async fn start(
         tracing::info!(cluster, "Janitor not run in dry-run mode.");
         return;
     }
-    check_owner_override(settings, owner.owner(), cluster);
+    let ecs = ecs_api(settings).await;
+    check_owner_override(settings, &me, &cluster);
     let config = JanitorConfig {
-        cluster: cluster.to_string(),
-        owner: owner.owner().to_string(),
-        zone_id: settings.route53.hosted_zone_id.clone(),
+        cluster: cluster.clone(),
+        owner: me.clone(),
+        zone_id: zone_id.clone(),
         interval: settings.janitor.interval,
         grace: settings.janitor.grace,
         max_owners_per_cycle: settings.janitor.max_owners_per_cycle,
     };
     let apis = Apis {
-        ecs: ecs_api(settings).await,
+        ecs: ecs.clone(),
         ec2: ec2_api(settings).await,
-        dns,
+        dns: j.dns,
     };
-    let weak = writer.clone().recipient().downgrade();
-    JanitorActor::new(config, apis, weak, counters, health).start();
+    let weak = j.writer.clone().recipient().downgrade();
+    JanitorActor::new(config, apis, weak, j.counters, j.health).start();
+    j.hooks.add(Box::new(move || {
+        Box::pin(async move {
+            let w = withdraw(ecs, cluster, me);
+            if actix_rt::time::timeout(WITHDRAW_TIMEOUT, w).await.is_err() {
+                tracing::warn!(
+                    "ECS did not answer the withdrawal of this agent's janitor candidacy in time."
+                );
+            }
+        })
+    }));
+}
+
+/// Deletes this agent's [`CANDIDATE_ATTRIBUTE`] from its container instance.
+async fn withdraw(ecs: Rc<dyn EcsApi>, cluster: String, me: String) {
+    match ecs
+        .delete_attribute(&cluster, &me, CANDIDATE_ATTRIBUTE)
+        .await
+    {
+        Ok(()) => tracing::info!(cluster, owner = %me, "Withdrew this agent's janitor candidacy."),
+        Err(e) => {
+            tracing::debug!(cluster, owner = %me, error = %e, "Could not withdraw a janitor candidacy.")
+        }
+    }
 }
 
 /// `janitor --once`: the operator's one clean-up ([`route53_discovery_actors::janitor::once`]), with the agent's

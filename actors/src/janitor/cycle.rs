@@ -1,8 +1,9 @@
 //! One janitor cycle as a plain async function, without actix: elect, read the zone, judge the owners, purge.
 //!
 //! ```text
+//! (once) PutAttributes route53-discovery.janitor=<zone> on this agent's instance: a candidate from now on
 //! ListContainerInstances ACTIVE + DRAINING (paged) ─▶ DescribeContainerInstances, lowest ids first, until a
-//!   connected one is found ─▶ elected? no: done (no zone read, nothing deleted)
+//!   connected candidate for this zone is found ─▶ elected? no: done (no zone read, nothing deleted)
 //!                                       yes: ListResourceRecordSets (whole zone, paged, once)
 //!                                            ─▶ this cluster's other owners ─▶ describe those not known yet
 //!                                            ─▶ EC2 DescribeInstances of those ECS cannot vouch for (verdict)
@@ -15,6 +16,7 @@
 //! Owners whose id is not shaped like a container instance id are never judged (an `agent.owner_id` override is
 //! unknown to ECS, not dead). An EC2 error gives the owners that needed EC2 no verdict ([`super::verdict`]).
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use actix::WeakRecipient;
 
 use super::ec2::{Ec2Api, Ec2Error};
 use super::ecs::{describe_into, list_all, EcsApi, EcsError, Knowledge, DESCRIBE_CHUNK};
-use super::plan::{elect, records_by_owner, removal_limit};
+use super::plan::{elect, records_by_owner, removal_limit, CANDIDATE_ATTRIBUTE};
 use super::tracker::{DeadTracker, Observed};
 use super::verdict::verdicts;
 use crate::core::record::Record;
@@ -50,6 +52,9 @@ pub struct Cycle {
     pub health: Arc<HealthState>,
     /// `janitor.max_owners_per_cycle` ([`removal_limit`]).
     pub max_owners: usize,
+    /// True once this agent's [`CANDIDATE_ATTRIBUTE`] is on its container instance (put at the first cycle,
+    /// tried again every cycle until it is).
+    pub announced: Cell<bool>,
 }
 
 impl Cycle {
@@ -125,7 +130,7 @@ async fn election(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsErr
     for chunk in ids.chunks(DESCRIBE_CHUNK) {
         describe_into(&*c.ecs, &c.cluster, chunk, &mut known).await?;
         // Every lower id is described by now, so the lowest connected one found is the lowest overall.
-        if let Some(winner) = elect(known.instances.values()) {
+        if let Some(winner) = elect(known.instances.values(), &c.zone_id) {
             return Ok((Some(winner.to_string()), listed, known));
         }
     }
@@ -147,11 +152,34 @@ pub async fn run(
     (tracker, report)
 }
 
+/// Puts this agent's [`CANDIDATE_ATTRIBUTE`] on its container instance, once. A failure is logged and tried
+/// again next cycle; until it succeeds this agent is never elected.
+async fn announce(c: &Cycle) {
+    if c.announced.get() {
+        return;
+    }
+    let (cluster, zone_id) = (c.cluster.as_str(), c.zone_id.as_str());
+    match c
+        .ecs
+        .put_attribute(cluster, &c.me, CANDIDATE_ATTRIBUTE, zone_id)
+        .await
+    {
+        Ok(()) => {
+            c.announced.set(true);
+            tracing::info!(cluster, zone_id, owner = %c.me, attribute = CANDIDATE_ATTRIBUTE, "Announced this agent as a janitor candidate (ECS attribute on its container instance).");
+        }
+        Err(e) => {
+            tracing::warn!(cluster, zone_id, owner = %c.me, error = %e, "Could not announce this agent as a janitor candidate (check ecs:PutAttributes on the cluster's container instances); it is not elected until it can.");
+        }
+    }
+}
+
 async fn elect_and_judge(
     c: &Cycle,
     tracker: &mut DeadTracker,
     writer: &WeakRecipient<Purge>,
 ) -> Report {
+    announce(c).await;
     let (janitor, listed, known) = match election(c).await {
         Ok(e) => e,
         Err(e) => return Report::Skipped(e),
@@ -270,4 +298,101 @@ mod tests {
         });
         assert_eq!(done.owners_purged(), 2, "already gone counts as removed");
     }
+
+    use crate::janitor::fake::FakeEcs;
+    use crate::route53::fake::FakeRoute53;
+
+    const LOW: &str = "0aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const ME: &str = "0bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    fn cycle(ecs: &Rc<FakeEcs>, me: &str) -> Rc<Cycle> {
+        Rc::new(Cycle {
+            ecs: ecs.clone(),
+            ec2: ecs.clone(),
+            dns: Rc::new(FakeRoute53::new("Z1", "z.")),
+            cluster: "prod".into(),
+            zone_id: "Z1".into(),
+            me: me.into(),
+            health: Arc::new(HealthState::default()),
+            max_owners: 5,
+            announced: Cell::new(false),
+        })
+    }
+
+    /// A writer that is never asked: these zones hold no record to purge.
+    struct Nobody;
+
+    impl actix::Actor for Nobody {
+        type Context = actix::Context<Self>;
+    }
+
+    impl actix::Handler<Purge> for Nobody {
+        type Result = actix::MessageResult<Purge>;
+
+        fn handle(&mut self, m: Purge, _: &mut Self::Context) -> Self::Result {
+            actix::MessageResult(PurgeOutcome::not_done(&m.records))
+        }
+    }
+
+    async fn once(c: &Rc<Cycle>) -> Report {
+        use actix::Actor;
+        let tracker = DeadTracker::new(Duration::ZERO, Duration::MAX);
+        let writer = Nobody.start().recipient().downgrade();
+        run(c.clone(), tracker, writer).await.1
+    }
+
+    #[actix_rt::test]
+    async fn the_lowest_instance_without_a_candidate_agent_is_passed_over_and_the_announcement_is_made_once(
+    ) {
+        let ecs = Rc::new(FakeEcs::new("prod", 10));
+        // The lowest instance runs no agent (daemon task pending) or one with the janitor off: no attribute.
+        ecs.register(LOW);
+        ecs.register(ME);
+        let c = cycle(&ecs, ME);
+        assert!(matches!(once(&c).await, Report::Done(_)), "elected");
+        assert!(matches!(once(&c).await, Report::Done(_)));
+        assert_eq!(ecs.attribute_calls(), 1, "announced once");
+        let low = cycle(&ecs, LOW);
+        low.announced.set(true); // as if announced for another zone: still not a candidate for Z1
+        let r = once(&low).await;
+        assert!(
+            matches!(&r, Report::NotElected { janitor: Some(j), .. } if j == ME),
+            "{r:?}"
+        );
+    }
+
+    #[actix_rt::test]
+    async fn with_no_candidate_anywhere_nobody_is_elected() {
+        let ecs = Rc::new(FakeEcs::new("prod", 10));
+        ecs.register(LOW);
+        // This agent's own id is not an instance of the cluster: PutAttributes fails (TargetNotFound).
+        let c = cycle(&ecs, ME);
+        let r = once(&c).await;
+        assert!(
+            matches!(
+                r,
+                Report::NotElected {
+                    janitor: None,
+                    listed: false
+                }
+            ),
+            "{r:?}"
+        );
+        assert!(!c.announced.get(), "tried again next cycle");
+        once(&c).await;
+        assert_eq!(ecs.attribute_calls(), 2);
+    }
+
+    #[actix_rt::test]
+    async fn a_withdrawn_candidacy_is_not_elected() {
+        let ecs = Rc::new(FakeEcs::new("prod", 10));
+        ecs.register(ME);
+        let c = cycle(&ecs, ME);
+        assert!(matches!(once(&c).await, Report::Done(_)));
+        // The graceful stop's withdrawal (bootstrap), by name and target only.
+        ecs.delete_attribute("prod", ME, CANDIDATE_ATTRIBUTE).await.unwrap();
+        let r = once(&c).await;
+        assert!(matches!(r, Report::NotElected { janitor: None, listed: true }), "{r:?}");
+    }
 }
+

@@ -1,4 +1,5 @@
-//! The seam between the janitor and the ECS control-plane API: a narrow trait, its error classes, a rate-limited
+//! The seam between the janitor and the ECS control-plane API: a narrow trait (the reads of the cycle, and the
+//! attribute by which an agent announces itself as a janitor candidate), its error classes, a rate-limited
 //! decorator, and the paginated / chunked reads the janitor's cycle uses.
 //!
 //! Two implementations: `aws-sdk-ecs` ([`super::sdk`]) and an in-memory fake for tests ([`super::fake`]).
@@ -87,6 +88,17 @@ pub trait EcsApi {
     ) -> Result<InstancePage, EcsError>;
     /// `DescribeContainerInstances` of at most [`DESCRIBE_CHUNK`] ids.
     async fn describe(&self, cluster: &str, ids: &[String]) -> Result<Described, EcsError>;
+    /// `PutAttributes`: sets the custom attribute `name` = `value` on container instance `id`.
+    async fn put_attribute(
+        &self,
+        cluster: &str,
+        id: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), EcsError>;
+    /// `DeleteAttributes`: removes the custom attribute `name` from container instance `id` (by name and target,
+    /// without a value, as the API asks for custom attributes).
+    async fn delete_attribute(&self, cluster: &str, id: &str, name: &str) -> Result<(), EcsError>;
 }
 
 /// The id at the end of a container-instance ARN (or the id itself).
@@ -186,6 +198,22 @@ impl EcsApi for RateLimitedEcs {
         self.limiter.until_ready().await;
         self.inner.describe(cluster, ids).await
     }
+
+    async fn put_attribute(
+        &self,
+        cluster: &str,
+        id: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), EcsError> {
+        self.limiter.until_ready().await;
+        self.inner.put_attribute(cluster, id, name, value).await
+    }
+
+    async fn delete_attribute(&self, cluster: &str, id: &str, name: &str) -> Result<(), EcsError> {
+        self.limiter.until_ready().await;
+        self.inner.delete_attribute(cluster, id, name).await
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +245,14 @@ mod tests {
 
         async fn describe(&self, _: &str, _: &[String]) -> Result<Described, EcsError> {
             Ok(Described::default())
+        }
+
+        async fn put_attribute(&self, _: &str, _: &str, _: &str, _: &str) -> Result<(), EcsError> {
+            Ok(())
+        }
+
+        async fn delete_attribute(&self, _: &str, _: &str, _: &str) -> Result<(), EcsError> {
+            Ok(())
         }
     }
 

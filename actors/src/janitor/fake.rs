@@ -27,6 +27,9 @@ pub struct FakeEcs {
     ec2: RefCell<BTreeMap<String, String>>,
     ec2_down: Cell<bool>,
     ec2_calls: Cell<usize>,
+    /// Container instance id → the value of its janitor-candidate attribute.
+    candidates: RefCell<BTreeMap<String, String>>,
+    attribute_calls: Cell<usize>,
 }
 
 impl FakeEcs {
@@ -42,7 +45,21 @@ impl FakeEcs {
             ec2: RefCell::default(),
             ec2_down: Cell::new(false),
             ec2_calls: Cell::new(0),
+            candidates: RefCell::default(),
+            attribute_calls: Cell::new(0),
         }
+    }
+
+    /// Registers an ACTIVE instance with a connected agent whose janitor is on for `zone` (as its agent's
+    /// `PutAttributes` would).
+    pub fn register_candidate(&self, id: &str, zone: &str) {
+        self.candidates.borrow_mut().insert(id.into(), zone.into());
+        self.register(id);
+    }
+
+    /// `PutAttributes` / `DeleteAttributes` calls served so far.
+    pub fn attribute_calls(&self) -> usize {
+        self.attribute_calls.get()
     }
 
     /// The EC2 instance container instance `id` runs on.
@@ -83,6 +100,7 @@ impl FakeEcs {
             status: status.into(),
             agent_connected,
             ec2_instance_id: Some(Self::ec2_id(id)),
+            janitor_for: None,
         };
         let mut ec2 = self.ec2.borrow_mut();
         let state = ec2
@@ -166,14 +184,56 @@ impl EcsApi for FakeEcs {
             });
         }
         let known = self.instances.borrow();
+        let candidates = self.candidates.borrow();
         let mut out = Described::default();
         for id in ids {
             match known.get(id) {
-                Some(i) => out.instances.push(i.clone()),
+                Some(i) => out.instances.push(Instance {
+                    janitor_for: candidates.get(id).cloned(),
+                    ..i.clone()
+                }),
                 None => out.missing.push(id.clone()),
             }
         }
         Ok(out)
+    }
+
+    async fn put_attribute(
+        &self,
+        cluster: &str,
+        id: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), EcsError> {
+        self.attribute_call(cluster, id, name)?;
+        self.candidates.borrow_mut().insert(id.into(), value.into());
+        Ok(())
+    }
+
+    async fn delete_attribute(&self, cluster: &str, id: &str, name: &str) -> Result<(), EcsError> {
+        self.attribute_call(cluster, id, name)?;
+        self.candidates.borrow_mut().remove(id);
+        Ok(())
+    }
+}
+
+impl FakeEcs {
+    fn attribute_call(&self, cluster: &str, id: &str, name: &str) -> Result<(), EcsError> {
+        self.attribute_calls.set(self.attribute_calls.get() + 1);
+        self.check(cluster)?;
+        if name != super::plan::CANDIDATE_ATTRIBUTE {
+            return Err(EcsError::Permanent {
+                code: "InvalidParameterException".into(),
+                message: format!("unexpected attribute {name}"),
+            });
+        }
+        match self.instances.borrow().contains_key(id) {
+            true => Ok(()),
+            false => Err(EcsError::Permanent {
+                code: "TargetNotFoundException".into(),
+                message: format!("Could not find {id}"),
+            }),
+        }
     }
 }
 

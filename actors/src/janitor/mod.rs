@@ -120,6 +120,7 @@ impl JanitorActor {
             me: config.owner.clone(),
             health: health.clone(),
             max_owners: config.max_owners_per_cycle,
+            announced: std::cell::Cell::new(false),
         });
         Self {
             tracker: Some(DeadTracker::new(config.grace, config.max_gap())),
@@ -164,9 +165,17 @@ impl JanitorActor {
                 self.stats.cycles_skipped.inc();
                 tracing::error!(cluster, error = %e, "ECS API refused the janitor's request (check ecs:ListContainerInstances and ecs:DescribeContainerInstances on the cluster); skipping this janitor cycle.");
             }
-            Report::NotElected { janitor, listed } => {
+            Report::NotElected { janitor: None, .. } => {
                 self.stats.touch();
-                let janitor = janitor.unwrap_or_default();
+                self.stats.no_candidate.inc();
+                tracing::warn!(cluster, zone_id = %self.config.zone_id, "No janitor this cycle: no ACTIVE or DRAINING instance of the cluster with a connected ECS agent runs an agent that announced its janitor for this zone (ECS attribute route53-discovery.janitor). Nobody removes dead instances' records until one does.");
+            }
+            Report::NotElected {
+                janitor: Some(janitor),
+                listed,
+            } => {
+                self.stats.touch();
+                self.stats.elections_lost.inc();
                 if listed {
                     tracing::debug!(cluster, owner = %self.config.owner, janitor = %janitor, "Not the elected janitor this cycle.");
                 } else {

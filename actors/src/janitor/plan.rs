@@ -18,21 +18,33 @@ pub struct Instance {
     pub agent_connected: bool,
     /// The EC2 instance it runs on (`ec2InstanceId`), asked about when ECS cannot vouch for it.
     pub ec2_instance_id: Option<String>,
+    /// The value of its [`CANDIDATE_ATTRIBUTE`]: the hosted zone whose janitor its agent runs, if any.
+    pub janitor_for: Option<String>,
 }
 
+/// The ECS attribute by which an agent with the janitor on announces itself as a candidate, on its own container
+/// instance, valued with the hosted zone id it cleans. Put once the agent's janitor starts, deleted when it
+/// stops gracefully (and at start when the janitor is off).
+pub const CANDIDATE_ATTRIBUTE: &str = "route53-discovery.janitor";
+
 impl Instance {
-    /// May this instance be the janitor: ACTIVE or DRAINING, with a connected agent.
-    pub fn can_serve(&self) -> bool {
-        self.agent_connected && matches!(self.status.as_str(), "ACTIVE" | "DRAINING")
+    /// May this instance be the janitor of `zone`: ACTIVE or DRAINING, with a connected ECS agent, and its
+    /// agent announced with the janitor on for `zone`.
+    pub fn can_serve(&self, zone: &str) -> bool {
+        self.agent_connected
+            && matches!(self.status.as_str(), "ACTIVE" | "DRAINING")
+            && self.janitor_for.as_deref() == Some(zone)
     }
 }
 
-/// The janitor of the cluster: the lowest instance id among the ACTIVE and DRAINING instances whose agent is
-/// connected. Every agent computes the same answer from the same ECS view, so at most one acts.
-pub fn elect<'a>(instances: impl IntoIterator<Item = &'a Instance>) -> Option<&'a str> {
+/// The janitor of the cluster for `zone`: the lowest instance id among the ACTIVE and DRAINING instances whose
+/// ECS agent is connected and whose agent announced its janitor for `zone`. An instance where no agent runs
+/// (daemon task pending, crash-looping before it was ready), or where the janitor is off, never wins. Every
+/// agent computes the same answer from the same ECS view, so at most one acts.
+pub fn elect<'a>(instances: impl IntoIterator<Item = &'a Instance>, zone: &str) -> Option<&'a str> {
     instances
         .into_iter()
-        .filter(|i| i.can_serve())
+        .filter(|i| i.can_serve(zone))
         .map(|i| i.id.as_str())
         .min()
 }
@@ -114,6 +126,7 @@ mod tests {
             status: status.into(),
             agent_connected: connected,
             ec2_instance_id: None,
+            janitor_for: Some("Z1".into()),
         }
     }
 
@@ -138,10 +151,26 @@ mod tests {
             inst("0", "INACTIVE", true),
             inst("1", "REGISTERING", true),
         ];
-        assert_eq!(elect(&all), Some("b"));
-        assert_eq!(elect(&all[..2]), Some("c"));
-        assert_eq!(elect(&all[1..2]), None);
-        assert_eq!(elect(&[]), None);
+        assert_eq!(elect(&all, "Z1"), Some("b"));
+        assert_eq!(elect(&all[..2], "Z1"), Some("c"));
+        assert_eq!(elect(&all[1..2], "Z1"), None);
+        assert_eq!(elect(&[], "Z1"), None);
+    }
+
+    #[test]
+    fn only_instances_whose_agent_announced_the_janitor_for_this_zone_are_elected() {
+        let mut none = inst("a", "ACTIVE", true);
+        none.janitor_for = None;
+        let mut other = inst("b", "ACTIVE", true);
+        other.janitor_for = Some("Z2".into());
+        let all = [none, other, inst("c", "ACTIVE", true)];
+        assert_eq!(
+            elect(&all, "Z1"),
+            Some("c"),
+            "no agent (or janitor off) on a; b cleans another zone"
+        );
+        assert_eq!(elect(&all, "Z2"), Some("b"));
+        assert_eq!(elect(&all[..1], "Z1"), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use aws_sdk_ecs::Client;
 
 use super::ec2::{Ec2Api, Ec2Error, Ec2Page};
 use super::ecs::{instance_id, Described, EcsApi, EcsError, InstancePage, LIST_PAGE};
-use super::plan::Instance;
+use super::plan::{Instance, CANDIDATE_ATTRIBUTE};
 use crate::error_chain::display_chain;
 
 /// ECS through `aws-sdk-ecs`.
@@ -88,11 +88,16 @@ impl EcsApi for SdkEcs {
             .container_instances()
             .iter()
             .filter_map(|ci| {
+                let candidate = ci
+                    .attributes()
+                    .iter()
+                    .find(|a| a.name() == CANDIDATE_ATTRIBUTE);
                 Some(Instance {
                     id: instance_id(ci.container_instance_arn()?).to_string(),
                     status: ci.status().unwrap_or_default().to_string(),
                     agent_connected: ci.agent_connected(),
                     ec2_instance_id: ci.ec2_instance_id().map(str::to_string),
+                    janitor_for: candidate.and_then(|a| a.value()).map(str::to_string),
                 })
             })
             .collect();
@@ -104,6 +109,52 @@ impl EcsApi for SdkEcs {
             .collect();
         Ok(Described { instances, missing })
     }
+
+    async fn put_attribute(
+        &self,
+        cluster: &str,
+        id: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), EcsError> {
+        self.client
+            .put_attributes()
+            .cluster(cluster)
+            .attributes(attribute(id, name, Some(value))?)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn delete_attribute(&self, cluster: &str, id: &str, name: &str) -> Result<(), EcsError> {
+        self.client
+            .delete_attributes()
+            .cluster(cluster)
+            .attributes(attribute(id, name, None)?)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+/// A custom attribute of container instance `id` (no value: to delete it).
+fn attribute(
+    id: &str,
+    name: &str,
+    value: Option<&str>,
+) -> Result<aws_sdk_ecs::types::Attribute, EcsError> {
+    aws_sdk_ecs::types::Attribute::builder()
+        .name(name)
+        .set_value(value.map(str::to_string))
+        .target_type(aws_sdk_ecs::types::TargetType::ContainerInstance)
+        .target_id(id)
+        .build()
+        .map_err(|e| EcsError::Permanent {
+            code: "ConstructionFailure".into(),
+            message: e.to_string(),
+        })
 }
 
 /// EC2 through `aws-sdk-ec2`.

@@ -90,7 +90,7 @@ fn rec(name: &str, id: &str, n: u8) -> Record {
 async fn world() -> World {
     let ecs = Rc::new(FakeEcs::new("prod", 2));
     for id in [A, B, C, D] {
-        ecs.register(id);
+        ecs.register_candidate(id, "Z1");
     }
     let zone = Rc::new(FakeRoute53::new("Z1", "z."));
     let mut ups = Vec::new();
@@ -137,6 +137,7 @@ impl World {
             me: me.into(),
             health: self.health.clone(),
             max_owners: self.max_owners,
+            announced: std::cell::Cell::new(false),
         })
     }
 
@@ -291,6 +292,7 @@ async fn the_election_pages_and_describes_lowest_ids_first_until_one_is_connecte
     let mut w = world().await;
     w.ecs = Rc::new(FakeEcs::new("prod", 100));
     for i in 0..250 {
+        w.ecs.register_candidate(&format!("{i:032x}"), "Z1");
         w.ecs.set(&format!("{i:032x}"), "ACTIVE", i >= 120);
     }
     let id = |i: u32| format!("{i:032x}");

@@ -174,6 +174,7 @@ mod tests {
             status: status.into(),
             agent_connected: connected,
             ec2_instance_id: ec2.map(str::to_string),
+            janitor_for: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! second (jittered ±20 %) with a grace period of a few seconds.
 
 mod ec2;
+mod election;
 
 use std::time::{Duration, Instant};
 
@@ -301,6 +302,11 @@ fn two_agents_of_one_cluster_only_the_elected_one_deletes_and_the_other_takes_ov
     assert!(agent_a.logs().contains("Removed record of a dead owner"));
     let b_logs = agent_b.logs();
     assert!(b_logs.contains("Not the elected janitor this cycle."));
+    let (_, metrics) = agent_b.get("/metrics").expect("/metrics answers");
+    assert!(
+        !metrics.contains("r53d_janitor_elections_lost_total 0\n"),
+        "B lost its elections: {metrics}"
+    );
     assert!(!b_logs.contains("Removed record") && !b_logs.contains("Janitor cycle done."));
     assert_eq!(
         spy_b.count("r53:change"),
