@@ -1,6 +1,6 @@
 //! Launch sync, shutdown, failure, health and configuration: the agent's life around the pipeline.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::support::agent::{run_once, Agent};
 use crate::support::docker::{Container, Spec};
@@ -180,4 +180,42 @@ fn dry_run_against_the_local_docker_serves_the_planned_records() {
         format!("r53d:local:local:c-{}", &c.id[..32])
     );
     assert!(w.records().is_empty(), "dry run writes nothing");
+}
+
+/// The promise: a live owner's record deleted (by hand, or by a janitor that misjudged) is back within one
+/// verification interval (`route53.verify_interval_secs`, ±20 %; a small cluster does not stretch it) plus the
+/// time to read and write. Here the interval is 2 s.
+#[test]
+fn a_live_owners_record_deleted_by_hand_is_back_within_the_verification_interval() {
+    let w = World::new("by-hand");
+    let interval = Duration::from_secs(2);
+    let config = w.config().replace(
+        "burst = 20\n",
+        &format!(
+            "burst = 20\nverify_interval_secs = {}\n",
+            interval.as_secs()
+        ),
+    );
+    let mut agent = Agent::start(&config, w.port);
+    agent.wait_ready();
+    let (_c, tid) = w.bridge_task("web", 0);
+    let expected = vec![w.expected("web", &tid, crate::HOST_IP)];
+    w.wait_records(expected.clone());
+    w.moto.delete(&w.zone_id, &expected[0]);
+    let t0 = Instant::now();
+    assert_eq!(w.records(), vec![], "deleted by hand");
+    w.wait_records(expected);
+    let took = t0.elapsed();
+    assert!(
+        took <= interval.mul_f64(1.2) + Duration::from_secs(5),
+        "back after {took:?}, later than promised"
+    );
+    assert!(agent
+        .logs()
+        .contains("Record differs from what this agent expects; fixing it."));
+    eprintln!(
+        "by-hand: a deleted record was back after {took:?} (verification every {interval:?} ±20 %)"
+    );
+    agent.terminate();
+    assert!(agent.wait_exit(Duration::from_secs(25)).success());
 }

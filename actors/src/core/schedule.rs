@@ -166,6 +166,30 @@ fn take_due<K: Ord + Clone>(map: &mut BTreeMap<K, Instant>, now: Instant) -> BTr
     due
 }
 
+/// The share of the account's Route53 quota (5 requests/s) the fleet's periodic verifications may use together:
+/// 5 %, 0.25 requests/s, 900 requests an hour, whatever the fleet's size.
+pub const VERIFY_FLEET_BUDGET: f64 = 0.25;
+
+/// The longest verification interval, whatever the fleet: a deleted record is back within a day at worst.
+pub const MAX_VERIFY_INTERVAL: Duration = Duration::from_secs(86_400);
+
+/// How often one agent verifies its records so that the whole fleet's verifications stay within
+/// `fleet_requests_per_sec` of the account's Route53 quota: `owners` agents (this cluster's owners holding records,
+/// this one included) each reading `requests` names per verification. Never more often than `min` (the configured
+/// interval), never less often than [`MAX_VERIFY_INTERVAL`]. Each agent computes its own from its own cost, so
+/// the fleet's rate is `owners × requests / interval` ≤ the budget.
+pub fn verify_interval(
+    min: Duration,
+    owners: usize,
+    requests: usize,
+    fleet_requests_per_sec: f64,
+) -> Duration {
+    let load = owners.max(1) as f64 * requests.max(1) as f64;
+    let secs = load / fleet_requests_per_sec.max(f64::MIN_POSITIVE);
+    let budgeted = Duration::try_from_secs_f64(secs).unwrap_or(MAX_VERIFY_INTERVAL);
+    budgeted.clamp(min, MAX_VERIFY_INTERVAL.max(min))
+}
+
 #[cfg(test)]
 #[path = "schedule/tests.rs"]
 mod tests;

@@ -390,9 +390,19 @@ mod tests {
         let c = cycle(&ecs, ME);
         assert!(matches!(once(&c).await, Report::Done(_)));
         // The graceful stop's withdrawal (bootstrap), by name and target only.
-        ecs.delete_attribute("prod", ME, CANDIDATE_ATTRIBUTE).await.unwrap();
+        ecs.delete_attribute("prod", ME, CANDIDATE_ATTRIBUTE)
+            .await
+            .unwrap();
         let r = once(&c).await;
-        assert!(matches!(r, Report::NotElected { janitor: None, listed: true }), "{r:?}");
+        assert!(
+            matches!(
+                r,
+                Report::NotElected {
+                    janitor: None,
+                    listed: true
+                }
+            ),
+            "{r:?}"
+        );
     }
 }
-

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::api::{read_zone, DnsApi, DnsError, ErrorClass};
 use crate::backoff::FullJitter;
-use crate::core::ownership::Owner;
+use crate::core::ownership::{parse, Owner};
 use crate::core::plan::{batches, Change};
 use crate::core::record::{Record, RecordSet};
 
@@ -43,6 +43,17 @@ pub(super) fn ours(owner: &Owner, sets: Vec<RecordSet>) -> Vec<Record> {
         .collect()
 }
 
+/// How many owners of this owner's cluster hold records among `sets`, this one included (at least 1).
+pub(super) fn cluster_owners(owner: &Owner, sets: &[RecordSet]) -> usize {
+    let others: std::collections::BTreeSet<&str> = sets
+        .iter()
+        .filter_map(|s| parse(s.set_identifier.as_deref()?))
+        .filter(|p| p.cluster_tag == owner.cluster_tag() && p.owner != owner.owner())
+        .map(|p| p.owner)
+        .collect();
+    others.len() + 1
+}
+
 /// How long the launch read may keep failing transiently before the agent gives up.
 const LOAD_BUDGET: Duration = Duration::from_secs(300);
 
@@ -64,5 +75,38 @@ pub(super) async fn load_zone(
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(id: &str) -> RecordSet {
+        RecordSet {
+            name: "web.z.".into(),
+            record_type: "A".into(),
+            set_identifier: Some(id.into()),
+            weight: Some(1),
+            ttl: Some(60),
+            values: vec!["10.0.0.1".into()],
+            has_extras: false,
+        }
+    }
+
+    #[test]
+    fn the_cluster_owners_are_counted_once_each_with_this_one() {
+        let me = Owner::new("prod", "me").unwrap();
+        let sets = [
+            "r53d:prod:a:t-1",
+            "r53d:prod:a:t-2",
+            "r53d:prod:b:t-3",
+            "r53d:prod:me:t-4",
+            "r53d:staging:c:t-5",
+            "hand-made",
+        ]
+        .map(set);
+        assert_eq!(cluster_owners(&me, &sets), 3, "a, b and me");
+        assert_eq!(cluster_owners(&me, &[]), 1);
     }
 }

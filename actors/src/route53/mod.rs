@@ -47,7 +47,7 @@ use tokio::sync::oneshot;
 
 use self::api::DnsApi;
 use self::book::RecordBook;
-use self::io::{load_zone, ours};
+use self::io::{cluster_owners, load_zone, ours};
 use crate::backoff::{uniform, FullJitter};
 use crate::core::ownership::Owner;
 use crate::core::plan::{weighted_counts, Group};
@@ -103,6 +103,9 @@ pub struct Route53Actor {
     waiters: Vec<(u64, oneshot::Sender<()>)>,
     /// Names already warned about for a TTL or weight mismatch.
     warned_names: HashSet<Group>,
+    /// Owners of this cluster holding records in the zone at the launch read (this one included): the fleet the
+    /// verification's budget is shared with.
+    cluster_owners: usize,
 }
 
 fn new_backoff() -> FullJitter {
@@ -132,6 +135,7 @@ impl Route53Actor {
             timer: None,
             waiters: Vec::new(),
             warned_names: HashSet::new(),
+            cluster_owners: 1,
         }
     }
 
@@ -154,19 +158,20 @@ impl Actor for Route53Actor {
             actix_rt::time::sleep(jitter).await;
             load_zone(api, zone_id, backoff).await
         };
-        ctx.wait(load.into_actor(self).map(|res, act, _ctx| match res {
+        ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
             Ok(sets) => {
                 act.warn_mismatches(&sets);
                 act.note_foreign_ttls(&sets, None);
                 let counts = weighted_counts(&sets);
+                act.cluster_owners = cluster_owners(&act.owner, &sets);
                 let records = ours(&act.owner, sets);
-                tracing::info!(zone_id = %act.config.zone_id, records = records.len(), "Found this owner's records in the zone.");
+                tracing::info!(zone_id = %act.config.zone_id, records = records.len(), cluster_owners = act.cluster_owners, "Found this owner's records in the zone.");
                 act.book.load_actual(records, counts);
                 act.publish();
+                act.start_verify(ctx);
             }
             Err(e) => act.reporter.failed(ACTOR, format!("reading zone {}: {e}", act.config.zone_id)),
         }));
-        self.start_verify(ctx);
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {

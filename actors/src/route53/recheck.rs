@@ -3,10 +3,11 @@
 //! * **Recheck after an ambiguous failure.** A request that timed out (or whose answer was lost) may reach
 //!   Route53 after the immediate re-read: its names are read once more `recheck_after` later, so a record that
 //!   landed late is known (and removed if its container has stopped meanwhile).
-//! * **Periodic verification** (`verify_interval`, jittered ±20 %): every name this agent holds records under is
-//!   read again, and whatever differs from the book (a record deleted or changed by hand, a late landing) is fixed.
-//!   It costs one paged read per name, so a few requests per interval; no request at all when the agent holds no
-//!   records.
+//! * **Periodic verification** (`verify_interval`, jittered ±20 %, longer in a large fleet): every name this agent
+//!   holds records under is read again, and whatever differs from the book (a record deleted or changed by hand or
+//!   by a janitor that misjudged, a late landing) is fixed. It costs one paged read per name; no request at all
+//!   when the agent holds no records. The interval grows with the cluster so that all its agents together stay
+//!   within [`VERIFY_FLEET_BUDGET`] ([`verify_interval`]).
 //!
 //! Both go through [`Route53Actor::read_names`] with [`AfterRead::Verify`]; they never run while a request is in
 //! flight. When they are due is the [`Schedule`]'s to say; the writer's one timer (`send.rs`, at most a second
@@ -24,6 +25,7 @@ use super::conflict::AfterRead;
 use super::Route53Actor;
 use crate::backoff::uniform;
 use crate::core::record::RecordKey;
+use crate::core::schedule::{verify_interval, VERIFY_FLEET_BUDGET};
 
 impl Route53Actor {
     /// Reads `names` again after `delay` (a name already waiting waits for the later time).
@@ -46,13 +48,17 @@ impl Route53Actor {
     }
 
     /// When the verification is due: every name this agent holds records under is read again now, and the next
-    /// verification is set.
+    /// verification is set, `verify_interval` away unless the fleet's share of the Route53 quota asks for longer
+    /// ([`verify_interval`]: this cluster's owners, each reading its names).
     pub(super) fn verify_if_due(&mut self, now: Instant) {
-        let Some(interval) = self.config.verify_interval else {
+        let Some(min) = self.config.verify_interval else {
             return;
         };
         if self.schedule.take_verify(now) {
-            self.schedule.recheck_at(self.book.names(), now);
+            let names = self.book.names();
+            let interval =
+                verify_interval(min, self.cluster_owners, names.len(), VERIFY_FLEET_BUDGET);
+            self.schedule.recheck_at(names, now);
             self.schedule.verify_at(now + jittered(interval));
         }
     }

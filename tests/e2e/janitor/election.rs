@@ -29,22 +29,51 @@ fn the_lowest_instances_without_a_janitor_agent_are_passed_over_and_a_live_one_c
     f.ecs.deregister(&f.cluster, dead);
     f.w.wait_records(vec![]);
     let logs = agent.logs();
-    assert!(logs.contains("Announced this agent as a janitor candidate"), "{logs}");
+    assert!(
+        logs.contains("Announced this agent as a janitor candidate"),
+        "{logs}"
+    );
     assert!(logs.contains("Removed record of a dead owner"), "{logs}");
     assert!(!logs.contains("No janitor this cycle"), "{logs}");
     let (_, body) = agent.get("/metrics").expect("/metrics answers");
-    assert!(metric(&body, "r53d_janitor_elections_won_total") >= 1.0, "{body}");
-    assert_eq!(metric(&body, "r53d_janitor_elections_lost_total"), 0.0, "{body}");
-    assert_eq!(f.spy.count("PutAttributes"), 1, "one announcement: {}", f.spy.summary());
+    assert!(
+        metric(&body, "r53d_janitor_elections_won_total") >= 1.0,
+        "{body}"
+    );
+    assert_eq!(
+        metric(&body, "r53d_janitor_elections_lost_total"),
+        0.0,
+        "{body}"
+    );
+    assert_eq!(
+        f.spy.count("PutAttributes"),
+        1,
+        "one announcement: {}",
+        f.spy.summary()
+    );
     assert!(!off_agent.logs().contains("Janitor cycle done."));
     // A graceful stop withdraws the candidacy (moto keeps a custom attribute deleted without its value, so
     // only the request is checked here; the fake ECS checks the effect).
     agent.terminate();
     assert!(agent.wait_exit(Duration::from_secs(15)).success());
-    assert!(agent.logs().contains("Withdrew this agent's janitor candidacy."), "{}", agent.logs());
+    assert!(
+        agent
+            .logs()
+            .contains("Withdrew this agent's janitor candidacy."),
+        "{}",
+        agent.logs()
+    );
     assert_eq!(f.spy.count("DeleteAttributes"), 1, "{}", f.spy.summary());
     off_agent.terminate();
     assert!(off_agent.wait_exit(Duration::from_secs(15)).success());
-    assert_eq!(f.spy.count("DeleteAttributes"), 1, "the janitor-off agent asks ECS nothing");
-    eprintln!("janitor-election: {} elected cycles; {}", cycles(&agent), f.spy.summary());
+    assert_eq!(
+        f.spy.count("DeleteAttributes"),
+        1,
+        "the janitor-off agent asks ECS nothing"
+    );
+    eprintln!(
+        "janitor-election: {} elected cycles; {}",
+        cycles(&agent),
+        f.spy.summary()
+    );
 }

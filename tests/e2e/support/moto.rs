@@ -158,9 +158,25 @@ impl Moto {
         self.upsert(zone_id, set);
     }
 
+    /// Deletes a weighted A record directly, as an operator would by hand.
+    pub fn delete(&self, zone_id: &str, rec: &Rec) {
+        let set = weighted_set(
+            &rec.name,
+            RrType::A,
+            &rec.set_identifier,
+            (rec.weight, rec.ttl),
+            &rec.values,
+        );
+        self.change(zone_id, ChangeAction::Delete, set);
+    }
+
     fn upsert(&self, zone_id: &str, set: ResourceRecordSet) {
+        self.change(zone_id, ChangeAction::Upsert, set);
+    }
+
+    fn change(&self, zone_id: &str, action: ChangeAction, set: ResourceRecordSet) {
         let change = Change::builder()
-            .action(ChangeAction::Upsert)
+            .action(action)
             .resource_record_set(set)
             .build()
             .unwrap();

@@ -117,3 +117,43 @@ fn the_timer_sleeps_until_the_next_wake_capped_at_the_tick() {
         "overdue: at once"
     );
 }
+
+#[test]
+fn a_small_fleet_verifies_at_the_configured_interval_and_a_large_one_within_its_budget() {
+    let five_min = Duration::from_secs(300);
+    assert_eq!(
+        verify_interval(five_min, 20, 2, 0.25),
+        five_min,
+        "20 x 2 / 0.25 = 160 s < 5 min"
+    );
+    assert_eq!(
+        verify_interval(five_min, 200, 2, 0.25),
+        Duration::from_secs(1600)
+    );
+    assert_eq!(
+        verify_interval(five_min, 2000, 2, 0.25),
+        Duration::from_secs(16_000)
+    );
+    // The fleet's rate: 2000 owners x 2 names / 16 000 s = 0.25 requests/s.
+    assert_eq!(
+        verify_interval(five_min, 100_000, 50, 0.25),
+        MAX_VERIFY_INTERVAL,
+        "capped at a day"
+    );
+    assert_eq!(
+        verify_interval(five_min, 0, 0, 0.25),
+        five_min,
+        "nothing known yet: at least one owner, one name"
+    );
+    let two_days = Duration::from_secs(172_800);
+    assert_eq!(
+        verify_interval(two_days, 1, 1, 0.25),
+        two_days,
+        "a configured interval longer than a day stays"
+    );
+    assert_eq!(
+        verify_interval(five_min, 1, 1, 0.0),
+        MAX_VERIFY_INTERVAL,
+        "no budget"
+    );
+}
