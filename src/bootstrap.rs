@@ -87,12 +87,15 @@ async fn connect_docker(socket: &str, budget: Duration) -> Result<Docker, String
 }
 
 /// Owner and full cluster name: from the settings, else from the ECS agent's `/v1/metadata` (retried within
-/// `budget`).
+/// `budget`), which also gives the scope (region and account) of the SetIdentifiers; without it (both set) they
+/// are written in the legacy format.
 async fn identity(settings: &Settings, budget: Duration) -> Result<(Owner, String), String> {
     let (mut owner, mut cluster) = (
         settings.agent.owner_id.clone(),
         settings.agent.cluster.clone(),
     );
+    // `<region>.<account>` of the container instance, from the ECS agent; none when it is not asked.
+    let mut scope = None;
     if owner.is_none() || cluster.is_none() {
         let ic = introspection(settings)
             .ok_or("agent.owner_id and agent.cluster are needed without an ECS agent")?;
@@ -114,10 +117,14 @@ async fn identity(settings: &Settings, budget: Duration) -> Result<(Owner, Strin
         };
         owner = owner.or(meta.container_instance_id);
         cluster = cluster.or(Some(meta.cluster));
+        scope = meta.scope;
     }
     let (owner, cluster) = (owner.expect("set above"), cluster.expect("set above"));
-    let me = Owner::new(&cluster, &owner).map_err(|e| e.to_string())?;
-    Ok((me, cluster))
+    let me = match &scope {
+        Some(scope) => Owner::scoped(&cluster, &owner, scope),
+        None => Owner::new(&cluster, &owner),
+    };
+    Ok((me.map_err(|e| e.to_string())?, cluster))
 }
 
 /// AWS SDK settings shared by the Route53 and ECS clients: no SDK retries (the caller retries, behind its own
@@ -270,7 +277,7 @@ async fn try_start(
     let api = route53_api(&settings, &metrics).await;
     let zone = zone_name(&*api, &settings, budget).await?;
     let zone_id = settings.route53.hosted_zone_id.clone();
-    tracing::info!(zone_id = %zone_id, zone = zone.as_str(), cluster = owner.cluster_tag(), owner = owner.owner(), mode = ?settings.agent.mode, "Starting.");
+    tracing::info!(zone_id = %zone_id, zone = zone.as_str(), cluster = owner.cluster_tag(), scope = owner.scope().unwrap_or(""), owner = owner.owner(), mode = ?settings.agent.mode, "Starting.");
     warn_ttl_outlives_drain(&settings);
     let reporter = SupervisorActor::reporter(supervisor);
     let policy = Arc::new(RecordPolicy {

@@ -120,6 +120,7 @@ pub(super) async fn start(settings: &Settings, j: Janitor<'_>) {
     check_owner_override(settings, &me, &cluster);
     let config = JanitorConfig {
         cluster: cluster.clone(),
+        scope: j.owner.region_account().map(str::to_string),
         owner: me.clone(),
         zone_id: zone_id.clone(),
         interval: settings.janitor.interval,
@@ -167,6 +168,7 @@ pub async fn once(settings: &Settings, allow_mass_delete: bool) -> Result<OnceRe
     let ecs = ecs_api(settings).await;
     let ec2 = ec2_api(settings).await;
     let o = Once {
+        scope: owner.region_account().map(str::to_string),
         cluster,
         zone_id: settings.route53.hosted_zone_id.clone(),
         me: owner.owner().to_string(),

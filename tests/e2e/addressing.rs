@@ -16,7 +16,7 @@ use self::helpers::{
     PORT_LABEL,
 };
 use crate::support::docker::{Container, Spec};
-use crate::support::ecs::{CLUSTER, INSTANCE_ID};
+use crate::support::ecs::{CLUSTER, INSTANCE_ID, SCOPE};
 use crate::support::imds::Mode;
 use crate::support::moto::Typed;
 use crate::support::wait_for_result;
@@ -71,7 +71,10 @@ fn every_network_mode_is_published_at_an_address_and_port_other_hosts_can_reach(
         Some(two_c.host_port("82/tcp")),
         published_on_ipv6(&two_c, "82/tcp"),
     );
-    let host_id = format!("r53d:{CLUSTER}:{INSTANCE_ID}:c-{}", &host_c.id[..32]);
+    let host_id = format!(
+        "r53d:{CLUSTER}@{SCOPE}:{INSTANCE_ID}:c-{}",
+        &host_c.id[..32]
+    );
     let host_name = w.name_of("hostnet");
     e.out
         .push(rec(host_name.clone(), "A", &host_id, HOST_IP.into()));

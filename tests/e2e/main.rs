@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use support::agent::{free_port, Agent};
 use support::docker::{Container, Spec};
-use support::ecs::{FakeEcsAgent, Task, CLUSTER, INSTANCE_ID};
+use support::ecs::{FakeEcsAgent, Task, CLUSTER, INSTANCE_ID, SCOPE};
 use support::imds::FakeImds;
 use support::moto::{Moto, Rec};
 
@@ -145,7 +145,7 @@ enabled = false
 
     /// The SetIdentifier this agent gives task `task_id`.
     pub fn set_id(&self, task_id: &str) -> String {
-        format!("r53d:{CLUSTER}:{INSTANCE_ID}:t-{task_id}")
+        format!("r53d:{CLUSTER}@{SCOPE}:{INSTANCE_ID}:t-{task_id}")
     }
 
     /// The record this agent should hold for a task.

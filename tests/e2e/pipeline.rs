@@ -71,7 +71,8 @@ fn containers_that_are_not_ecs_tasks_are_keyed_by_container_id_and_bad_labels_sk
         })
         .collect();
     let set_identifier = format!(
-        "r53d:{CLUSTER}:{}:c-{}",
+        "r53d:{CLUSTER}@{}:{}:c-{}",
+        crate::support::ecs::SCOPE,
         crate::support::ecs::INSTANCE_ID,
         &good.id[..32]
     );

@@ -237,6 +237,9 @@ pub struct AgentMetadata {
     pub cluster: String,
     /// Container instance id: the last path part of `ContainerInstanceArn`, when the instance is registered.
     pub container_instance_id: Option<String>,
+    /// `<region>.<account>` from `ContainerInstanceArn` (`arn:<partition>:ecs:<region>:<account>:…`), when it
+    /// is registered: what tells this cluster apart from a same-named one elsewhere.
+    pub scope: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -254,13 +257,28 @@ pub fn parse_metadata(body: &[u8]) -> Result<AgentMetadata, ParseError> {
         .cluster
         .filter(|c| !c.is_empty())
         .ok_or(ParseError::WrongShape("no Cluster in metadata"))?;
-    let id = raw
-        .container_instance_arn
-        .and_then(|arn| arn.rsplit('/').next().map(str::to_string));
+    let arn = raw.container_instance_arn.unwrap_or_default();
+    let id = arn.rsplit('/').next().map(str::to_string);
     Ok(AgentMetadata {
         cluster,
         container_instance_id: id.filter(|s| !s.is_empty()),
+        scope: scope_of_arn(&arn),
     })
+}
+
+/// `<region>.<account>` of an ECS ARN, when both parts are well-formed (a region of lowercase letters, digits and
+/// hyphens; a 12-digit account).
+pub fn scope_of_arn(arn: &str) -> Option<String> {
+    let mut parts = arn.split(':');
+    let (arn_, _partition, service) = (parts.next()?, parts.next()?, parts.next()?);
+    let (region, account) = (parts.next()?, parts.next()?);
+    let region_ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    (arn_ == "arn" && service == "ecs" && region_ok && account_ok)
+        .then(|| format!("{region}.{account}"))
 }
 
 #[cfg(test)]

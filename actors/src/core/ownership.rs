@@ -3,14 +3,20 @@
 //! Format (≤ 128 characters, the Route53 limit):
 //!
 //! ```text
-//! r53d:<cluster>:<owner>:t-<task id>          a container that belongs to an ECS task
-//! r53d:<cluster>:<owner>:c-<container id[..32]>  a labelled container that is not an ECS task
-//! r53d:<cluster>:<owner>:h-host               the owner's per-instance SRV target (its A/AAAA records)
+//! r53d:<cluster>@<scope>:<owner>:t-<task id>          a container that belongs to an ECS task
+//! r53d:<cluster>@<scope>:<owner>:c-<container id[..32]>  a labelled container that is not an ECS task
+//! r53d:<cluster>@<scope>:<owner>:h-host               the owner's per-instance SRV target (its A/AAAA records)
 //! ```
 //!
 //! * `cluster` is the ECS cluster name. ECS allows 255 characters; when the name does not fit the budget left by
 //!   the other parts it is shortened to a prefix, `~` and the CRC-32 of the full name in 8 hex digits, so it still
 //!   tells clusters apart and a janitor can compute the same tag from its own cluster name.
+//! * `scope` is `<region>.<account>` of the cluster (from the container instance ARN), so two clusters of one
+//!   name in different regions or accounts sharing a zone never take each other's records for their own.
+//!   Without it (`r53d:<cluster>:<owner>:…`) the identifier is in the **legacy** format of earlier versions, still
+//!   written by an agent that knows no scope (both `agent.owner_id` and `agent.cluster` set, no ECS agent
+//!   asked). A scoped agent recognises its own legacy records as its own and migrates them: they are not desired,
+//!   so the launch sync replaces them by scoped ones.
 //! * `owner` is the owning container instance (by default the id at the end of the container-instance ARN).
 //! * The last part makes the identifier unique per task (one record per task and name).
 //!
@@ -36,7 +42,15 @@ pub enum OwnershipError {
     /// The cluster name is empty or has characters outside `[A-Za-z0-9_.-]`.
     #[error("cluster name {0:?} must be non-empty and use only A-Z a-z 0-9 _ . -")]
     BadCluster(String),
+    /// The scope is not 1-28 characters of `[a-z0-9.-]`.
+    #[error("scope {0:?} must be 1-28 characters of a-z 0-9 . - (<region>.<account>)")]
+    BadScope(String),
 }
+
+/// Longest scope: `<region>.<account>` (the longest regions have 14 or 15 characters, accounts 12).
+pub const MAX_SCOPE: usize = 28;
+/// The fewest characters left for the cluster tag before the scope is written short (`~` and its CRC-32).
+const MIN_TAG: usize = 13;
 
 fn is_token(s: &str) -> bool {
     !s.is_empty()
@@ -44,27 +58,69 @@ fn is_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
 }
 
-/// This agent's identity: which cluster and container instance its records belong to.
+/// This agent's identity: which cluster (and where) and container instance its records belong to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
     cluster_tag: String,
     owner: String,
+    /// The scope as written in SetIdentifiers (in full or short).
+    scope: Option<String>,
+    /// `<region>.<account>` in full.
+    region_account: Option<String>,
 }
 
 impl Owner {
-    /// Validates the parts and computes the cluster tag.
+    /// An owner that writes the legacy format (no scope): validates the parts and computes the cluster tag.
     pub fn new(cluster: &str, owner: &str) -> Result<Self, OwnershipError> {
+        Self::build(cluster, owner, None)
+    }
+
+    /// An owner of a cluster in `scope` (`<region>.<account>`): writes the scoped format.
+    pub fn scoped(cluster: &str, owner: &str, scope: &str) -> Result<Self, OwnershipError> {
+        let ok = !scope.is_empty()
+            && scope.len() <= MAX_SCOPE
+            && scope
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            && !scope.starts_with('~');
+        if !ok {
+            return Err(OwnershipError::BadScope(scope.to_string()));
+        }
+        Self::build(cluster, owner, Some(scope))
+    }
+
+    fn build(cluster: &str, owner: &str, scope: Option<&str>) -> Result<Self, OwnershipError> {
         if !is_token(owner) || owner.len() > MAX_OWNER {
             return Err(OwnershipError::BadOwner(owner.to_string()));
         }
         if !is_token(cluster) {
             return Err(OwnershipError::BadCluster(cluster.to_string()));
         }
+        let region_account = scope.map(str::to_string);
         let budget = MAX_SET_IDENTIFIER - PREFIX.len() - 3 - owner.len() - MAX_INSTANCE;
+        // The scope as written: in full, or `~<crc32>` when the full one would leave the tag too little room.
+        let scope = scope.map(|s| match budget.saturating_sub(s.len() + 1) >= MIN_TAG {
+            true => s.to_string(),
+            false => format!("~{:08x}", crc32fast::hash(s.as_bytes())),
+        });
+        let budget = budget - scope.as_ref().map_or(0, |s| s.len() + 1);
         Ok(Self {
             cluster_tag: cluster_tag(cluster, budget),
             owner: owner.to_string(),
+            scope,
+            region_account,
         })
+    }
+
+    /// `<region>.<account>` in full, when this owner writes the scoped format (a janitor matches other owners'
+    /// scopes against it with [`is_scope_of`]).
+    pub fn region_account(&self) -> Option<&str> {
+        self.region_account.as_deref()
+    }
+
+    /// `<region>.<account>` as this owner writes it (or its short form), when it writes the scoped format.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
     }
 
     /// The cluster as it appears in SetIdentifiers.
@@ -79,14 +135,41 @@ impl Owner {
 
     /// The SetIdentifier for one task or container of this owner.
     pub fn set_identifier(&self, instance: &InstanceId) -> String {
-        format!("{PREFIX}:{}:{}:{instance}", self.cluster_tag, self.owner)
+        match &self.scope {
+            Some(scope) => format!(
+                "{PREFIX}:{}@{scope}:{}:{instance}",
+                self.cluster_tag, self.owner
+            ),
+            None => format!("{PREFIX}:{}:{}:{instance}", self.cluster_tag, self.owner),
+        }
     }
 
-    /// True when `set_identifier` was written by this owner (same cluster tag and owner).
+    /// True when `set_identifier` was written by this owner: same cluster tag and owner, and this owner's scope
+    /// or none (a legacy record of this owner, to migrate).
     pub fn owns(&self, set_identifier: &str) -> bool {
-        parse(set_identifier)
-            .is_some_and(|p| p.cluster_tag == self.cluster_tag && p.owner == self.owner)
+        parse(set_identifier).is_some_and(|p| {
+            p.cluster_tag == self.cluster_tag
+                && p.owner == self.owner
+                && (p.scope.is_none() || p.scope == self.scope.as_deref())
+        })
     }
+}
+
+/// True when `written` (the scope part of a SetIdentifier) stands for `scope`: the scope itself, or its short
+/// form `~<crc32>` (written when an owner's long id leaves too little room).
+pub fn is_scope_of(written: &str, scope: &str) -> bool {
+    written == scope || written == format!("~{:08x}", crc32fast::hash(scope.as_bytes()))
+}
+
+/// The legacy form of a scoped SetIdentifier (`@<scope>` left out), which an earlier version of the same
+/// owner wrote for the same task; `None` for an identifier that is not scoped.
+pub fn legacy_form(set_identifier: &str) -> Option<String> {
+    let p = parse(set_identifier)?;
+    p.scope?;
+    Some(format!(
+        "{PREFIX}:{}:{}:{}",
+        p.cluster_tag, p.owner, p.instance
+    ))
 }
 
 /// The cluster name, or a shortened `prefix~crc32` form when it does not fit `budget` characters.
@@ -160,6 +243,8 @@ impl fmt::Display for InstanceId {
 pub struct ParsedSetIdentifier<'a> {
     /// Cluster tag (the name, or its shortened form).
     pub cluster_tag: &'a str,
+    /// `<region>.<account>`; `None` in the legacy format.
+    pub scope: Option<&'a str>,
     /// Owning container instance.
     pub owner: &'a str,
     /// `t-<task id>`, `c-<container id>` or `h-host`.
@@ -169,8 +254,12 @@ pub struct ParsedSetIdentifier<'a> {
 /// Parses a SetIdentifier written by any agent of this kind; `None` for anything else.
 pub fn parse(set_identifier: &str) -> Option<ParsedSetIdentifier<'_>> {
     let mut parts = set_identifier.split(':');
-    let (prefix, cluster_tag, owner, instance) =
+    let (prefix, cluster, owner, instance) =
         (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (cluster_tag, scope) = match cluster.split_once('@') {
+        Some((tag, scope)) => (tag, Some(scope).filter(|s| !s.is_empty())?.into()),
+        None => (cluster, None),
+    };
     let valid = prefix == PREFIX
         && parts.next().is_none()
         && !cluster_tag.is_empty()
@@ -179,10 +268,15 @@ pub fn parse(set_identifier: &str) -> Option<ParsedSetIdentifier<'_>> {
         && instance.len() > 2;
     valid.then_some(ParsedSetIdentifier {
         cluster_tag,
+        scope,
         owner,
         instance,
     })
 }
+
+#[cfg(test)]
+#[path = "ownership/scope_tests.rs"]
+mod scope_tests;
 
 #[cfg(test)]
 mod tests {

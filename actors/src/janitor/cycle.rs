@@ -26,9 +26,9 @@ use actix::WeakRecipient;
 
 use super::ec2::{Ec2Api, Ec2Error};
 use super::ecs::{describe_into, list_all, EcsApi, EcsError, Knowledge, DESCRIBE_CHUNK};
-use super::plan::{elect, records_by_owner, removal_limit, CANDIDATE_ATTRIBUTE};
+use super::plan::{elect, legacy_only, records_by_owner, removal_limit, CANDIDATE_ATTRIBUTE};
 use super::tracker::{DeadTracker, Observed};
-use super::verdict::verdicts;
+use super::verdict::{verdicts, Judged};
 use crate::core::record::Record;
 use crate::health::{HealthState, NotReady};
 use crate::route53::api::{read_zone, DnsApi, DnsError};
@@ -44,6 +44,8 @@ pub struct Cycle {
     pub dns: Rc<dyn DnsApi>,
     /// Full ECS cluster name.
     pub cluster: String,
+    /// The cluster's `<region>.<account>`, when known: records of a same-named cluster elsewhere are not judged.
+    pub scope: Option<String>,
     /// Hosted zone id.
     pub zone_id: String,
     /// This agent's owner id (its container instance id).
@@ -209,9 +211,14 @@ async fn judge(
         .await
         .map_err(Report::ZoneUnreadable)?;
     let zone_records = sets.len();
-    let by_owner = records_by_owner(sets, &c.cluster, &c.me);
+    let by_owner = records_by_owner(sets, &c.cluster, c.scope.as_deref(), &c.me);
     let owners: Vec<String> = by_owner.keys().cloned().collect();
-    let v = verdicts(&*c.ecs, &*c.ec2, &c.cluster, &owners, &mut known)
+    let legacy = legacy_only(&by_owner, c.scope.as_deref());
+    let judged = Judged {
+        owners: &owners,
+        legacy: &legacy,
+    };
+    let v = verdicts(&*c.ecs, &*c.ec2, &c.cluster, judged, &mut known)
         .await
         .map_err(Report::Skipped)?;
     let observed = tracker.observe(Instant::now(), &v.by_owner);
@@ -311,6 +318,7 @@ mod tests {
             ec2: ecs.clone(),
             dns: Rc::new(FakeRoute53::new("Z1", "z.")),
             cluster: "prod".into(),
+            scope: None,
             zone_id: "Z1".into(),
             me: me.into(),
             health: Arc::new(HealthState::default()),

@@ -53,6 +53,8 @@ use crate::route53::Purge;
 pub struct JanitorConfig {
     /// Full ECS cluster name.
     pub cluster: String,
+    /// The cluster's `<region>.<account>`, when known ([`crate::core::ownership::Owner::region_account`]).
+    pub scope: Option<String>,
     /// This agent's owner id (its container instance id).
     pub owner: String,
     /// Hosted zone id.
@@ -116,6 +118,7 @@ impl JanitorActor {
             ec2: apis.ec2,
             dns: apis.dns,
             cluster: config.cluster.clone(),
+            scope: config.scope.clone(),
             zone_id: config.zone_id.clone(),
             me: config.owner.clone(),
             health: health.clone(),

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use super::ec2::{Ec2Api, Ec2Error};
 use super::ecs::{EcsApi, EcsError, Knowledge};
-use super::plan::{records_by_owner, removal_limit};
-use super::verdict::{verdicts, Liveness};
+use super::plan::{legacy_only, records_by_owner, removal_limit};
+use super::verdict::{verdicts, Judged, Liveness};
 use crate::core::record::Record;
 use crate::route53::api::{read_zone, DnsApi, DnsError};
 use crate::route53::{purge_records, PurgeOutcome};
@@ -19,6 +19,8 @@ use crate::route53::{purge_records, PurgeOutcome};
 pub struct Once {
     /// Full ECS cluster name.
     pub cluster: String,
+    /// The cluster's `<region>.<account>`, when known.
+    pub scope: Option<String>,
     /// Hosted zone id.
     pub zone_id: String,
     /// The owner id of the host it runs on (its records are never judged); empty off an instance.
@@ -67,9 +69,14 @@ pub async fn run_once(
     o: &Once,
 ) -> Result<OnceReport, OnceError> {
     let sets = read_zone(dns, &o.zone_id).await?;
-    let by_owner = records_by_owner(sets, &o.cluster, &o.me);
+    let by_owner = records_by_owner(sets, &o.cluster, o.scope.as_deref(), &o.me);
     let owners: Vec<String> = by_owner.keys().cloned().collect();
-    let v = verdicts(ecs, ec2, &o.cluster, &owners, &mut Knowledge::default()).await?;
+    let legacy = legacy_only(&by_owner, o.scope.as_deref());
+    let judged = Judged {
+        owners: &owners,
+        legacy: &legacy,
+    };
+    let v = verdicts(ecs, ec2, &o.cluster, judged, &mut Knowledge::default()).await?;
     if let Some(e) = v.ec2_error {
         return Err(OnceError::Ec2(e));
     }
@@ -130,7 +137,7 @@ mod tests {
                 let value = RecordValue::A([10, 0, 0, i as u8].into());
                 Change::Upsert(Record::new(
                     "web.z.".into(),
-                    format!("r53d:prod:{id}:t-{i}"),
+                    format!("r53d:prod@us-east-1.111122223333:{id}:t-{i}"),
                     value,
                     60,
                     1,
@@ -152,6 +159,7 @@ mod tests {
     fn once(allow_mass_delete: bool) -> Once {
         Once {
             cluster: "prod".into(),
+            scope: Some("us-east-1.111122223333".into()),
             zone_id: "Z1".into(),
             me: IDS[0].into(),
             max_owners: 5,

@@ -2,9 +2,9 @@
 //! belong to which owner of this cluster, and the brake's limit. How alive each owner looks is
 //! [`super::verdict`]; the grace period is enforced by the dead-owner tracker ([`super::tracker`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::core::ownership::{is_cluster_tag_of, parse};
+use crate::core::ownership::{is_cluster_tag_of, is_scope_of, parse};
 use crate::core::record::{Record, RecordSet};
 
 /// One container instance as `DescribeContainerInstances` reports it.
@@ -79,12 +79,15 @@ pub fn removal_limit(max_owners_per_cycle: usize, owners: usize) -> usize {
     max_owners_per_cycle.min((owners / MAX_SHARE_DIVISOR).max(1))
 }
 
-/// Records of this cluster's other owners, by owner: A records whose SetIdentifier parses, names `cluster` (its
-/// tag, possibly shortened) and an owner other than `me`. Records of other clusters, of foreign writers, and of
-/// any other shape are left out, so they can never be deleted.
+/// Records of this cluster's other owners, by owner: A, AAAA and SRV records whose SetIdentifier parses, names
+/// `cluster` (its tag, possibly shortened), `scope` (this cluster's `<region>.<account>`; a record of a
+/// same-named cluster elsewhere is not this cluster's) or no scope at all (the legacy format), and an owner other
+/// than `me`. A janitor that knows no scope takes only legacy records. Records of other clusters, of foreign
+/// writers, and of any other shape are left out, so they can never be deleted.
 pub fn records_by_owner(
     sets: Vec<RecordSet>,
     cluster: &str,
+    scope: Option<&str>,
     me: &str,
 ) -> BTreeMap<String, Vec<Record>> {
     let mut out: BTreeMap<String, Vec<Record>> = BTreeMap::new();
@@ -92,12 +95,39 @@ pub fn records_by_owner(
         let Some(p) = parse(&record.key.set_identifier) else {
             continue;
         };
-        if is_cluster_tag_of(p.cluster_tag, cluster) && p.owner != me {
+        let in_scope = match (p.scope, scope) {
+            (None, _) => true,
+            (Some(theirs), Some(ours)) => is_scope_of(theirs, ours),
+            (Some(_), None) => false,
+        };
+        if in_scope && is_cluster_tag_of(p.cluster_tag, cluster) && p.owner != me {
             let owner = p.owner.to_string();
             out.entry(owner).or_default().push(record);
         }
     }
     out
+}
+
+/// For a janitor that knows its scope: the owners all of whose records are in the legacy format (no scope).
+/// Where their cluster is cannot be told, so an id ECS does not know is no proof of death (it may be a
+/// same-named cluster's elsewhere). A janitor without a scope writes and reads the legacy format only and judges
+/// as before: none.
+pub fn legacy_only(
+    by_owner: &BTreeMap<String, Vec<Record>>,
+    scope: Option<&str>,
+) -> BTreeSet<String> {
+    if scope.is_none() {
+        return BTreeSet::new();
+    }
+    by_owner
+        .iter()
+        .filter(|(_, records)| {
+            records
+                .iter()
+                .all(|r| parse(&r.key.set_identifier).is_some_and(|p| p.scope.is_none()))
+        })
+        .map(|(owner, _)| owner.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -217,13 +247,13 @@ mod tests {
         txt.record_type = "TXT".into();
         let mut with_sets = sets.clone();
         with_sets.push(txt);
-        let by = records_by_owner(with_sets, "prod", "me");
+        let by = records_by_owner(with_sets, "prod", None, "me");
         let ids = |o: &str| -> Vec<String> {
             by[o].iter().map(|r| r.key.set_identifier.clone()).collect()
         };
         assert_eq!(by.keys().collect::<Vec<_>>(), ["alive", "dead"]);
         assert_eq!(ids("dead"), ["r53d:prod:dead:t-1", "r53d:prod:dead:t-2"]);
-        let long_by = records_by_owner(sets, &long, "me");
+        let long_by = records_by_owner(sets, &long, None, "me");
         assert_eq!(long_by.len(), 1);
         assert_eq!(long_by["dead"].len(), 1, "the shortened tag is matched");
     }
@@ -248,7 +278,7 @@ mod tests {
             typed("i-1.hosts.z.", "AAAA", "r53d:prod:dead:h-host", "2600::9"),
             typed("web.z.", "TXT", "r53d:prod:dead:t-1", "\"x\""),
         ];
-        let by = records_by_owner(sets, "prod", "me");
+        let by = records_by_owner(sets, "prod", None, "me");
         let types: Vec<String> = by["dead"]
             .iter()
             .map(|r| format!("{} {}", r.key.name, r.key.record_type))
@@ -263,6 +293,39 @@ mod tests {
                 "i-1.hosts.z. AAAA"
             ],
             "a TXT set is no record of ours"
+        );
+    }
+
+    #[test]
+    fn a_same_named_cluster_elsewhere_is_not_this_cluster_and_legacy_owners_are_told_apart() {
+        let west = "us-west-2.111122223333";
+        let sets = vec![
+            set("web.z.", Some(&format!("r53d:prod@{west}:a:t-1"))),
+            set("web.z.", Some("r53d:prod@us-east-1.111122223333:b:t-2")),
+            set("web.z.", Some("r53d:prod@us-west-2.444455556666:c:t-3")),
+            set("web.z.", Some("r53d:prod:d:t-4")),
+            set("web.z.", Some(&format!("r53d:prod@{west}:e:t-5"))),
+            set("web.z.", Some("r53d:prod:e:t-6")),
+        ];
+        let by = records_by_owner(sets.clone(), "prod", Some(west), "me");
+        assert_eq!(
+            by.keys().collect::<Vec<_>>(),
+            ["a", "d", "e"],
+            "another region or account: not ours"
+        );
+        assert_eq!(
+            legacy_only(&by, Some(west)),
+            BTreeSet::from(["d".to_string()])
+        );
+        assert!(
+            legacy_only(&by, None).is_empty(),
+            "an unscoped janitor judges as before"
+        );
+        let unscoped = records_by_owner(sets, "prod", None, "me");
+        assert_eq!(
+            unscoped.keys().collect::<Vec<_>>(),
+            ["d", "e"],
+            "only legacy records without a scope"
         );
     }
 }

@@ -21,6 +21,9 @@ use crate::route53::api::DnsApi;
 use crate::route53::fake::FakeRoute53;
 use crate::route53::{Purge, PurgeOutcome};
 
+/// The region and account of the cluster in these tests.
+const SCOPE: &str = "us-east-1.111122223333";
+
 /// Container instance ids (32 hex digits, the shape ECS uses); `A` is the lowest.
 const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -96,8 +99,16 @@ async fn world() -> World {
     let mut ups = Vec::new();
     for (i, owner) in [A, B, C, D].iter().enumerate() {
         let i = i as u8;
-        ups.push(rec("web.z.", &format!("r53d:prod:{owner}:t-{i}1"), 10 + i));
-        ups.push(rec("api.z.", &format!("r53d:prod:{owner}:t-{i}2"), 20 + i));
+        ups.push(rec(
+            "web.z.",
+            &format!("r53d:prod@{SCOPE}:{owner}:t-{i}1"),
+            10 + i,
+        ));
+        ups.push(rec(
+            "api.z.",
+            &format!("r53d:prod@{SCOPE}:{owner}:t-{i}2"),
+            20 + i,
+        ));
     }
     ups.push(rec("web.z.", &format!("r53d:staging:{C}:t-91"), 91));
     ups.push(rec("web.z.", &format!("r53d:prod-2:{C}:t-92"), 92));
@@ -133,6 +144,7 @@ impl World {
             ec2: self.ecs.clone(),
             dns: self.zone.clone() as Rc<dyn DnsApi>,
             cluster: "prod".into(),
+            scope: Some(SCOPE.into()),
             zone_id: "Z1".into(),
             me: me.into(),
             health: self.health.clone(),
@@ -161,7 +173,7 @@ impl World {
 fn owners_left(ids: &[String]) -> Vec<&str> {
     let mut o: Vec<&str> = ids
         .iter()
-        .filter_map(|i| i.strip_prefix("r53d:prod:"))
+        .filter_map(|i| i.strip_prefix(&format!("r53d:prod@{SCOPE}:")))
         .map(|rest| rest.split(':').next().unwrap())
         .collect();
     o.dedup();
@@ -427,6 +439,7 @@ async fn with_ecs_unreachable_the_cycle_is_skipped_before_anything_is_read() {
 fn actor(w: &World, me: &str, grace: Duration, stats: &JanitorCounters) -> Addr<JanitorActor> {
     let config = JanitorConfig {
         cluster: "prod".into(),
+        scope: Some(SCOPE.into()),
         owner: me.into(),
         zone_id: "Z1".into(),
         interval: Duration::from_millis(40),

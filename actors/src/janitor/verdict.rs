@@ -16,7 +16,7 @@
 //!
 //! "None" is no verdict: the owner's grace clock starts over and nothing of it is deleted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::ec2::{states, Ec2Api, Ec2Error};
 use super::ecs::{describe_into, EcsApi, EcsError, Knowledge};
@@ -113,15 +113,26 @@ pub struct Verdicts {
     pub ec2_calls: usize,
 }
 
-/// Judges `owners`: describes those shaped like container instance ids and not in `known` yet (an ECS error
+/// Who is judged: this cluster's other owners holding records, and those of them whose records are all in the
+/// legacy format ([`super::plan::legacy_only`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Judged<'a> {
+    /// The owners.
+    pub owners: &'a [String],
+    /// Those with legacy records only: `MISSING` gives them no verdict.
+    pub legacy: &'a BTreeSet<String>,
+}
+
+/// Judges the owners: describes those shaped like container instance ids and not in `known` yet (an ECS error
 /// ends the judgement), then asks EC2 about the suspects in one paged read. Owners of another shape get no verdict.
 pub async fn verdicts(
     ecs: &dyn EcsApi,
     ec2: &dyn Ec2Api,
     cluster: &str,
-    owners: &[String],
+    judged: Judged<'_>,
     known: &mut Knowledge,
 ) -> Result<Verdicts, EcsError> {
+    let Judged { owners, legacy } = judged;
     let judged: Vec<String> = owners
         .iter()
         .filter(|o| looks_like_instance_id(o))
@@ -132,7 +143,7 @@ pub async fn verdicts(
         .iter()
         .map(|o| {
             let judge = looks_like_instance_id(o);
-            let missing = judge && known.missing.contains(o);
+            let missing = judge && known.missing.contains(o) && !legacy.contains(o);
             let described = known.instances.get(o).filter(|_| judge);
             (o, ecs_view(described, missing))
         })
@@ -287,7 +298,12 @@ mod tests {
     async fn judge(ecs: &FakeEcs, owners: &[&str]) -> Verdicts {
         let owners: Vec<String> = owners.iter().map(|o| o.to_string()).collect();
         let mut known = Knowledge::default();
-        verdicts(ecs, ecs, "prod", &owners, &mut known)
+        let legacy = BTreeSet::from([IDS[3].to_string()]);
+        let judged = Judged {
+            owners: &owners,
+            legacy: &legacy,
+        };
+        verdicts(ecs, ecs, "prod", judged, &mut known)
             .await
             .unwrap()
     }
@@ -351,5 +367,15 @@ mod tests {
                 &Liveness::Alive
             ]
         );
+    }
+
+    #[actix_rt::test]
+    async fn an_owner_unknown_to_ecs_with_only_legacy_records_gets_no_verdict() {
+        let ecs = FakeEcs::new("prod", 10);
+        ecs.register(IDS[0]);
+        // IDS[2] and IDS[3] are unknown to ECS; IDS[3]'s records are all legacy (see `judge`).
+        let v = judge(&ecs, &[IDS[2], IDS[3]]).await;
+        let got: Vec<&Liveness> = v.by_owner.values().collect();
+        assert_eq!(got, [&Liveness::Dead("unknown to ECS"), &Liveness::Unknown]);
     }
 }

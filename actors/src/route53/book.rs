@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::core::ownership::{parse, InstanceId};
+use crate::core::ownership::{legacy_form, parse, InstanceId};
 use crate::core::plan::{plan_key, Change, Group, MAX_WEIGHTED_PER_NAME};
 use crate::core::record::{Record, RecordKey, RecordType, RecordValue};
 
@@ -45,6 +45,15 @@ pub struct Plan {
 
 fn group(key: &RecordKey) -> Group {
     (key.name.clone(), key.record_type)
+}
+
+/// True when `ids` holds `set_identifier`, or the scoped identifier whose legacy form it is (a record an earlier
+/// version of this owner wrote for the same task: protected with it until it is migrated).
+fn covers(ids: &BTreeSet<String>, set_identifier: &str) -> bool {
+    ids.contains(set_identifier)
+        || ids
+            .iter()
+            .any(|id| legacy_form(id).as_deref() == Some(set_identifier))
 }
 
 fn is_host_target(key: &RecordKey) -> bool {
@@ -158,7 +167,7 @@ impl RecordBook {
         let replan: Vec<RecordKey> = self
             .actual
             .keys()
-            .filter(|k| ended.contains(&k.set_identifier) || is_host_target(k))
+            .filter(|k| covers(ended, &k.set_identifier) || is_host_target(k))
             .cloned()
             .collect();
         self.dirty.extend(replan);
@@ -174,13 +183,13 @@ impl RecordBook {
     /// True when `key` must not be deleted although no container holds it: its task is protected, or it is the
     /// per-instance target of a protected SRV record.
     fn is_protected(&self, key: &RecordKey) -> bool {
-        if self.protected.contains(&key.set_identifier) {
+        if covers(&self.protected, &key.set_identifier) {
             return true;
         }
         is_host_target(key)
             && self.actual.values().any(|r| match &r.value {
                 RecordValue::Srv(s) => {
-                    s.target == key.name && self.protected.contains(&r.key.set_identifier)
+                    s.target == key.name && covers(&self.protected, &r.key.set_identifier)
                 }
                 _ => false,
             })

@@ -49,6 +49,7 @@ pub(super) fn cluster_owners(owner: &Owner, sets: &[RecordSet]) -> usize {
         .iter()
         .filter_map(|s| parse(s.set_identifier.as_deref()?))
         .filter(|p| p.cluster_tag == owner.cluster_tag() && p.owner != owner.owner())
+        .filter(|p| p.scope.is_none() || p.scope == owner.scope())
         .map(|p| p.owner)
         .collect();
     others.len() + 1

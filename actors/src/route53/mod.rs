@@ -25,6 +25,8 @@ mod io;
 pub mod limiter;
 pub mod measured;
 mod messages;
+#[cfg(test)]
+mod migration_tests;
 mod purge;
 mod recheck;
 pub mod sdk;

@@ -54,26 +54,33 @@ pub(super) fn start(fake: FakeRoute53) -> Harness {
 }
 
 fn start_with(fake: FakeRoute53, quarantine: Duration) -> Harness {
-    start_config(
-        fake,
-        Route53Config {
-            zone_id: "Z1".into(),
-            quarantine,
-            ttl: 60,
-            weight: 1,
-            startup_jitter: Duration::ZERO,
-            recheck_after: Duration::from_secs(30),
-            verify_interval: None,
-            backoff: WRITER_BACKOFF,
-        },
-    )
+    start_config(fake, plain_config(quarantine))
+}
+
+/// The writer's settings of these tests: no jitter, no verification.
+pub(super) fn plain_config(quarantine: Duration) -> Route53Config {
+    Route53Config {
+        zone_id: "Z1".into(),
+        quarantine,
+        ttl: 60,
+        weight: 1,
+        startup_jitter: Duration::ZERO,
+        recheck_after: Duration::from_secs(30),
+        verify_interval: None,
+        backoff: WRITER_BACKOFF,
+    }
 }
 
 fn start_config(fake: FakeRoute53, config: Route53Config) -> Harness {
+    start_as(fake, config, owner())
+}
+
+/// A writer on behalf of `owner`.
+pub(super) fn start_as(fake: FakeRoute53, config: Route53Config, owner: Owner) -> Harness {
     let fake = Rc::new(fake);
     let (reporter, failures) = probe::reporter();
     let (health, metrics) = (Arc::default(), Arc::default());
-    let addr = Route53Actor::new(fake.clone(), config, owner(), reporter, health, metrics).start();
+    let addr = Route53Actor::new(fake.clone(), config, owner, reporter, health, metrics).start();
     Harness {
         fake,
         addr,

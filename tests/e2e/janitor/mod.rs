@@ -7,6 +7,7 @@
 
 mod ec2;
 mod election;
+mod scope;
 
 use std::time::{Duration, Instant};
 

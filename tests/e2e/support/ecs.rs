@@ -38,6 +38,8 @@ struct State {
     tasks_garbage: bool,
     /// `/v1/tasks` lookups do not answer (the ECS agent hung), for the listed docker ids.
     hanging: Vec<String>,
+    /// (cluster, container instance ARN) `/v1/metadata` reports.
+    identity: (String, String),
 }
 
 /// The running fake agent.
@@ -51,6 +53,13 @@ pub struct FakeEcsAgent {
 pub const CLUSTER: &str = "e2e";
 /// Container instance id the fake agent reports.
 pub const INSTANCE_ID: &str = "0f6b9a4c6d3e4c2a9a1d2b3c4d5e6f70";
+/// Region and account of the container instance ARN the fake agent reports: the SetIdentifiers' scope.
+pub const SCOPE: &str = "us-east-1.123456789012";
+
+/// The ARN of container instance `id` of `cluster` in `region` (moto's account).
+pub fn instance_arn(region: &str, cluster: &str, id: &str) -> String {
+    format!("arn:aws:ecs:{region}:123456789012:container-instance/{cluster}/{id}")
+}
 
 const EMPTY_TASK: &str =
     r#"{"Arn":"","KnownStatus":"","Family":"","Version":"","Containers":null}"#;
@@ -158,9 +167,8 @@ async fn metadata(state: web::Data<Arc<Mutex<State>>>) -> HttpResponse {
     if !state.lock().unwrap().metadata_up {
         return HttpResponse::InternalServerError().body("");
     }
-    let arn =
-        format!("arn:aws:ecs:us-east-1:123456789012:container-instance/{CLUSTER}/{INSTANCE_ID}");
-    json_response(200, json!({"Cluster": CLUSTER, "ContainerInstanceArn": arn, "Version": "Amazon ECS Agent - v1.89.0 (e2e)"}).to_string())
+    let (cluster, arn) = state.lock().unwrap().identity.clone();
+    json_response(200, json!({"Cluster": cluster, "ContainerInstanceArn": arn, "Version": "Amazon ECS Agent - v1.89.0 (e2e)"}).to_string())
 }
 
 async fn catch_all() -> HttpResponse {
@@ -178,6 +186,10 @@ impl FakeEcsAgent {
             tasks_down: false,
             tasks_garbage: false,
             hanging: Vec::new(),
+            identity: (
+                CLUSTER.into(),
+                instance_arn("us-east-1", CLUSTER, INSTANCE_ID),
+            ),
         }));
         let data = web::Data::new(state.clone());
         let url = super::serve(move |cfg: &mut web::ServiceConfig| {
@@ -187,6 +199,11 @@ impl FakeEcsAgent {
                 .default_service(web::to(catch_all));
         });
         Self { url, state }
+    }
+
+    /// Reports container instance `id` of `cluster` in `region` from now on.
+    pub fn set_identity(&self, region: &str, cluster: &str, id: &str) {
+        self.state.lock().unwrap().identity = (cluster.into(), instance_arn(region, cluster, id));
     }
 
     /// Adds a task.

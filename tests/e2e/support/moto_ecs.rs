@@ -15,20 +15,30 @@ pub struct MotoEcs {
     url: String,
     /// Container instance id → the EC2 instance it was registered for.
     ec2: Mutex<BTreeMap<String, String>>,
+    region: String,
 }
 
 /// moto does not check AMIs by default; any well-formed id will do.
 const AMI: &str = "ami-12c6146b";
 
 impl MotoEcs {
-    /// Connects to the moto_server `scripts/test` started.
+    /// Connects to the moto_server `scripts/test` started (its us-east-1).
     pub fn connect() -> Self {
+        Self::connect_in("us-east-1")
+    }
+
+    /// Connects to `region` of the moto_server `scripts/test` started (moto keeps ECS and EC2 per region).
+    pub fn connect_in(region: &str) -> Self {
         let (rt, config, url) = super::moto::sdk_config();
+        let config = aws_sdk_ecs::config::Builder::from(&config)
+            .region(aws_sdk_ecs::config::Region::new(region.to_string()))
+            .build();
         Self {
-            client: Client::new(&config),
+            client: Client::from_conf(config),
             rt,
             url,
             ec2: Mutex::default(),
+            region: region.into(),
         }
     }
 
@@ -40,9 +50,12 @@ impl MotoEcs {
 
     /// One raw EC2 query request (moto only reads the credential scope to route it); the response body.
     fn ec2_query(&self, body: &str) -> String {
-        let auth = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0";
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/{}/ec2/aws4_request, SignedHeaders=host, Signature=0",
+            self.region
+        );
         ureq::post(&format!("{}/", self.url))
-            .set("Authorization", auth)
+            .set("Authorization", &auth)
             .set("Content-Type", "application/x-www-form-urlencoded")
             .send_string(body)
             .expect("an EC2 query")

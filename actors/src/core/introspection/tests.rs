@@ -127,10 +127,31 @@ fn metadata_gives_cluster_and_instance_id() {
         m.container_instance_id.as_deref(),
         Some("0f6b9a4c6d3e4c2a9a1d2b3c4d5e6f70")
     );
+    assert_eq!(m.scope.as_deref(), Some("us-west-2.111122223333"));
     let unregistered =
         parse_metadata(br#"{"Cluster":"prod","ContainerInstanceArn":null}"#).unwrap();
     assert_eq!(unregistered.container_instance_id, None);
+    assert_eq!(unregistered.scope, None);
     assert!(parse_metadata(br#"{"AvailableCommands":[]}"#).is_err());
+}
+
+#[test]
+fn the_scope_is_region_and_account_of_a_well_formed_ecs_arn() {
+    let s = |a| scope_of_arn(a);
+    assert_eq!(
+        s("arn:aws-cn:ecs:cn-north-1:111122223333:container-instance/x").as_deref(),
+        Some("cn-north-1.111122223333")
+    );
+    for bad in [
+        "",
+        "arn:aws:ec2:us-east-1:111122223333:instance/i-1",
+        "arn:aws:ecs:US-EAST-1:111122223333:container-instance/x",
+        "arn:aws:ecs:us-east-1:1111:container-instance/x",
+        "arn:aws:ecs::111122223333:container-instance/x",
+        "0f6b9a4c",
+    ] {
+        assert_eq!(s(bad), None, "{bad}");
+    }
 }
 
 #[test]
