@@ -96,6 +96,9 @@ pub struct EventWatcherActor {
     down_since: Option<Instant>,
     backoff: ExponentialBackoff,
     launched: bool,
+    /// Containers the latest applied listing keeps (running, labelled): the launch sweep keeps only those, so a
+    /// newer listing that no longer finds a container (a reconnect's, after its stop) ends its protection.
+    last_keep: BTreeSet<String>,
 }
 
 fn new_backoff(first: Duration) -> ExponentialBackoff {
@@ -154,6 +157,7 @@ impl EventWatcherActor {
             down_since: None,
             backoff: new_backoff(config.first_reconnect_delay),
             launched: false,
+            last_keep: BTreeSet::new(),
         }
     }
 
@@ -198,13 +202,15 @@ impl EventWatcherActor {
     ///
     /// The sweep keeps the records of listed containers that still run when the registrars are done: one that
     /// exited during the launch lookups has had its stop handed on, and its (inherited) record must go too (one
-    /// being stopped keeps them until its delayed deregistration).
+    /// being stopped keeps them until its delayed deregistration); so must one that a newer listing (a
+    /// reconnect's, which also clears the event bookkeeping before it) no longer found.
     fn finish_launch(&mut self, keep: BTreeMap<String, String>, ctx: &mut Context<Self>) {
         let barrier = self.pool.clone();
         let fut = async move { barrier.barrier().await }.into_actor(self);
         let fut = fut.then(move |res, act, _| {
             let keep: BTreeSet<String> = keep
                 .into_iter()
+                .filter(|(id, _)| act.last_keep.contains(id))
                 .filter(|(id, _)| act.seen.get(id).is_none_or(Seen::still_running))
                 .map(|(_, sid)| sid)
                 .collect();

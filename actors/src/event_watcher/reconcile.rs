@@ -62,6 +62,7 @@ impl EventWatcherActor {
                 labels,
             });
         }
+        self.last_keep = keep.keys().cloned().collect();
         keep
     }
 
