@@ -16,11 +16,12 @@ use route53_discovery_actors::core::address::{AddressSettings, RecordTypes};
 use route53_discovery_actors::core::desired::RecordPolicy;
 use route53_discovery_actors::core::events::DrainWindow;
 use route53_discovery_actors::core::naming::ZoneName;
-use route53_discovery_actors::core::ownership::Owner;
+use route53_discovery_actors::core::ownership::{host_tag, Owner};
 use route53_discovery_actors::event_watcher::{
     BollardSource, DockerConfig, EventWatcherActor, FIRST_RECONNECT_DELAY,
 };
 use route53_discovery_actors::health::HealthState;
+use route53_discovery_actors::janitor::plan::looks_like_instance_id;
 use route53_discovery_actors::messages::ActorFailed;
 use route53_discovery_actors::metadata::client::{agent_metadata, IntrospectionConfig};
 use route53_discovery_actors::metadata::imds::{ImdsClient, ImdsSource};
@@ -120,11 +121,36 @@ async fn identity(settings: &Settings, budget: Duration) -> Result<(Owner, Strin
         scope = meta.scope;
     }
     let (owner, cluster) = (owner.expect("set above"), cluster.expect("set above"));
-    let me = match &scope {
-        Some(scope) => Owner::scoped(&cluster, &owner, scope),
-        None => Owner::new(&cluster, &owner),
+    let tag = match settings.agent.owner_id.is_some() && !looks_like_instance_id(&owner) {
+        true => host_tag_of(settings).await,
+        false => None,
+    };
+    let me = match (&scope, &tag) {
+        (scope, Some(tag)) => Owner::on_host(&cluster, &owner, scope.as_deref(), tag),
+        (Some(scope), None) => Owner::scoped(&cluster, &owner, scope),
+        (None, None) => Owner::new(&cluster, &owner),
     };
     Ok((me.map_err(|e| e.to_string())?, cluster))
+}
+
+/// The host tag of an `agent.owner_id` override that is not a container instance id ([`host_tag`] of the EC2
+/// instance id, read once from instance metadata): an owner id copied to several hosts then still names a
+/// distinct owner on each. Without instance metadata there is none, and a warning says what that risks.
+async fn host_tag_of(settings: &Settings) -> Option<String> {
+    let source = ImdsSource::from_env(settings.agent.imds_endpoint.as_deref());
+    let read = match ImdsClient::new(&source) {
+        Ok(client) if !client.is_disabled() => client.read().await.map_err(|e| e.to_string()),
+        Ok(_) => Err("instance metadata is disabled".to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match read.map(|a| a.instance_id) {
+        Ok(Some(id)) => Some(host_tag(&id)),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "agent.owner_id is set and this host's EC2 instance id is unknown: records carry the owner id alone, so if the same owner id is set on another host the two take each other's records for their own (and delete them at start).");
+            None
+        }
+    }
 }
 
 /// AWS SDK settings shared by the Route53 and ECS clients: no SDK retries (the caller retries, behind its own

@@ -15,6 +15,7 @@ mod imds;
 mod janitor;
 mod lifecycle;
 mod ops;
+mod owner_id;
 mod pipeline;
 mod restart;
 mod support;

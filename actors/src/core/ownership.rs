@@ -58,6 +58,27 @@ fn is_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
 }
 
+/// An owner part: a token, optionally followed by `~` and a host tag of 8 lowercase hex digits.
+fn is_owner(s: &str) -> bool {
+    match s.split_once('~') {
+        None => is_token(s),
+        Some((base, tag)) => is_token(base) && is_host_tag(tag),
+    }
+}
+
+fn is_host_tag(tag: &str) -> bool {
+    tag.len() == 8
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The host tag of an `agent.owner_id` override: the CRC-32 of the host's EC2 instance id in 8 hex digits, so two
+/// hosts given the same owner id still write distinct owners (`<owner_id>~<tag>`).
+pub fn host_tag(ec2_instance_id: &str) -> String {
+    format!("{:08x}", crc32fast::hash(ec2_instance_id.as_bytes()))
+}
+
 /// This agent's identity: which cluster (and where) and container instance its records belong to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
@@ -93,6 +114,15 @@ impl Owner {
         if !is_token(owner) || owner.len() > MAX_OWNER {
             return Err(OwnershipError::BadOwner(owner.to_string()));
         }
+        Self::build_checked(cluster, owner, scope)
+    }
+
+    /// [`Self::build`] for an owner part already checked (a token, or a token with a host tag).
+    fn build_checked(
+        cluster: &str,
+        owner: &str,
+        scope: Option<&str>,
+    ) -> Result<Self, OwnershipError> {
         if !is_token(cluster) {
             return Err(OwnershipError::BadCluster(cluster.to_string()));
         }
@@ -110,6 +140,32 @@ impl Owner {
             scope,
             region_account,
         })
+    }
+
+    /// An owner whose id (an `agent.owner_id` override) is tagged with this host's [`host_tag`]: its owner part
+    /// is `<owner id>~<tag>`, so an owner id copied to several hosts names a distinct owner on each.
+    pub fn on_host(
+        cluster: &str,
+        owner: &str,
+        scope: Option<&str>,
+        tag: &str,
+    ) -> Result<Self, OwnershipError> {
+        if !is_host_tag(tag) {
+            return Err(OwnershipError::BadOwner(format!("{owner}~{tag}")));
+        }
+        let base = match scope {
+            Some(scope) => Self::scoped(cluster, owner, scope)?,
+            None => Self::new(cluster, owner)?,
+        };
+        let tagged = format!("{owner}~{tag}");
+        Self::build_checked(cluster, &tagged, base.region_account.as_deref())
+    }
+
+    /// The owner id without its host tag (the configured `agent.owner_id`, or the instance id).
+    pub fn base_owner(&self) -> &str {
+        self.owner
+            .split_once('~')
+            .map_or(&self.owner, |(base, _)| base)
     }
 
     /// `<region>.<account>` in full, when this owner writes the scoped format (a janitor matches other owners'
@@ -152,6 +208,20 @@ impl Owner {
                 && p.owner == self.owner
                 && (p.scope.is_none() || p.scope == self.scope.as_deref())
         })
+    }
+}
+
+impl Owner {
+    /// True when `set_identifier` is a record of this owner's id without its host tag (an owner tagged by
+    /// [`Self::on_host`]): not this host's alone, so it is only ever deleted when the same task's record here
+    /// replaces it.
+    pub fn owns_untagged(&self, set_identifier: &str) -> bool {
+        self.base_owner() != self.owner
+            && parse(set_identifier).is_some_and(|p| {
+                p.cluster_tag == self.cluster_tag
+                    && p.owner == self.base_owner()
+                    && (p.scope.is_none() || p.scope == self.scope.as_deref())
+            })
     }
 }
 
@@ -263,7 +333,7 @@ pub fn parse(set_identifier: &str) -> Option<ParsedSetIdentifier<'_>> {
     let valid = prefix == PREFIX
         && parts.next().is_none()
         && !cluster_tag.is_empty()
-        && is_token(owner)
+        && is_owner(owner)
         && (instance.starts_with("t-") || instance.starts_with("c-") || instance == "h-host")
         && instance.len() > 2;
     valid.then_some(ParsedSetIdentifier {

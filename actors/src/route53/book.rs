@@ -32,6 +32,16 @@ pub struct RecordBook {
     /// TTLs of weighted groups that hold other writers' sets: our records there adopt them
     /// ([`crate::core::plan::foreign_ttls`]).
     foreign_ttl: HashMap<Group, i64>,
+    /// Records of this owner id without this host's tag (written before the tag, or by another host given the
+    /// same `agent.owner_id`), by name, type and task: never deleted, except when a container here registers
+    /// the same task's record, which replaces it.
+    inherited: BTreeMap<(String, RecordType, String), Record>,
+}
+
+/// Name, type and instance part (`t-<task>`) of a record: the same task's record under another owner part.
+fn task_slot(key: &RecordKey) -> Option<(String, RecordType, String)> {
+    let p = parse(&key.set_identifier)?;
+    Some((key.name.clone(), key.record_type, p.instance.to_string()))
 }
 
 /// What one planning round produced.
@@ -77,6 +87,7 @@ impl RecordBook {
         }
         for record in records {
             let key = record.key.clone();
+            self.adopt_inherited(&key);
             let holders = self.desired.entry(key.clone()).or_default();
             if is_host_target(&key) {
                 // The instance's address as last resolved, whichever container resolved it.
@@ -88,6 +99,24 @@ impl RecordBook {
         if !wanted.is_empty() {
             self.by_container.insert(container_id.to_string(), wanted);
         }
+    }
+
+    /// Keeps `records` (untagged ones of this owner id) apart: see `inherited`.
+    pub fn load_inherited(&mut self, records: Vec<Record>) {
+        self.inherited = records
+            .into_iter()
+            .filter_map(|r| Some((task_slot(&r.key)?, r)))
+            .collect();
+    }
+
+    /// A container here registers `key`: an inherited record of the same task becomes this owner's, to be
+    /// deleted (it is not desired), so the task's record is replaced rather than doubled.
+    fn adopt_inherited(&mut self, key: &RecordKey) {
+        let Some(old) = task_slot(key).and_then(|slot| self.inherited.remove(&slot)) else {
+            return;
+        };
+        self.dirty.insert(old.key.clone());
+        self.actual.insert(old.key.clone(), old);
     }
 
     /// Container `container_id` runs but must have no records now: its records go, and so do those of its task

@@ -77,6 +77,7 @@ impl Route53Actor {
             };
             act.warn_mismatches(&sets);
             act.note_foreign_ttls(&sets, Some(&names));
+            act.note_shared_owner_id(&sets);
             let counts = weighted_counts(&sets);
             act.book
                 .refresh_names(&names, ours(&act.owner, sets), counts);

@@ -1,5 +1,6 @@
 //! The writer's requests: sending planned changes in batches, and the launch read of the zone.
 
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -45,7 +46,7 @@ pub(super) fn ours(owner: &Owner, sets: Vec<RecordSet>) -> Vec<Record> {
 
 /// How many owners of this owner's cluster hold records among `sets`, this one included (at least 1).
 pub(super) fn cluster_owners(owner: &Owner, sets: &[RecordSet]) -> usize {
-    let others: std::collections::BTreeSet<&str> = sets
+    let others: BTreeSet<&str> = sets
         .iter()
         .filter_map(|s| parse(s.set_identifier.as_deref()?))
         .filter(|p| p.cluster_tag == owner.cluster_tag() && p.owner != owner.owner())
@@ -53,6 +54,49 @@ pub(super) fn cluster_owners(owner: &Owner, sets: &[RecordSet]) -> usize {
         .map(|p| p.owner)
         .collect();
     others.len() + 1
+}
+
+/// Records of this cluster (this scope or none) whose owner part is `owner` exactly.
+fn of_owner<'a>(
+    owner: &'a Owner,
+    sets: &'a [RecordSet],
+    part: &'a str,
+) -> impl Iterator<Item = &'a RecordSet> {
+    sets.iter().filter(move |s| {
+        s.set_identifier
+            .as_deref()
+            .and_then(parse)
+            .is_some_and(|p| {
+                p.cluster_tag == owner.cluster_tag()
+                    && p.owner == part
+                    && (p.scope.is_none() || p.scope == owner.scope())
+            })
+    })
+}
+
+/// For an owner whose id carries a host tag: the records of the same owner id without a tag (written before the
+/// tag existed, or by another host given the same `agent.owner_id`). None otherwise.
+pub(super) fn untagged(owner: &Owner, sets: &[RecordSet]) -> Vec<Record> {
+    if owner.base_owner() == owner.owner() {
+        return Vec::new();
+    }
+    of_owner(owner, sets, owner.base_owner())
+        .filter_map(RecordSet::as_record)
+        .collect()
+}
+
+/// The other hosts' owner parts under this owner's base id (`<owner id>~<other tag>`): the same
+/// `agent.owner_id` set on other hosts.
+pub(super) fn other_hosts(owner: &Owner, sets: &[RecordSet]) -> BTreeSet<String> {
+    let prefix = format!("{}~", owner.base_owner());
+    sets.iter()
+        .filter_map(|s| parse(s.set_identifier.as_deref()?))
+        .filter(|p| {
+            p.cluster_tag == owner.cluster_tag() && (p.scope.is_none() || p.scope == owner.scope())
+        })
+        .filter(|p| p.owner.starts_with(&prefix) && p.owner != owner.owner())
+        .map(|p| p.owner.to_string())
+        .collect()
 }
 
 /// How long the launch read may keep failing transiently before the agent gives up.

@@ -109,3 +109,42 @@ async fn a_legacy_record_of_a_running_task_not_looked_up_yet_stays_until_its_pro
         "its task is gone: so is its record"
     );
 }
+
+#[actix_rt::test]
+async fn with_an_owner_id_on_two_hosts_neither_deletes_the_others_records_and_untagged_ones_are_only_replaced(
+) {
+    use crate::core::ownership::host_tag;
+    let (tag_a, tag_b) = (
+        host_tag("i-0aaaaaaaaaaaaaaaa"),
+        host_tag("i-0bbbbbbbbbbbbbbbb"),
+    );
+    let here = Owner::on_host("prod", "web-host", None, &tag_a).unwrap();
+    let there = Owner::on_host("prod", "web-host", None, &tag_b).unwrap();
+    let untagged = Owner::new("prod", "web-host").unwrap();
+    let fake = zone(&[
+        set(&id(&untagged, "a"), [10, 0, 0, 5]),
+        set(&id(&untagged, "other"), [10, 0, 0, 6]),
+        set(&id(&there, "b"), [10, 0, 0, 7]),
+    ]);
+    let h = start_as(fake, plain_config(Duration::from_secs(3600)), here.clone());
+    let a = Record::new(
+        "web.example.com.".into(),
+        id(&here, "a"),
+        RecordValue::A(Ipv4Addr::new(10, 0, 0, 5)),
+        60,
+        1,
+    );
+    h.addr.do_send(Register {
+        container_id: "c-a".into(),
+        records: vec![a],
+    });
+    let keep = BTreeSet::from([id(&here, "a")]);
+    assert_eq!(
+        h.addr.send(Sweep { keep }).await.unwrap(),
+        1,
+        "only the replaced one"
+    );
+    h.addr.send(Flush).await.unwrap();
+    let expected = BTreeSet::from([id(&here, "a"), id(&untagged, "other"), id(&there, "b")]);
+    assert_eq!(ids(&h.fake), expected);
+}

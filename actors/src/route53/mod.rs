@@ -39,7 +39,7 @@ mod tests;
 pub use messages::{Deregister, Flush, Protect, Register, Sweep, Unprotect, Withhold, WriterLink};
 pub use purge::{purge as purge_records, Purge, PurgeOutcome};
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,7 +49,7 @@ use tokio::sync::oneshot;
 
 use self::api::DnsApi;
 use self::book::RecordBook;
-use self::io::{cluster_owners, load_zone, ours};
+use self::io::{cluster_owners, load_zone, other_hosts, ours, untagged};
 use crate::backoff::{uniform, FullJitter};
 use crate::core::ownership::Owner;
 use crate::core::plan::{weighted_counts, Group};
@@ -108,6 +108,8 @@ pub struct Route53Actor {
     /// Owners of this cluster holding records in the zone at the launch read (this one included): the fleet the
     /// verification's budget is shared with.
     cluster_owners: usize,
+    /// Other hosts seen writing under this owner's `agent.owner_id` (already warned about).
+    shared_owner_id: BTreeSet<String>,
 }
 
 fn new_backoff() -> FullJitter {
@@ -138,6 +140,7 @@ impl Route53Actor {
             waiters: Vec::new(),
             warned_names: HashSet::new(),
             cluster_owners: 1,
+            shared_owner_id: BTreeSet::new(),
         }
     }
 
@@ -145,6 +148,21 @@ impl Route53Actor {
         let records = self.book.actual_records();
         self.metrics.set_records_owned(&records);
         self.health.set_records(records);
+    }
+}
+
+impl Route53Actor {
+    /// Warns when other hosts hold records under this owner's `agent.owner_id` (each with its own host tag):
+    /// their records are theirs and are never touched, but the owner id was meant to name one host. Checked at the
+    /// launch read and at every re-read; each newly seen host is warned about once.
+    pub(super) fn note_shared_owner_id(&mut self, sets: &[crate::core::record::RecordSet]) {
+        let others = other_hosts(&self.owner, sets);
+        if !others.is_subset(&self.shared_owner_id) {
+            self.shared_owner_id.extend(others);
+            let others = &self.shared_owner_id;
+            tracing::warn!(zone_id = %self.config.zone_id, owner = self.owner.owner(), hosts = others.len() + 1, others = ?others,
+                "agent.owner_id is set on other hosts too; each host's records carry its own host tag and are kept apart, so none deletes another's. Give each host its own owner id (or leave it unset on ECS).");
+        }
     }
 }
 
@@ -166,6 +184,8 @@ impl Actor for Route53Actor {
                 act.note_foreign_ttls(&sets, None);
                 let counts = weighted_counts(&sets);
                 act.cluster_owners = cluster_owners(&act.owner, &sets);
+                act.note_shared_owner_id(&sets);
+                act.book.load_inherited(untagged(&act.owner, &sets));
                 let records = ours(&act.owner, sets);
                 tracing::info!(zone_id = %act.config.zone_id, records = records.len(), cluster_owners = act.cluster_owners, "Found this owner's records in the zone.");
                 act.book.load_actual(records, counts);

@@ -14,6 +14,7 @@ use super::conflict::AfterRead;
 use super::io::{send_all, SendOutcome};
 use super::{Route53Actor, ACTOR};
 use crate::backoff::FullJitter;
+use crate::core::ownership::Owner;
 use crate::core::plan::Change;
 use crate::core::record::RecordKey;
 
@@ -49,7 +50,7 @@ impl Route53Actor {
         let plan = self.book.take_plan();
         self.refuse(plan.refused);
         let mut changes = plan.changes;
-        changes.retain(|c| self.owner.owns(&c.record().key.set_identifier));
+        changes.retain(|c| may_send(&self.owner, c));
         if changes.is_empty() {
             self.complete(upto);
             return self.arm(ctx);
@@ -172,4 +173,11 @@ impl Route53Actor {
             tracing::info!(zone_id, record_name = %r.key.name, record_type = %r.key.record_type, set_identifier = %r.key.set_identifier, value = %r.value, "{what}");
         }
     }
+}
+
+/// The last safety net: a change goes out only for this owner's records, or to delete an untagged record of its
+/// owner id that the book replaced ([`Owner::owns_untagged`]).
+fn may_send(owner: &Owner, change: &Change) -> bool {
+    let id = &change.record().key.set_identifier;
+    owner.owns(id) || (matches!(change, Change::Delete(_)) && owner.owns_untagged(id))
 }

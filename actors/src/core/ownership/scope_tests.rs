@@ -92,3 +92,44 @@ fn bad_scopes_and_scope_parts_are_rejected() {
         "an empty cluster tag"
     );
 }
+
+#[test]
+fn an_owner_id_override_is_tagged_with_its_host_so_copies_on_two_hosts_differ() {
+    let (a, b) = (
+        host_tag("i-0aaaaaaaaaaaaaaaa"),
+        host_tag("i-0bbbbbbbbbbbbbbbb"),
+    );
+    assert_ne!(a, b);
+    let on_a = Owner::on_host("prod", "web-host", None, &a).unwrap();
+    let on_b = Owner::on_host("prod", "web-host", None, &b).unwrap();
+    let id_a = on_a.set_identifier(&task("1"));
+    assert_eq!(id_a, format!("r53d:prod:web-host~{a}:t-1"));
+    assert_eq!(on_a.base_owner(), "web-host");
+    assert!(on_a.owns(&id_a));
+    assert!(!on_b.owns(&id_a), "the other host's");
+    assert!(
+        !on_a.owns("r53d:prod:web-host:t-1"),
+        "the untagged owner id is not this host's alone"
+    );
+    assert!(on_a.owns_untagged("r53d:prod:web-host:t-1"));
+    assert!(!on_a.owns_untagged(&on_b.set_identifier(&task("1"))));
+    assert!(!on_a.owns_untagged("r53d:prod:other:t-1"));
+    assert!(
+        !Owner::new("prod", "web-host")
+            .unwrap()
+            .owns_untagged("r53d:prod:web-host:t-1"),
+        "an untagged owner has no untagged records apart from its own"
+    );
+    let scoped = Owner::on_host("prod", "web-host", Some(SCOPE), &a).unwrap();
+    assert_eq!(
+        scoped.set_identifier(&task("1")),
+        format!("r53d:prod@{SCOPE}:web-host~{a}:t-1")
+    );
+    let long = Owner::on_host(&"c".repeat(255), &"o".repeat(MAX_OWNER), Some(SCOPE), &a).unwrap();
+    assert!(long.set_identifier(&task(&"f".repeat(36))).len() <= MAX_SET_IDENTIFIER);
+    assert!(Owner::on_host("prod", "web-host", None, "xyz").is_err());
+    assert!(
+        parse("r53d:prod:web-host~zzzzzzzz:t-1").is_none(),
+        "a tag is 8 hex digits"
+    );
+}
