@@ -31,6 +31,7 @@ use route53_discovery_actors::registrar::pool::RegistrarPool;
 use route53_discovery_actors::registrar::{RegistrarActor, RetryPolicy};
 use route53_discovery_actors::route53::api::{DnsApi, ErrorClass};
 use route53_discovery_actors::route53::dry_run::DryRunDns;
+use route53_discovery_actors::route53::journal::WriterJournal;
 use route53_discovery_actors::route53::limiter::{self, RateLimited};
 use route53_discovery_actors::route53::measured::Measured;
 use route53_discovery_actors::route53::sdk::SdkDns;
@@ -40,6 +41,7 @@ use route53_discovery_actors::supervisor::{Attach, StopHooks, SupervisorActor};
 use crate::settings::{Mode, Settings};
 
 pub mod janitor;
+mod launch;
 
 /// Actors besides the registrars that report `ActorStopped`: watcher, metadata, route53.
 const FIXED_ACTORS: usize = 3;
@@ -301,7 +303,10 @@ async fn try_start(
     let docker = connect_docker(&settings.docker.socket, budget).await?;
     let (owner, cluster) = identity(&settings, budget).await?;
     let api = route53_api(&settings, &metrics).await;
-    let zone = zone_name(&*api, &settings, budget).await?;
+    let store = launch::journal_store(&settings);
+    let journal = launch::trusted_journal(store.as_ref(), &settings, &owner);
+    let jitter = settings.route53.startup_jitter;
+    let zone = launch::zone_name(&*api, &settings, journal.as_ref(), jitter, budget).await?;
     let zone_id = settings.route53.hosted_zone_id.clone();
     tracing::info!(zone_id = %zone_id, zone = zone.as_str(), cluster = owner.cluster_tag(), scope = owner.scope().unwrap_or(""), owner = owner.owner(), mode = ?settings.agent.mode, "Starting.");
     warn_ttl_outlives_drain(&settings);
@@ -318,20 +323,26 @@ async fn try_start(
         quarantine: settings.route53.quarantine,
         ttl: settings.route53.ttl,
         weight: settings.route53.weight,
-        startup_jitter: settings.route53.startup_jitter,
+        // Taken before GetHostedZone already (none with a trusted journal: nothing is read at the launch).
+        startup_jitter: Duration::ZERO,
         recheck_after: settings.route53.recheck_after,
         verify_interval: settings.route53.verify_interval,
         backoff: WRITER_BACKOFF,
     };
-    let route53 = Route53Actor::new(
+    let mut route53 = Route53Actor::new(
         api.clone(),
         r53_config,
         owner.clone(),
         reporter.clone(),
         health.clone(),
         metrics.clone(),
-    )
-    .start();
+    );
+    if let Some(store) = store {
+        let zone_id = &settings.route53.hosted_zone_id;
+        let kept = WriterJournal::new(store, zone_id, policy.zone.as_str(), &owner);
+        route53 = route53.with_journal(kept, journal);
+    }
+    let route53 = route53.start();
     let counters = metrics.janitor.clone();
     let janitor = janitor::Janitor {
         owner: &owner,

@@ -1,4 +1,4 @@
-//! Command line: `run` (the default), `check-config`, `healthcheck`, `sync --once`,
+//! Command line: `run` (the default), `check-config`, `healthcheck`, `sync --once [--full]`,
 //! `janitor --once [--allow-mass-delete]`; `--config`, `--log-format`.
 
 use std::path::PathBuf;
@@ -36,6 +36,9 @@ pub enum Command {
         /// Required: run one sync and exit (the long-running mode is `run`).
         #[arg(long, required = true)]
         once: bool,
+        /// Read the whole zone instead of trusting the journal (agent.state_dir), and write a fresh journal.
+        #[arg(long)]
+        full: bool,
     },
     /// Probe the running agent's /healthz (at health.listen); exit 0 when healthy, 1 otherwise.
     Healthcheck,

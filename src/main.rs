@@ -107,7 +107,8 @@ fn main() -> ExitCode {
             println!("configuration is valid");
             ExitCode::SUCCESS
         }
-        Command::Sync { .. } => {
+        Command::Sync { full, .. } => {
+            settings.agent.full_read = full;
             init_logging(&settings);
             let code = route53_discovery::run_with(settings, shutdown_signal(), RunMode::Once);
             ExitCode::from(u8::try_from(code).unwrap_or(1))

@@ -74,6 +74,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "reconcile_interval_secs",
             "register_when",
             "deregister_delay_secs",
+            "state_dir",
         ],
     ),
     (
@@ -249,6 +250,10 @@ pub struct AgentSettings {
     pub register_when_healthy: bool,
     /// How long a stopping container's record stays before it is removed (zero: at once).
     pub deregister_delay: Duration,
+    /// Where the journal of what this agent has written is kept; `None`: no journal (every start reads the zone).
+    pub state_dir: Option<std::path::PathBuf>,
+    /// Ignore the journal at this start and read the zone in full (`sync --once --full`; not a config key).
+    pub full_read: bool,
 }
 
 /// `[health]`.

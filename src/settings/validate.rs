@@ -365,6 +365,16 @@ fn agent(r: &mut Reader) -> Option<AgentSettings> {
         _ => Err(format!("{s:?} must be \"running\" or \"healthy\"")),
     });
     let dereg = r.secs("agent.deregister_delay_secs", 0..=300);
+    let state_dir = r.checked(
+        "agent.state_dir",
+        false,
+        |s: &String| match std::path::Path::new(s).is_absolute() {
+            true => Ok(()),
+            false => Err(format!(
+                "{s:?} must be an absolute path (or \"\" for no journal)"
+            )),
+        },
+    );
     Some(AgentSettings {
         mode: if mode? == "dry-run" {
             Mode::DryRun
@@ -384,6 +394,8 @@ fn agent(r: &mut Reader) -> Option<AgentSettings> {
         reconcile_interval: reconcile?.filter(|d| !d.is_zero()),
         register_when_healthy: when? == "healthy",
         deregister_delay: dereg?,
+        state_dir: state_dir.map(std::path::PathBuf::from),
+        full_read: false,
     })
 }
 

@@ -13,6 +13,7 @@ mod faults;
 mod image;
 mod imds;
 mod janitor;
+mod journal;
 mod lifecycle;
 mod ops;
 mod owner_id;
@@ -66,6 +67,8 @@ pub struct World {
     pub label: String,
     /// Health endpoint port.
     pub port: u16,
+    /// The agent's `agent.state_dir` (its journal).
+    pub state: tempfile::TempDir,
     _docker: DockerHold,
 }
 
@@ -95,6 +98,7 @@ impl World {
             imds: FakeImds::start(),
             label: format!("r53d.e2e.{}", support::unique(test)),
             port: free_port(),
+            state: tempfile::tempdir().expect("a state directory"),
             _docker: hold,
         }
     }
@@ -117,6 +121,7 @@ max_requests_per_sec = 20.0
 burst = 20
 [agent]
 imds_endpoint = "{imds}"
+state_dir = "{state}"
 workers = 3
 shutdown_grace_secs = 10
 lookup_retry_delay_secs = 1
@@ -130,6 +135,7 @@ enabled = false
             zone_id = self.zone_id,
             moto = self.moto.url,
             imds = self.imds.url,
+            state = self.state.path().display(),
             port = self.port
         )
     }

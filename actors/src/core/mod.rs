@@ -7,6 +7,7 @@ pub mod desired;
 pub mod events;
 pub mod instance;
 pub mod introspection;
+pub mod journal;
 pub mod lifecycle;
 pub mod listing;
 pub mod naming;

@@ -81,6 +81,7 @@ impl Route53Actor {
             let counts = weighted_counts(&sets);
             act.book
                 .refresh_names(&names, ours(&act.owner, sets), counts);
+            act.journal_settled(&names);
             match after {
                 AfterRead::SendEach(upto) => act.send_each(keys, upto, ctx),
                 AfterRead::Retry(err) => act.retry_later(keys, &err, ctx),
@@ -112,6 +113,7 @@ impl Route53Actor {
         self.refuse(plan.refused);
         // One by one, still in batch order: an SRV never goes before the target it names, nor a target after.
         plan.changes.sort_by_key(send_order);
+        self.journal_sending(&plan.changes);
         self.schedule.set_in_flight(true);
         let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
         let fut = async move {
@@ -124,10 +126,16 @@ impl Route53Actor {
         };
         ctx.spawn(fut.into_actor(self).map(move |results, act, ctx| {
             act.schedule.set_in_flight(false);
+            let names = |ok: bool| -> BTreeSet<String> {
+                let of = results.iter().filter(|(_, r)| r.is_ok() == ok);
+                of.map(|(c, _)| c.record().key.name.clone()).collect()
+            };
+            let ok: BTreeSet<String> = names(true).difference(&names(false)).cloned().collect();
             for (change, res) in results {
                 act.after_single(change, res, ctx);
             }
             act.publish();
+            act.journal_settled(&ok);
             act.complete(upto);
             act.kick(ctx);
         }));

@@ -22,6 +22,7 @@ pub mod fake;
 #[cfg(test)]
 mod fault_tests;
 mod io;
+pub mod journal;
 pub mod limiter;
 pub mod measured;
 mod messages;
@@ -39,7 +40,7 @@ mod tests;
 pub use messages::{Deregister, Flush, Protect, Register, Sweep, Unprotect, Withhold, WriterLink};
 pub use purge::{purge as purge_records, Purge, PurgeOutcome};
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,7 +51,9 @@ use tokio::sync::oneshot;
 use self::api::DnsApi;
 use self::book::RecordBook;
 use self::io::{cluster_owners, load_zone, other_hosts, ours, untagged};
+use self::journal::WriterJournal;
 use crate::backoff::{uniform, FullJitter};
+use crate::core::journal::Journal;
 use crate::core::ownership::Owner;
 use crate::core::plan::{weighted_counts, Group};
 use crate::core::schedule::Schedule;
@@ -110,6 +113,10 @@ pub struct Route53Actor {
     cluster_owners: usize,
     /// Other hosts seen writing under this owner's `agent.owner_id` (already warned about).
     shared_owner_id: BTreeSet<String>,
+    /// The local journal, when the agent keeps one ([`journal`]).
+    journal: Option<WriterJournal>,
+    /// The journal found at start, trusted instead of the launch read (taken at the launch).
+    loaded: Option<Journal>,
 }
 
 fn new_backoff() -> FullJitter {
@@ -141,7 +148,18 @@ impl Route53Actor {
             warned_names: HashSet::new(),
             cluster_owners: 1,
             shared_owner_id: BTreeSet::new(),
+            journal: None,
+            loaded: None,
         }
+    }
+
+    /// Keeps `journal` after every acknowledged change; a `loaded` journal (this owner's, for this zone) replaces
+    /// the launch read: its records are taken as what Route53 holds, its unsure names are read at once, and the
+    /// verification reads the rest within its interval.
+    pub fn with_journal(mut self, journal: WriterJournal, loaded: Option<Journal>) -> Self {
+        self.journal = Some(journal);
+        self.loaded = loaded;
+        self
     }
 
     fn publish(&self) {
@@ -166,11 +184,30 @@ impl Route53Actor {
     }
 }
 
+impl Route53Actor {
+    /// The launch from a trusted journal: no zone read, only the names a previous run left unsure.
+    fn launch_from(&mut self, journal: Journal, ctx: &mut Context<Self>) {
+        let unsure = self.take_unsure_from(&journal);
+        self.cluster_owners = journal.cluster_owners;
+        tracing::info!(zone_id = %self.config.zone_id, records = journal.records.len(), unsure = unsure.len(),
+            cluster_owners = self.cluster_owners, "Launch from the journal: no zone read; the verification reads every name within its interval.");
+        self.book.load_actual(journal.records, HashMap::new());
+        self.publish();
+        if !unsure.is_empty() {
+            self.recheck_later(unsure, Duration::ZERO, ctx);
+        }
+        self.start_verify(ctx);
+    }
+}
+
 impl Actor for Route53Actor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(1024);
+        if let Some(journal) = self.loaded.take() {
+            return self.launch_from(journal, ctx);
+        }
         let jitter = uniform(self.config.startup_jitter);
         let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
         let backoff = self.config.backoff;
@@ -189,6 +226,7 @@ impl Actor for Route53Actor {
                 let records = ours(&act.owner, sets);
                 tracing::info!(zone_id = %act.config.zone_id, records = records.len(), cluster_owners = act.cluster_owners, "Found this owner's records in the zone.");
                 act.book.load_actual(records, counts);
+                act.save_journal();
                 act.publish();
                 act.start_verify(ctx);
             }

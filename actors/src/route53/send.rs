@@ -55,6 +55,7 @@ impl Route53Actor {
             self.complete(upto);
             return self.arm(ctx);
         }
+        self.journal_sending(&changes);
         self.schedule.set_in_flight(true);
         let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
         let fut = async move { send_all(&*api, &zone_id, changes).await };
@@ -69,6 +70,7 @@ impl Route53Actor {
         self.log_applied(&outcome.applied);
         self.book.applied(&outcome.applied);
         self.publish();
+        self.journal_settled(&settled(&outcome));
         let Some((rest, err)) = outcome.failed else {
             self.succeeded();
             self.complete(upto);
@@ -180,4 +182,20 @@ impl Route53Actor {
 fn may_send(owner: &Owner, change: &Change) -> bool {
     let id = &change.record().key.set_identifier;
     owner.owns(id) || (matches!(change, Change::Delete(_)) && owner.owns_untagged(id))
+}
+
+/// Names whose changes in `outcome` were all acknowledged.
+fn settled(outcome: &SendOutcome) -> BTreeSet<String> {
+    let name = |c: &Change| c.record().key.name.clone();
+    let failed: BTreeSet<String> = outcome
+        .failed
+        .iter()
+        .flat_map(|(rest, _)| rest.iter().map(name))
+        .collect();
+    outcome
+        .applied
+        .iter()
+        .map(name)
+        .filter(|n| !failed.contains(n))
+        .collect()
 }

@@ -63,7 +63,7 @@ impl Fleet {
             "[docker]\nlabel = \"{label}\"\n[ecs]\nintrospection_url = \"{ecs}\"\nattempts = 4\napi_endpoint_url = \"{spy}\"\n\
              [ec2]\napi_endpoint_url = \"{spy}\"\n[route53]\nhosted_zone_id = \"{zone}\"\nendpoint_url = \"{spy}\"\nregion = \"us-east-1\"\n\
              startup_jitter_secs = 0\nmax_requests_per_sec = 20.0\nburst = 20\nverify_interval_secs = 0\n\
-             [agent]\nowner_id = \"{owner}\"\ncluster = \"{cluster}\"\nworkers = 2\nshutdown_grace_secs = 10\nimds_endpoint = \"{imds}\"\n\
+             [agent]\nowner_id = \"{owner}\"\ncluster = \"{cluster}\"\nworkers = 2\nshutdown_grace_secs = 10\nimds_endpoint = \"{imds}\"\nstate_dir = \"\"\n\
              lookup_retry_delay_secs = 1\n[health]\nlisten = \"127.0.0.1:{port}\"\n[janitor]\n{janitor}\n",
             label = w.label,
             ecs = w.ecs.url,

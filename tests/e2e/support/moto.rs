@@ -108,18 +108,46 @@ impl Moto {
         recs
     }
 
-    /// The zone's record sets (one page of 300: test zones are small).
+    /// The zone's record sets, every page.
     fn list(&self, zone_id: &str) -> Vec<ResourceRecordSet> {
-        let req = self
-            .client
-            .list_resource_record_sets()
-            .hosted_zone_id(zone_id)
-            .max_items(300);
-        let out = self
-            .rt
-            .block_on(req.send())
-            .expect("ListResourceRecordSets");
-        out.resource_record_sets().to_vec()
+        let mut out = Vec::new();
+        let mut start: Option<(String, RrType, Option<String>)> = None;
+        loop {
+            let mut req = self
+                .client
+                .list_resource_record_sets()
+                .hosted_zone_id(zone_id)
+                .max_items(300);
+            if let Some((name, rtype, id)) = start.take() {
+                req = req.start_record_name(name).start_record_type(rtype);
+                req = req.set_start_record_identifier(id);
+            }
+            let page = self
+                .rt
+                .block_on(req.send())
+                .expect("ListResourceRecordSets");
+            out.extend(page.resource_record_sets().iter().cloned());
+            match (
+                page.is_truncated(),
+                page.next_record_name(),
+                page.next_record_type(),
+            ) {
+                (true, Some(name), Some(rtype)) => {
+                    let id = page.next_record_identifier().map(str::to_string);
+                    start = Some((name.to_string(), rtype.clone(), id));
+                }
+                _ => break,
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|s| {
+            seen.insert((
+                s.name().to_string(),
+                s.r#type().clone(),
+                s.set_identifier().map(str::to_string),
+            ))
+        });
+        out
     }
 
     /// Every record set of the zone that has a SetIdentifier (weighted), of any type, sorted.
@@ -168,6 +196,38 @@ impl Moto {
             &rec.values,
         );
         self.change(zone_id, ChangeAction::Delete, set);
+    }
+
+    /// Creates many weighted A records directly, up to 500 a request (a zone full of others' records).
+    pub fn put_many(&self, zone_id: &str, recs: &[Rec]) {
+        for chunk in recs.chunks(500) {
+            let changes = chunk.iter().map(|rec| {
+                let set = weighted_set(
+                    &rec.name,
+                    RrType::A,
+                    &rec.set_identifier,
+                    (rec.weight, rec.ttl),
+                    &rec.values,
+                );
+                Change::builder()
+                    .action(ChangeAction::Upsert)
+                    .resource_record_set(set)
+                    .build()
+                    .unwrap()
+            });
+            let batch = ChangeBatch::builder()
+                .set_changes(Some(changes.collect()))
+                .build()
+                .unwrap();
+            let req = self
+                .client
+                .change_resource_record_sets()
+                .hosted_zone_id(zone_id)
+                .change_batch(batch);
+            self.rt
+                .block_on(req.send())
+                .expect("ChangeResourceRecordSets");
+        }
     }
 
     fn upsert(&self, zone_id: &str, set: ResourceRecordSet) {

@@ -1,0 +1,203 @@
+//! The journal file and the writer's use of it: what this agent has written, kept in `agent.state_dir` so that a
+//! restart trusts it instead of reading the zone ([`crate::core::journal`] holds the format and its checks).
+//!
+//! * **Atomic.** Each save writes a temporary file in the same directory, flushes it to disk and renames it over
+//!   the journal (then flushes the directory): a reader finds the old journal or the new one, never a torn one,
+//!   even when the agent is SIGKILLed mid-write.
+//! * **Write-ahead of doubt.** Before changes are sent, their names are saved as *unsure*; once Route53
+//!   acknowledges them (or a read of the name settles them) they leave that list and the acknowledged records are
+//!   saved. A restart reads the unsure names at once (a change that timed out may have landed) and trusts the rest;
+//!   the periodic verification reads every name within its interval.
+//! * **Never fatal.** A journal that cannot be read is ignored with a log line (the launch reads the zone); one that
+//!   cannot be written is warned about once, and the agent goes on without it.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::Route53Actor;
+use crate::core::journal::{decode, encode, Journal, JournalKey};
+use crate::core::ownership::Owner;
+use crate::core::plan::Change;
+
+/// Where one zone's journal lives.
+#[derive(Debug, Clone)]
+pub struct JournalStore {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl JournalStore {
+    /// The journal of `zone_id` in `dir`, which is created if missing and must be writable (checked now).
+    pub fn open(dir: &Path, zone_id: &str) -> io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        remove_stale_temporaries(dir);
+        temporary(dir)?;
+        let file: String = zone_id
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            path: dir.join(format!("journal-{file}.json")),
+        })
+    }
+
+    /// The journal's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The journal, if there is one for `owner` in `zone_id` that this version can trust; otherwise `None`, with an
+    /// info line (none yet) or a warning (unreadable, corrupt, another key or format) saying why.
+    pub fn load(&self, zone_id: &str, owner: &Owner) -> Option<Journal> {
+        let path = self.path.display();
+        let bytes = match fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                tracing::info!(zone_id, path = %path, "No journal yet: reading the zone.");
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(zone_id, path = %path, error = %e, "Cannot read the journal: reading the zone instead.");
+                return None;
+            }
+        };
+        match decode(&bytes, zone_id, owner) {
+            Ok(j) => Some(j),
+            Err(e) => {
+                tracing::warn!(zone_id, path = %path, reason = %e, "Journal not used: reading the zone instead (it is replaced at the next save).");
+                None
+            }
+        }
+    }
+
+    /// Replaces the journal with `journal`, atomically.
+    pub fn save(&self, journal: &Journal) -> io::Result<()> {
+        let mut tmp = temporary(&self.dir)?;
+        tmp.write_all(&encode(journal))?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&self.path).map_err(|e| e.error)?;
+        // The rename itself is durable once the directory is flushed (not possible on every platform).
+        if let Ok(dir) = fs::File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// A temporary file for the next save, named so that [`remove_stale_temporaries`] knows it.
+fn temporary(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(".tmp")
+        .tempfile_in(dir)
+}
+
+const TEMP_PREFIX: &str = ".journal-";
+
+/// Removes what saves cut short by a kill left behind (they never replaced the journal).
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The writer's journal: the store, what goes into every save besides the records, and whether saving works.
+#[derive(Debug)]
+pub struct WriterJournal {
+    store: JournalStore,
+    key: JournalKey,
+    zone_name: String,
+    /// Names with changes sent and not settled.
+    unsure: BTreeSet<String>,
+    /// The last save failed (warned once until one succeeds).
+    failing: bool,
+}
+
+impl WriterJournal {
+    /// The journal of `owner` in `zone_id` (named `zone_name`), kept in `store`.
+    pub fn new(store: JournalStore, zone_id: &str, zone_name: &str, owner: &Owner) -> Self {
+        Self {
+            store,
+            key: JournalKey::of(zone_id, owner),
+            zone_name: zone_name.to_string(),
+            unsure: BTreeSet::new(),
+            failing: false,
+        }
+    }
+}
+
+impl Route53Actor {
+    /// Saves the journal as the book stands (no-op without one).
+    pub(super) fn save_journal(&mut self) {
+        let records = self.book.actual_records();
+        let owners = self.cluster_owners;
+        let Some(j) = self.journal.as_mut() else {
+            return;
+        };
+        let journal = Journal {
+            key: j.key.clone(),
+            zone_name: j.zone_name.clone(),
+            cluster_owners: owners,
+            records,
+            unsure: j.unsure.clone(),
+        };
+        match (j.store.save(&journal), j.failing) {
+            (Ok(()), true) => {
+                j.failing = false;
+                tracing::info!(zone_id = %self.config.zone_id, path = %j.store.path().display(), "Journal saved again.");
+            }
+            (Err(e), false) => {
+                j.failing = true;
+                tracing::warn!(zone_id = %self.config.zone_id, path = %j.store.path().display(), error = %e,
+                    "Cannot save the journal: the next start reads the zone in full.");
+            }
+            _ => {}
+        }
+    }
+
+    /// Before `changes` go out: their names are unsure until settled, and saved so before anything is sent.
+    pub(super) fn journal_sending(&mut self, changes: &[Change]) {
+        let Some(j) = self.journal.as_mut() else {
+            return;
+        };
+        let before = j.unsure.len();
+        j.unsure
+            .extend(changes.iter().map(|c| c.record().key.name.clone()));
+        if j.unsure.len() != before {
+            self.save_journal();
+        }
+    }
+
+    /// `names` are settled (acknowledged, or read back): saves the book and what is still unsure.
+    pub(super) fn journal_settled<'a>(&mut self, names: impl IntoIterator<Item = &'a String>) {
+        let Some(j) = self.journal.as_mut() else {
+            return;
+        };
+        for name in names {
+            j.unsure.remove(name);
+        }
+        self.save_journal();
+    }
+
+    /// Names a previous run left unsure (to read at once).
+    pub(super) fn take_unsure_from(&mut self, journal: &Journal) -> BTreeSet<String> {
+        if let Some(j) = self.journal.as_mut() {
+            j.unsure.clone_from(&journal.unsure);
+        }
+        journal.unsure.clone()
+    }
+}
+
+#[cfg(test)]
+#[path = "journal_tests.rs"]
+mod tests;
