@@ -2,7 +2,8 @@
 //! the first start reads the zone in full and writes the journal; a restart trusts it and reads nothing (not
 //! even GetHostedZone), and still removes the record of a task that stopped while the agent was down; a corrupt
 //! journal is not used: the restart reads the zone in full and everything converges. `sync --once --full`
-//! reads the zone in full whatever the journal says.
+//! reads the zone in full whatever the journal says. A launch read throttled every third page resumes at the page
+//! that failed.
 
 use std::time::Duration;
 
@@ -165,4 +166,31 @@ fn a_corrupt_journal_falls_back_to_the_full_read_and_converges() {
         saved.contains(&stays) && !saved.contains(&gone),
         "a fresh journal: {saved}"
     );
+}
+
+#[test]
+fn a_throttled_launch_read_resumes_at_the_page_that_failed() {
+    let w = World::new("journal-throttled");
+    w.moto.put_many(&w.zone_id, &foreign(&w));
+    let spy = Spy::start(&w.moto.url);
+    spy.throttle_pages(3);
+    let (_task, tid) = w.bridge_task("web", 0);
+    let agent = start(&w, &spy, vec![w.expected("web", &tid, crate::HOST_IP)]);
+    let (ok, throttled) = (
+        spy.count("r53:list") - spy.failed("r53:list"),
+        spy.failed("r53:list"),
+    );
+    assert!(throttled >= 3, "{}", spy.summary());
+    // Pages of 300 (moto may end one early at a weighted group): each read once, however often throttled.
+    assert!(
+        ok <= FOREIGN / 300 + 2,
+        "no page read twice: {}",
+        spy.summary()
+    );
+    assert!(
+        agent.logs().contains("retrying this page"),
+        "{}",
+        agent.logs()
+    );
+    stop(agent);
 }

@@ -1,8 +1,9 @@
 //! One `agent.owner_id` copied to two hosts (a task definition that sets it for every instance), end to end:
 //! each agent tags its owner id with a hash of its EC2 instance id (from its own fake IMDS), so the two write
 //! distinct owners into one zone, neither deletes the other's live records at its launch sync, and each reports
-//! the other when it sees its records. An untagged record of this owner id (written before the tag existed) is
-//! replaced when the same task registers here, and otherwise left alone: it may be another host's.
+//! the other when it sees its records (at its launch read, or at its verification after a start from its
+//! journal). An untagged record of this owner id (written before the tag existed) is replaced when the same task
+//! registers here, and otherwise left alone: it may be another host's.
 
 use std::time::Duration;
 
@@ -76,12 +77,17 @@ fn an_owner_id_copied_to_two_hosts_never_makes_them_delete_each_others_records()
     // A restarts: its launch sync sees B's record, reports it, and keeps it.
     agent_a.terminate();
     assert!(agent_a.wait_exit(Duration::from_secs(15)).success());
-    let mut agent_a = Agent::start(&config(&a, &a.zone_id), a.port);
+    // It restarts from its journal (no zone read): its verification reads its names and finds B there.
+    let verify =
+        config(&a, &a.zone_id).replace("[route53]\n", "[route53]\nverify_interval_secs = 2\n");
+    let mut agent_a = Agent::start(&verify, a.port);
     agent_a.wait_ready();
-    std::thread::sleep(Duration::from_secs(2));
+    let warned = crate::support::wait_for_result(Duration::from_secs(10), || {
+        agent_a.logs().contains(WARNING)
+    });
+    assert!(warned, "{}", agent_a.logs());
     let mut expected = all;
     expected.sort();
     assert_eq!(a.records(), expected, "{}", agent_a.logs());
-    assert!(agent_a.logs().contains(WARNING), "{}", agent_a.logs());
     assert!(agent_a.is_running() && agent_b.is_running());
 }

@@ -16,4 +16,5 @@ pub mod ownership;
 pub mod plan;
 pub mod port;
 pub mod record;
+pub mod scan;
 pub mod schedule;

@@ -13,6 +13,7 @@ use super::api::{read_name, DnsError, ErrorClass};
 use super::{ours, Route53Actor, ACTOR};
 use crate::core::plan::{foreign_ttls, group_mismatches, send_order, weighted_counts, Change};
 use crate::core::record::RecordKey;
+use crate::core::scan::other_hosts;
 
 /// What to do once the names are read again.
 pub(super) enum AfterRead {
@@ -23,6 +24,8 @@ pub(super) enum AfterRead {
     /// Fix whatever differs from the book under the names read (a recheck or the periodic verification); the
     /// keys passed along are only placeholders carrying the names, in case the read must be retried.
     Verify,
+    /// Plan the keys again, now that the names they write into are known ([`Route53Actor::unread_names`]).
+    Learn,
 }
 
 impl Route53Actor {
@@ -77,15 +80,20 @@ impl Route53Actor {
             };
             act.warn_mismatches(&sets);
             act.note_foreign_ttls(&sets, Some(&names));
-            act.note_shared_owner_id(&sets);
+            act.note_shared_owner_id(other_hosts(&act.owner, &sets));
             let counts = weighted_counts(&sets);
             act.book
                 .refresh_names(&names, ours(&act.owner, sets), counts);
             act.journal_settled(&names);
+            act.read_names.extend(names.iter().cloned());
             match after {
                 AfterRead::SendEach(upto) => act.send_each(keys, upto, ctx),
                 AfterRead::Retry(err) => act.retry_later(keys, &err, ctx),
                 AfterRead::Verify => act.verified(&names, ctx),
+                AfterRead::Learn => {
+                    act.book.mark_dirty(keys);
+                    act.kick(ctx);
+                }
             }
         }));
     }

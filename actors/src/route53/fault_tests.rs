@@ -12,7 +12,7 @@ use super::{Flush, Register};
 #[actix_rt::test]
 async fn a_permanent_failure_of_the_conflict_re_read_still_answers_the_flush() {
     let h = start(FakeRoute53::new("Z1", "example.com."));
-    h.addr.send(Flush).await.unwrap();
+    h.warm().await;
     h.fake.fail_next([
         DnsError::InvalidChangeBatch("spurious".into()),
         DnsError::Permanent {

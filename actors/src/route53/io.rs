@@ -1,14 +1,14 @@
 //! The writer's requests: sending planned changes in batches, and the launch read of the zone.
 
-use std::collections::BTreeSet;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::api::{read_zone, DnsApi, DnsError, ErrorClass};
+use super::api::{DnsApi, DnsError, ErrorClass, ListStart, FULL_PAGE};
 use crate::backoff::FullJitter;
 use crate::core::ownership::{parse, Owner};
 use crate::core::plan::{batches, Change};
 use crate::core::record::{Record, RecordSet};
+use crate::core::scan::{Scanned, ZoneScan};
 
 /// What a run of batches achieved.
 pub(super) struct SendOutcome {
@@ -44,18 +44,6 @@ pub(super) fn ours(owner: &Owner, sets: Vec<RecordSet>) -> Vec<Record> {
         .collect()
 }
 
-/// How many owners of this owner's cluster hold records among `sets`, this one included (at least 1).
-pub(super) fn cluster_owners(owner: &Owner, sets: &[RecordSet]) -> usize {
-    let others: BTreeSet<&str> = sets
-        .iter()
-        .filter_map(|s| parse(s.set_identifier.as_deref()?))
-        .filter(|p| p.cluster_tag == owner.cluster_tag() && p.owner != owner.owner())
-        .filter(|p| p.scope.is_none() || p.scope == owner.scope())
-        .map(|p| p.owner)
-        .collect();
-    others.len() + 1
-}
-
 /// Records of this cluster (this scope or none) whose owner part is `owner` exactly.
 fn of_owner<'a>(
     owner: &'a Owner,
@@ -85,73 +73,50 @@ pub(super) fn untagged(owner: &Owner, sets: &[RecordSet]) -> Vec<Record> {
         .collect()
 }
 
-/// The other hosts' owner parts under this owner's base id (`<owner id>~<other tag>`): the same
-/// `agent.owner_id` set on other hosts.
-pub(super) fn other_hosts(owner: &Owner, sets: &[RecordSet]) -> BTreeSet<String> {
-    let prefix = format!("{}~", owner.base_owner());
-    sets.iter()
-        .filter_map(|s| parse(s.set_identifier.as_deref()?))
-        .filter(|p| {
-            p.cluster_tag == owner.cluster_tag() && (p.scope.is_none() || p.scope == owner.scope())
-        })
-        .filter(|p| p.owner.starts_with(&prefix) && p.owner != owner.owner())
-        .map(|p| p.owner.to_string())
-        .collect()
-}
+/// Longest wait between tries of one page of the launch read.
+const LOAD_BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// A cursor that does not advance this many times in a row ends the read (an emulator that ignores it).
+const STUCK_LIMIT: u32 = 5;
 
-/// How long the launch read may keep failing transiently before the agent gives up.
-const LOAD_BUDGET: Duration = Duration::from_secs(300);
-
-/// Reads the whole zone once, retrying transient failures for at most [`LOAD_BUDGET`].
+/// The launch read: the zone page by page through a [`ZoneScan`] that keeps only what `owner` needs. A transient
+/// failure (throttling, 5xx, a timeout) retries the same page after a full-jitter backoff of up to a minute, for
+/// as long as it takes: there is no wall-clock budget, so a fleet throttled during a mass restart waits its turn
+/// instead of crash-looping, and no page is read twice. Permanent failures end it.
 pub(super) async fn load_zone(
     api: Rc<dyn DnsApi>,
     zone_id: String,
-    (first, max): (Duration, Duration),
-) -> Result<Vec<RecordSet>, DnsError> {
-    let mut backoff = FullJitter::new(first, max);
-    let start = Instant::now();
+    owner: Owner,
+    (first, _): (Duration, Duration),
+) -> Result<Scanned, DnsError> {
+    let mut backoff = FullJitter::new(first, LOAD_BACKOFF_MAX);
+    let mut scan = ZoneScan::new(&owner);
+    let (mut start, mut pages, mut stuck) = (None::<ListStart>, 0usize, 0u32);
     loop {
-        match read_zone(&*api, &zone_id).await {
-            Ok(sets) => return Ok(sets),
-            Err(e) if e.class() == ErrorClass::Transient && start.elapsed() < LOAD_BUDGET => {
-                let delay = backoff.next().unwrap_or(Duration::from_secs(30));
-                tracing::warn!(zone_id, error = %e, ?delay, "Reading the zone failed; retrying.");
+        let page = match api.list(&zone_id, start.as_ref(), FULL_PAGE).await {
+            Ok(page) => page,
+            Err(e) if e.class() == ErrorClass::Transient => {
+                let delay = backoff.next().unwrap_or(LOAD_BACKOFF_MAX);
+                tracing::warn!(zone_id, error = %e, pages, ?delay, "Reading the zone failed; retrying this page.");
                 actix_rt::time::sleep(delay).await;
+                continue;
             }
             Err(e) => return Err(e),
+        };
+        backoff = FullJitter::new(first, LOAD_BACKOFF_MAX);
+        pages += 1;
+        scan.feed(page.sets);
+        match page.next {
+            None => return Ok(scan.finish()),
+            Some(next) if Some(&next) == start.as_ref() => {
+                stuck += 1;
+                if stuck >= STUCK_LIMIT {
+                    return Err(DnsError::Permanent {
+                        code: "ListingStuck".into(),
+                        message: format!("the listing did not advance past {}", next.name),
+                    });
+                }
+            }
+            Some(next) => (start, stuck) = (Some(next), 0),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn set(id: &str) -> RecordSet {
-        RecordSet {
-            name: "web.z.".into(),
-            record_type: "A".into(),
-            set_identifier: Some(id.into()),
-            weight: Some(1),
-            ttl: Some(60),
-            values: vec!["10.0.0.1".into()],
-            has_extras: false,
-        }
-    }
-
-    #[test]
-    fn the_cluster_owners_are_counted_once_each_with_this_one() {
-        let me = Owner::new("prod", "me").unwrap();
-        let sets = [
-            "r53d:prod:a:t-1",
-            "r53d:prod:a:t-2",
-            "r53d:prod:b:t-3",
-            "r53d:prod:me:t-4",
-            "r53d:staging:c:t-5",
-            "hand-made",
-        ]
-        .map(set);
-        assert_eq!(cluster_owners(&me, &sets), 3, "a, b and me");
-        assert_eq!(cluster_owners(&me, &[]), 1);
     }
 }

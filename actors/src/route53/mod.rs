@@ -50,7 +50,7 @@ use tokio::sync::oneshot;
 
 use self::api::DnsApi;
 use self::book::RecordBook;
-use self::io::{cluster_owners, load_zone, other_hosts, ours, untagged};
+use self::io::{load_zone, ours, untagged};
 use self::journal::WriterJournal;
 use crate::backoff::{uniform, FullJitter};
 use crate::core::journal::Journal;
@@ -117,6 +117,8 @@ pub struct Route53Actor {
     journal: Option<WriterJournal>,
     /// The journal found at start, trusted instead of the launch read (taken at the launch).
     loaded: Option<Journal>,
+    /// Names read in this run (kept by the launch read, or read since): see [`Self::unread_names`].
+    read_names: HashSet<String>,
 }
 
 fn new_backoff() -> FullJitter {
@@ -150,6 +152,7 @@ impl Route53Actor {
             shared_owner_id: BTreeSet::new(),
             journal: None,
             loaded: None,
+            read_names: HashSet::new(),
         }
     }
 
@@ -173,8 +176,7 @@ impl Route53Actor {
     /// Warns when other hosts hold records under this owner's `agent.owner_id` (each with its own host tag):
     /// their records are theirs and are never touched, but the owner id was meant to name one host. Checked at the
     /// launch read and at every re-read; each newly seen host is warned about once.
-    pub(super) fn note_shared_owner_id(&mut self, sets: &[crate::core::record::RecordSet]) {
-        let others = other_hosts(&self.owner, sets);
+    pub(super) fn note_shared_owner_id(&mut self, others: BTreeSet<String>) {
         if !others.is_subset(&self.shared_owner_id) {
             self.shared_owner_id.extend(others);
             let others = &self.shared_owner_id;
@@ -210,21 +212,23 @@ impl Actor for Route53Actor {
         }
         let jitter = uniform(self.config.startup_jitter);
         let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
-        let backoff = self.config.backoff;
+        let (owner, backoff) = (self.owner.clone(), self.config.backoff);
         let load = async move {
             actix_rt::time::sleep(jitter).await;
-            load_zone(api, zone_id, backoff).await
+            load_zone(api, zone_id, owner, backoff).await
         };
         ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
-            Ok(sets) => {
+            Ok(scanned) => {
+                let sets = scanned.sets;
+                act.read_names.extend(sets.iter().map(|s| s.name.to_ascii_lowercase()));
                 act.warn_mismatches(&sets);
                 act.note_foreign_ttls(&sets, None);
                 let counts = weighted_counts(&sets);
-                act.cluster_owners = cluster_owners(&act.owner, &sets);
-                act.note_shared_owner_id(&sets);
+                act.cluster_owners = scanned.cluster_owners;
+                act.note_shared_owner_id(scanned.other_hosts);
                 act.book.load_inherited(untagged(&act.owner, &sets));
                 let records = ours(&act.owner, sets);
-                tracing::info!(zone_id = %act.config.zone_id, records = records.len(), cluster_owners = act.cluster_owners, "Found this owner's records in the zone.");
+                tracing::info!(zone_id = %act.config.zone_id, records = records.len(), read = scanned.seen, cluster_owners = act.cluster_owners, "Found this owner's records in the zone.");
                 act.book.load_actual(records, counts);
                 act.save_journal();
                 act.publish();

@@ -51,6 +51,14 @@ impl Route53Actor {
         self.refuse(plan.refused);
         let mut changes = plan.changes;
         changes.retain(|c| may_send(&self.owner, c));
+        let unread = self.unread_names(&changes);
+        if !unread.is_empty() {
+            // Others' TTL and the group's size there are learnt first; then everything is planned again.
+            let keys: BTreeSet<RecordKey> =
+                changes.iter().map(|c| c.record().key.clone()).collect();
+            tracing::debug!(zone_id = %self.config.zone_id, names = unread.len(), "Reading names before the first write into them.");
+            return self.read_names(unread, keys, AfterRead::Learn, ctx);
+        }
         if changes.is_empty() {
             self.complete(upto);
             return self.arm(ctx);
@@ -198,4 +206,20 @@ fn settled(outcome: &SendOutcome) -> BTreeSet<String> {
         .map(name)
         .filter(|n| !failed.contains(n))
         .collect()
+}
+
+impl Route53Actor {
+    /// Names that `changes` write into (an upsert) and that this run has not read yet: neither kept by the launch
+    /// read (which keeps only the names holding this owner's records) nor read since. Before the first write into
+    /// such a name it is read once (one request), so a record joining a weighted group of other writers adopts
+    /// their TTL instead of rewriting it, and the group's size is known.
+    fn unread_names(&self, changes: &[Change]) -> BTreeSet<String> {
+        changes
+            .iter()
+            .filter(|c| matches!(c, Change::Upsert(_)))
+            .map(|c| &c.record().key.name)
+            .filter(|n| !self.read_names.contains(*n))
+            .cloned()
+            .collect()
+    }
 }

@@ -89,6 +89,20 @@ pub(super) fn start_as(fake: FakeRoute53, config: Route53Config, owner: Owner) -
 }
 
 impl Harness {
+    /// Writes and removes a record under `rec`'s name, so the writer has read the name (the first write into a
+    /// name reads it first): the next request of a test is then the one it means.
+    pub(super) async fn warm(&self) {
+        self.addr.do_send(Register {
+            container_id: "warm".into(),
+            records: vec![rec("warm", [10, 9, 9, 9])],
+        });
+        self.addr.send(Flush).await.unwrap();
+        self.addr.do_send(Deregister {
+            container_id: "warm".into(),
+        });
+        self.addr.send(Flush).await.unwrap();
+    }
+
     /// The failures reported so far.
     pub(super) fn failures(&self) -> Vec<String> {
         self.failures.lock().unwrap().clone()
@@ -431,7 +445,7 @@ async fn a_change_that_lands_after_the_reread_is_found_by_the_recheck_and_undone
     let fake = FakeRoute53::new("Z1", "example.com.");
     fake.insert(foreign());
     let h = start_config(fake, quick_checks(Duration::from_millis(1500), None));
-    h.addr.send(Flush).await.unwrap();
+    h.warm().await;
     h.fake.land_late(Duration::from_millis(300));
     h.addr.do_send(Register {
         container_id: "a".into(),

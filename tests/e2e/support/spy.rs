@@ -18,7 +18,12 @@ struct State {
     hidden: Mutex<BTreeSet<String>>,
     disconnected: Mutex<BTreeSet<String>>,
     ec2_failing: Mutex<bool>,
+    /// Every n-th zone-read page is throttled (0: none), and how many have come.
+    throttle_pages: Mutex<(usize, usize)>,
 }
+
+/// Route53's answer when the account's request bucket is empty.
+const R53_THROTTLED: &str = "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>spy</RequestId></ErrorResponse>";
 
 /// EC2's answer when its request bucket is empty.
 const EC2_THROTTLED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>5e5a7e4c-0000-4000-8000-000000000000</RequestID></Response>";
@@ -31,7 +36,8 @@ pub struct Spy {
 }
 
 /// `ListContainerInstances`, `DescribeContainerInstances`, ... for ECS; `ec2:DescribeInstances`, ... for EC2
-/// (a query request: `Action=` in the form body); `r53:list`, `r53:change`, `r53:zone`.
+/// (a query request: `Action=` in the form body); `r53:list` (a page of a zone read), `r53:list-name` (one
+/// name read), `r53:change`, `r53:zone`.
 fn operation(req: &HttpRequest, body: &[u8]) -> String {
     if let Some(action) = body.strip_prefix(b"Action=") {
         let end = action
@@ -45,6 +51,8 @@ fn operation(req: &HttpRequest, body: &[u8]) -> String {
         return t.rsplit('.').next().unwrap_or(t).to_string();
     }
     match (req.method().as_str(), req.path().ends_with("/rrset")) {
+        // The writer reads one name 100 at a time, and the zone 300 a page.
+        ("GET", true) if req.query_string().contains("maxitems=100") => "r53:list-name".into(),
         ("GET", true) => "r53:list".into(),
         ("POST", true) => "r53:change".into(),
         _ => "r53:zone".into(),
@@ -57,6 +65,13 @@ fn id_of(arn: &Value) -> String {
 }
 
 impl State {
+    /// True when this zone-read page is to be throttled.
+    fn throttle_page(&self) -> bool {
+        let mut t = self.throttle_pages.lock().unwrap();
+        t.1 += 1;
+        t.0 != 0 && t.1.is_multiple_of(t.0)
+    }
+
     /// Rewrites moto's ECS answers for hidden and disconnected instances.
     fn rewrite(&self, op: &str, body: Vec<u8>) -> Vec<u8> {
         let Ok(mut v) = serde_json::from_slice::<Value>(&body) else {
@@ -123,6 +138,12 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>
             .content_type("text/xml;charset=UTF-8")
             .body(EC2_THROTTLED);
     }
+    if op == "r53:list" && state.throttle_page() {
+        *state.calls.lock().unwrap().entry((op, 400)).or_insert(0) += 1;
+        return HttpResponse::BadRequest()
+            .content_type("text/xml")
+            .body(R53_THROTTLED);
+    }
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
     let url = format!("{}{path}", state.upstream);
     let method = req.method().to_string();
@@ -164,6 +185,11 @@ impl Spy {
             cfg.app_data(data.clone()).default_service(web::to(forward));
         });
         Self { url, state }
+    }
+
+    /// Throttles every `n`-th page of a zone read from now on (`Throttling`, HTTP 400; 0: none).
+    pub fn throttle_pages(&self, n: usize) {
+        *self.state.throttle_pages.lock().unwrap() = (n, 0);
     }
 
     /// Requests of `op` answered so far (any status).
