@@ -27,7 +27,7 @@ use route53_discovery_actors::messages::probe;
 use route53_discovery_actors::route53::api::read_zone;
 use route53_discovery_actors::route53::fake::FakeRoute53;
 use route53_discovery_actors::route53::journal::{JournalStore, WriterJournal};
-use route53_discovery_actors::route53::{Flush, Route53Actor, Route53Config, WRITER_BACKOFF};
+use route53_discovery_actors::route53::{Flush, Route53Actor, Route53Config};
 
 const FOREIGN: usize = 100_000;
 const OWN: usize = 10;
@@ -76,19 +76,6 @@ fn kib(field: &str) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-fn config() -> Route53Config {
-    Route53Config {
-        zone_id: "Z1".into(),
-        quarantine: Duration::from_secs(3600),
-        ttl: 60,
-        weight: 1,
-        startup_jitter: Duration::ZERO,
-        recheck_after: Duration::from_secs(30),
-        verify_interval: None,
-        backoff: WRITER_BACKOFF,
-    }
-}
-
 /// One mode's launch: (requests, time, peak RSS rise in KiB).
 async fn launch(mode: &str) -> (usize, Duration, u64) {
     let fake = Rc::new(zone());
@@ -119,7 +106,7 @@ async fn launch(mode: &str) -> (usize, Duration, u64) {
             let (reporter, _) = probe::reporter();
             let w = Route53Actor::new(
                 fake.clone(),
-                config(),
+                Route53Config::quiet("Z1"),
                 owner(),
                 reporter,
                 Arc::default(),

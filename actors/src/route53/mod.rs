@@ -84,6 +84,23 @@ pub struct Route53Config {
     pub backoff: (Duration, Duration),
 }
 
+impl Route53Config {
+    /// Settings for `zone_id` with no start-up jitter, no verification, a quarantine of an hour, TTL 60, weight 1,
+    /// rechecks after 30 s and [`WRITER_BACKOFF`]: what tests and benchmarks start from.
+    pub fn quiet(zone_id: &str) -> Self {
+        Self {
+            zone_id: zone_id.into(),
+            quarantine: Duration::from_secs(3600),
+            ttl: 60,
+            weight: 1,
+            startup_jitter: Duration::ZERO,
+            recheck_after: Duration::from_secs(30),
+            verify_interval: None,
+            backoff: WRITER_BACKOFF,
+        }
+    }
+}
+
 /// The agent's backoff after transient Route53 failures: 250 ms doubling to 5 s, full jitter.
 pub const WRITER_BACKOFF: (Duration, Duration) =
     (Duration::from_millis(250), Duration::from_secs(5));

@@ -60,14 +60,8 @@ fn start_with(fake: FakeRoute53, quarantine: Duration) -> Harness {
 /// The writer's settings of these tests: no jitter, no verification.
 pub(super) fn plain_config(quarantine: Duration) -> Route53Config {
     Route53Config {
-        zone_id: "Z1".into(),
         quarantine,
-        ttl: 60,
-        weight: 1,
-        startup_jitter: Duration::ZERO,
-        recheck_after: Duration::from_secs(30),
-        verify_interval: None,
-        backoff: WRITER_BACKOFF,
+        ..Route53Config::quiet("Z1")
     }
 }
 
@@ -341,16 +335,7 @@ async fn writers_sharing_one_account_bucket_all_converge() {
     let mut writers = Vec::new();
     for a in 0..8 {
         let (reporter, _) = probe::reporter();
-        let config = Route53Config {
-            zone_id: "Z1".into(),
-            quarantine: Duration::from_secs(3600),
-            ttl: 60,
-            weight: 1,
-            startup_jitter: Duration::ZERO,
-            recheck_after: Duration::from_secs(30),
-            verify_interval: None,
-            backoff: WRITER_BACKOFF,
-        };
+        let config = Route53Config::quiet("Z1");
         let owner = Owner::new("prod", &format!("agent{a}")).unwrap();
         let (health, metrics) = (Arc::default(), Arc::default());
         let writer = Route53Actor::new(fake.clone(), config, owner, reporter, health, metrics);

@@ -215,18 +215,7 @@ impl Moto {
                     .build()
                     .unwrap()
             });
-            let batch = ChangeBatch::builder()
-                .set_changes(Some(changes.collect()))
-                .build()
-                .unwrap();
-            let req = self
-                .client
-                .change_resource_record_sets()
-                .hosted_zone_id(zone_id)
-                .change_batch(batch);
-            self.rt
-                .block_on(req.send())
-                .expect("ChangeResourceRecordSets");
+            self.send_batch(zone_id, changes.collect());
         }
     }
 
@@ -240,7 +229,14 @@ impl Moto {
             .resource_record_set(set)
             .build()
             .unwrap();
-        let batch = ChangeBatch::builder().changes(change).build().unwrap();
+        self.send_batch(zone_id, vec![change]);
+    }
+
+    fn send_batch(&self, zone_id: &str, changes: Vec<Change>) {
+        let batch = ChangeBatch::builder()
+            .set_changes(Some(changes))
+            .build()
+            .unwrap();
         let req = self
             .client
             .change_resource_record_sets()
