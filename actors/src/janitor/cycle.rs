@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! (once) PutAttributes route53-discovery.janitor=<zone> on this agent's instance: a candidate from now on
+//! step (super::standing): rest (no call) | check (describe the remembered janitor; full if it no longer serves)
+//!   | full:
 //! ListContainerInstances ACTIVE + DRAINING (paged) ─▶ DescribeContainerInstances, lowest ids first, until a
 //!   connected candidate for this zone is found ─▶ elected? no: done (no zone read, nothing deleted)
 //!                                       yes: ListResourceRecordSets (whole zone, paged, once)
@@ -16,7 +18,7 @@
 //! Owners whose id is not shaped like a container instance id are never judged (an `agent.owner_id` override is
 //! unknown to ECS, not dead). An EC2 error gives the owners that needed EC2 no verdict ([`super::verdict`]).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use actix::WeakRecipient;
 use super::ec2::{Ec2Api, Ec2Error};
 use super::ecs::{describe_into, list_all, EcsApi, EcsError, Knowledge, DESCRIBE_CHUNK};
 use super::plan::{elect, legacy_only, records_by_owner, removal_limit, CANDIDATE_ATTRIBUTE};
+use super::standing::{next_step, Standing, Step};
 use super::tracker::{DeadTracker, Observed};
 use super::verdict::{verdicts, Judged};
 use crate::core::record::Record;
@@ -57,6 +60,8 @@ pub struct Cycle {
     /// True once this agent's [`CANDIDATE_ATTRIBUTE`] is on its container instance (put at the first cycle,
     /// tried again every cycle until it is).
     pub announced: Cell<bool>,
+    /// What the last full election found: which ECS call the next cycle makes ([`super::standing`]).
+    pub standing: RefCell<Option<Standing>>,
 }
 
 impl Cycle {
@@ -121,7 +126,8 @@ pub enum Report {
     Done(Box<Done>),
 }
 
-/// Lists the ACTIVE and DRAINING instances and describes them, lowest ids first, until the janitor is known.
+/// Lists the ACTIVE and DRAINING instances and describes them, lowest ids first, until the janitor is known;
+/// remembers the outcome as this agent's [`Standing`].
 async fn election(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsError> {
     let mut ids = list_all(&*c.ecs, &c.cluster, "ACTIVE").await?;
     ids.extend(list_all(&*c.ecs, &c.cluster, "DRAINING").await?);
@@ -129,14 +135,53 @@ async fn election(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsErr
     ids.dedup();
     let listed = ids.contains(&c.me);
     let mut known = Knowledge::default();
+    let mut winner = None;
     for chunk in ids.chunks(DESCRIBE_CHUNK) {
         describe_into(&*c.ecs, &c.cluster, chunk, &mut known).await?;
         // Every lower id is described by now, so the lowest connected one found is the lowest overall.
-        if let Some(winner) = elect(known.instances.values(), &c.zone_id) {
-            return Ok((Some(winner.to_string()), listed, known));
+        if let Some(w) = elect(known.instances.values(), &c.zone_id) {
+            winner = Some(w.to_string());
+            break;
         }
     }
-    Ok((None, listed, known))
+    let live = known.instances.values().filter(|i| i.can_serve(&c.zone_id));
+    let rank = live.map(|i| i.id.as_str()).position(|id| id == c.me);
+    let standing = Standing::after_election(winner.clone(), rank, listed, ids.len());
+    *c.standing.borrow_mut() = Some(standing);
+    Ok((winner, listed, known))
+}
+
+/// This cycle's election, as cheap as the agent's [`Standing`] allows: a full one, one describe of the janitor
+/// (a full one if it no longer serves), or none at all.
+async fn stand(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsError> {
+    let step = next_step(c.standing.borrow_mut().as_mut());
+    let remembered = || {
+        let s = c.standing.borrow();
+        let s = s.as_ref().expect("a check or a rest has a standing");
+        (s.janitor.clone(), s.listed, Knowledge::default())
+    };
+    match step {
+        Step::Full => election(c).await,
+        Step::Rest => Ok(remembered()),
+        Step::Check(janitor) => {
+            let mut known = Knowledge::default();
+            describe_into(
+                &*c.ecs,
+                &c.cluster,
+                std::slice::from_ref(&janitor),
+                &mut known,
+            )
+            .await?;
+            match known
+                .instances
+                .get(&janitor)
+                .is_some_and(|i| i.can_serve(&c.zone_id))
+            {
+                true => Ok(remembered()),
+                false => election(c).await,
+            }
+        }
+    }
 }
 
 /// Runs one cycle. The tracker goes in and comes back out, so the caller keeps it between cycles; it is cleared
@@ -182,7 +227,7 @@ async fn elect_and_judge(
     writer: &WeakRecipient<Purge>,
 ) -> Report {
     announce(c).await;
-    let (janitor, listed, known) = match election(c).await {
+    let (janitor, listed, known) = match stand(c).await {
         Ok(e) => e,
         Err(e) => return Report::Skipped(e),
     };
@@ -324,6 +369,7 @@ mod tests {
             health: Arc::new(HealthState::default()),
             max_owners: 5,
             announced: Cell::new(false),
+            standing: RefCell::new(None),
         })
     }
 

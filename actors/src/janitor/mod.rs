@@ -23,9 +23,12 @@ pub mod ec2;
 pub mod ecs;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
+#[cfg(test)]
+mod fleet_tests;
 pub mod once;
 pub mod plan;
 pub mod sdk;
+pub mod standing;
 #[cfg(test)]
 mod tests;
 pub mod tracker;
@@ -124,6 +127,7 @@ impl JanitorActor {
             health: health.clone(),
             max_owners: config.max_owners_per_cycle,
             announced: std::cell::Cell::new(false),
+            standing: std::cell::RefCell::new(None),
         });
         Self {
             tracker: Some(DeadTracker::new(config.grace, config.max_gap())),

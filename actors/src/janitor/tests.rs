@@ -150,6 +150,7 @@ impl World {
             health: self.health.clone(),
             max_owners: self.max_owners,
             announced: std::cell::Cell::new(false),
+            standing: std::cell::RefCell::new(None),
         })
     }
 

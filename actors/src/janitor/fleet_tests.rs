@@ -1,0 +1,140 @@
+//! What the janitor costs ECS in a cluster of 300 agents (issue 13, item 3), through the cycle against the
+//! in-memory ECS fake (100 ids a page, like ECS): every agent's first cycle is a full election; from then on the
+//! janitor elects in full, its deputies describe it, and the others describe it every other cycle, so the fleet
+//! makes about half an ECS call per agent per cycle instead of five. When the janitor dies, a deputy takes over
+//! at its next cycle.
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use super::cycle::{self, Cycle, Report};
+use super::fake::FakeEcs;
+use super::standing::{spacing, DEPUTIES};
+use super::tracker::DeadTracker;
+use crate::route53::api::DnsApi;
+use crate::route53::fake::FakeRoute53;
+use crate::route53::{Purge, PurgeOutcome};
+
+const AGENTS: usize = 300;
+
+/// A stand-in writer (the zone holds no other owner's records: nothing is ever purged).
+struct NoPurge;
+
+impl Actor for NoPurge {
+    type Context = Context<Self>;
+}
+
+impl Handler<Purge> for NoPurge {
+    type Result = MessageResult<Purge>;
+
+    fn handle(&mut self, _msg: Purge, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(PurgeOutcome::default())
+    }
+}
+
+struct Fleet {
+    ecs: Rc<FakeEcs>,
+    ids: Vec<String>,
+    cycles: Vec<Rc<Cycle>>,
+    trackers: Vec<Option<DeadTracker>>,
+    writer: Addr<NoPurge>,
+}
+
+impl Fleet {
+    fn new() -> Self {
+        let ecs = Rc::new(FakeEcs::new("prod", 100));
+        let zone = Rc::new(FakeRoute53::new("Z1", "z."));
+        let ids: Vec<String> = (1..=AGENTS).map(|i| format!("{i:032x}")).collect();
+        ids.iter().for_each(|id| ecs.register_candidate(id, "Z1"));
+        let cycles = ids
+            .iter()
+            .map(|me| {
+                Rc::new(Cycle {
+                    ecs: ecs.clone(),
+                    ec2: ecs.clone(),
+                    dns: zone.clone() as Rc<dyn DnsApi>,
+                    cluster: "prod".into(),
+                    scope: None,
+                    zone_id: "Z1".into(),
+                    me: me.clone(),
+                    health: Arc::default(),
+                    max_owners: 5,
+                    announced: std::cell::Cell::new(false),
+                    standing: std::cell::RefCell::new(None),
+                })
+            })
+            .collect();
+        let trackers = (0..AGENTS)
+            .map(|_| Some(DeadTracker::new(Duration::from_secs(60), Duration::MAX)))
+            .collect();
+        Self {
+            ecs,
+            ids,
+            cycles,
+            trackers,
+            writer: NoPurge.start(),
+        }
+    }
+
+    fn calls(&self) -> usize {
+        let (lists, describes) = self.ecs.calls();
+        lists + describes
+    }
+
+    /// One cycle of every agent; returns (ECS calls made, the ids that judged as janitor).
+    async fn cycle(&mut self) -> (usize, Vec<String>) {
+        let before = self.calls();
+        let mut judged = Vec::new();
+        for i in 0..AGENTS {
+            let tracker = self.trackers[i].take().unwrap();
+            let weak = self.writer.clone().recipient().downgrade();
+            let (tracker, report) = cycle::run(self.cycles[i].clone(), tracker, weak).await;
+            self.trackers[i] = Some(tracker);
+            if matches!(report, Report::Done(_)) {
+                judged.push(self.ids[i].clone());
+            }
+        }
+        (self.calls() - before, judged)
+    }
+}
+
+/// A full election in this cluster: ACTIVE (3 pages) and DRAINING (1 page) listed, the lowest 100 described.
+const FULL: usize = 3 + 1 + 1;
+
+#[actix_rt::test]
+async fn three_hundred_agents_make_about_half_an_ecs_call_each_per_cycle_and_a_deputy_takes_over() {
+    let mut f = Fleet::new();
+    let (first, judged) = f.cycle().await;
+    assert_eq!(
+        first,
+        AGENTS * FULL,
+        "every agent's first cycle is a full election"
+    );
+    assert_eq!(judged, [f.ids[0].clone()]);
+
+    let steady_cycles = 10;
+    let mut steady = 0;
+    for _ in 0..steady_cycles {
+        let (calls, judged) = f.cycle().await;
+        assert_eq!(judged, [f.ids[0].clone()], "one janitor, the lowest");
+        steady += calls;
+    }
+    let followers = AGENTS - 1 - DEPUTIES;
+    let checks = followers * steady_cycles / spacing(AGENTS) as usize;
+    assert_eq!(steady, steady_cycles * (FULL + DEPUTIES) + checks);
+    let per_agent = steady as f64 / (steady_cycles * AGENTS) as f64;
+    assert!(
+        per_agent < 0.6,
+        "{per_agent:.2} ECS calls per agent per cycle (was {FULL})"
+    );
+
+    // The janitor's agent is gone: its first deputy sees it at its next cycle and judges in its place.
+    f.ecs.set(&f.ids[0], "ACTIVE", false);
+    let (_, judged) = f.cycle().await;
+    assert_eq!(judged, [f.ids[1].clone()]);
+    let (_, judged) = f.cycle().await;
+    assert_eq!(judged, [f.ids[1].clone()], "and stays the janitor");
+}

@@ -1,0 +1,154 @@
+//! Cheap elections: what an agent remembers of its last full election, and which ECS call (if any) it makes in the
+//! next cycle. A full election lists the whole cluster (2 × ⌈N/100⌉ calls + 1 describe); made by every agent every
+//! cycle it would be 80 000 calls per cycle for N = 2 000, 13 × ECS's cluster-read bucket. Instead:
+//!
+//! * the **janitor** runs the full election every cycle (it must see a lower candidate that joins);
+//! * its **deputies**, the next [`DEPUTIES`] live candidates, describe the janitor alone every cycle (1 call) and
+//!   run the full election only when it no longer serves, so one of them takes over at its next cycle;
+//! * **everyone else** describes the janitor once every [`spacing`] cycles (at a random phase, so about
+//!   [`FOLLOWER_CHECKS`] agents of the fleet check per cycle), and otherwise makes no ECS call at all.
+//!
+//! Fleet-wide per cycle: 2⌈N/100⌉ + 1 + DEPUTIES + ≈ FOLLOWER_CHECKS calls (N = 2 000: ≈ 244, 0.8 per second at a
+//! 300 s cycle). A new lower candidate runs its own full election at its start and acts at once; the old janitor
+//! sees it at its next full election and steps down (two janitors for at most one cycle, both judging by the same
+//! rules). When the janitor and all its deputies are gone at once, the first follower to check elects anew.
+
+use rand::Rng;
+
+/// Live candidates after the janitor that check on it every cycle.
+pub const DEPUTIES: usize = 3;
+/// About how many other agents of the fleet check on the janitor per cycle.
+pub const FOLLOWER_CHECKS: usize = 200;
+
+/// The number of cycles between a follower's checks in a cluster of `instances`.
+pub fn spacing(instances: usize) -> u32 {
+    u32::try_from(instances.div_ceil(FOLLOWER_CHECKS).max(1)).unwrap_or(u32::MAX)
+}
+
+/// What the last full election found, from this agent's point of view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// The janitor it elected (`None`: no candidate at all).
+    pub janitor: Option<String>,
+    /// This agent's place among the live candidates (0: the janitor), when it is among those described; `None`
+    /// when it is further down than the full election looked.
+    pub rank: Option<usize>,
+    /// This agent's id is an ACTIVE or DRAINING instance of the cluster.
+    pub listed: bool,
+    /// ACTIVE and DRAINING instances listed.
+    pub instances: usize,
+    /// Cycles left before a follower checks again.
+    pub wait: u32,
+}
+
+impl Standing {
+    /// The standing after a full election; a follower's first check comes at a random cycle of its spacing.
+    pub fn after_election(
+        janitor: Option<String>,
+        rank: Option<usize>,
+        listed: bool,
+        instances: usize,
+    ) -> Self {
+        let wait = rand::thread_rng().gen_range(0..spacing(instances));
+        Self {
+            janitor,
+            rank,
+            listed,
+            instances,
+            wait,
+        }
+    }
+}
+
+/// The next cycle's ECS work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// List and describe the cluster.
+    Full,
+    /// Describe this janitor only; a full election if it no longer serves.
+    Check(String),
+    /// No ECS call: the remembered janitor stands.
+    Rest,
+}
+
+/// The step for an agent with `standing` (none: it never ran a full election); counts a follower's wait down.
+pub fn next_step(standing: Option<&mut Standing>) -> Step {
+    let Some(s) = standing else {
+        return Step::Full;
+    };
+    let Some(janitor) = s.janitor.clone() else {
+        return Step::Full; // nobody to rely on: look again every cycle
+    };
+    match s.rank {
+        Some(0) => Step::Full,
+        Some(r) if r <= DEPUTIES => Step::Check(janitor),
+        _ if s.wait == 0 => {
+            s.wait = spacing(s.instances).saturating_sub(1);
+            Step::Check(janitor)
+        }
+        _ => {
+            s.wait -= 1;
+            Step::Rest
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn standing(rank: Option<usize>, instances: usize) -> Standing {
+        Standing {
+            janitor: Some("j".into()),
+            rank,
+            listed: true,
+            instances,
+            wait: 0,
+        }
+    }
+
+    #[test]
+    fn the_janitor_elects_in_full_its_deputies_check_on_it_every_cycle() {
+        assert_eq!(next_step(None), Step::Full, "no standing yet");
+        assert_eq!(next_step(Some(&mut standing(Some(0), 2000))), Step::Full);
+        for r in 1..=DEPUTIES {
+            let mut s = standing(Some(r), 2000);
+            for _ in 0..5 {
+                assert_eq!(
+                    next_step(Some(&mut s)),
+                    Step::Check("j".into()),
+                    "deputy {r}"
+                );
+            }
+        }
+        let mut nobody = Standing {
+            janitor: None,
+            ..standing(None, 10)
+        };
+        assert_eq!(next_step(Some(&mut nobody)), Step::Full);
+    }
+
+    #[test]
+    fn a_follower_checks_once_per_spacing_and_rests_otherwise() {
+        assert_eq!(spacing(10), 1);
+        assert_eq!(spacing(2000), 10);
+        for rank in [None, Some(DEPUTIES + 1)] {
+            let mut s = standing(rank, 2000);
+            let steps: Vec<Step> = (0..30).map(|_| next_step(Some(&mut s))).collect();
+            let checks = steps.iter().filter(|s| matches!(s, Step::Check(_))).count();
+            assert_eq!(checks, 3, "{steps:?}");
+            assert!(steps.iter().all(|s| *s != Step::Full));
+        }
+        let mut small = standing(None, 50);
+        assert!((0..5).all(|_| next_step(Some(&mut small)) == Step::Check("j".into())));
+    }
+
+    #[test]
+    fn followers_start_at_random_phases_within_their_spacing() {
+        let waits: std::collections::BTreeSet<u32> = (0..200)
+            .map(|_| Standing::after_election(Some("j".into()), None, true, 2000).wait)
+            .collect();
+        assert!(waits.iter().all(|w| *w < 10));
+        assert!(waits.len() > 5, "{waits:?}");
+    }
+}
