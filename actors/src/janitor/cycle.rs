@@ -27,9 +27,10 @@ use std::time::{Duration, Instant};
 use actix::WeakRecipient;
 
 use super::ec2::{Ec2Api, Ec2Error};
-use super::ecs::{describe_into, list_all, EcsApi, EcsError, Knowledge, DESCRIBE_CHUNK};
-use super::plan::{elect, legacy_only, records_by_owner, removal_limit, CANDIDATE_ATTRIBUTE};
-use super::standing::{next_step, Standing, Step};
+use super::ecs::{EcsApi, EcsError, Knowledge};
+use super::elect::{announce, stand};
+use super::plan::{legacy_only, records_by_owner, removal_limit};
+use super::standing::Standing;
 use super::tracker::{DeadTracker, Observed};
 use super::verdict::{verdicts, Judged};
 use crate::core::record::Record;
@@ -126,64 +127,6 @@ pub enum Report {
     Done(Box<Done>),
 }
 
-/// Lists the ACTIVE and DRAINING instances and describes them, lowest ids first, until the janitor is known;
-/// remembers the outcome as this agent's [`Standing`].
-async fn election(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsError> {
-    let mut ids = list_all(&*c.ecs, &c.cluster, "ACTIVE").await?;
-    ids.extend(list_all(&*c.ecs, &c.cluster, "DRAINING").await?);
-    ids.sort();
-    ids.dedup();
-    let listed = ids.contains(&c.me);
-    let mut known = Knowledge::default();
-    let mut winner = None;
-    for chunk in ids.chunks(DESCRIBE_CHUNK) {
-        describe_into(&*c.ecs, &c.cluster, chunk, &mut known).await?;
-        // Every lower id is described by now, so the lowest connected one found is the lowest overall.
-        if let Some(w) = elect(known.instances.values(), &c.zone_id) {
-            winner = Some(w.to_string());
-            break;
-        }
-    }
-    let live = known.instances.values().filter(|i| i.can_serve(&c.zone_id));
-    let rank = live.map(|i| i.id.as_str()).position(|id| id == c.me);
-    let standing = Standing::after_election(winner.clone(), rank, listed, ids.len());
-    *c.standing.borrow_mut() = Some(standing);
-    Ok((winner, listed, known))
-}
-
-/// This cycle's election, as cheap as the agent's [`Standing`] allows: a full one, one describe of the janitor
-/// (a full one if it no longer serves), or none at all.
-async fn stand(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsError> {
-    let step = next_step(c.standing.borrow_mut().as_mut());
-    let remembered = || {
-        let s = c.standing.borrow();
-        let s = s.as_ref().expect("a check or a rest has a standing");
-        (s.janitor.clone(), s.listed, Knowledge::default())
-    };
-    match step {
-        Step::Full => election(c).await,
-        Step::Rest => Ok(remembered()),
-        Step::Check(janitor) => {
-            let mut known = Knowledge::default();
-            describe_into(
-                &*c.ecs,
-                &c.cluster,
-                std::slice::from_ref(&janitor),
-                &mut known,
-            )
-            .await?;
-            match known
-                .instances
-                .get(&janitor)
-                .is_some_and(|i| i.can_serve(&c.zone_id))
-            {
-                true => Ok(remembered()),
-                false => election(c).await,
-            }
-        }
-    }
-}
-
 /// Runs one cycle. The tracker goes in and comes back out, so the caller keeps it between cycles; it is cleared
 /// whenever the cycle does not end with a judgement (skipped, zone unreadable, not elected): only dead sightings
 /// on consecutive judged cycles add up to the grace period.
@@ -197,28 +140,6 @@ pub async fn run(
         tracker.clear();
     }
     (tracker, report)
-}
-
-/// Puts this agent's [`CANDIDATE_ATTRIBUTE`] on its container instance, once. A failure is logged and tried
-/// again next cycle; until it succeeds this agent is never elected.
-async fn announce(c: &Cycle) {
-    if c.announced.get() {
-        return;
-    }
-    let (cluster, zone_id) = (c.cluster.as_str(), c.zone_id.as_str());
-    match c
-        .ecs
-        .put_attribute(cluster, &c.me, CANDIDATE_ATTRIBUTE, zone_id)
-        .await
-    {
-        Ok(()) => {
-            c.announced.set(true);
-            tracing::info!(cluster, zone_id, owner = %c.me, attribute = CANDIDATE_ATTRIBUTE, "Announced this agent as a janitor candidate (ECS attribute on its container instance).");
-        }
-        Err(e) => {
-            tracing::warn!(cluster, zone_id, owner = %c.me, error = %e, "Could not announce this agent as a janitor candidate (check ecs:PutAttributes on the cluster's container instances); it is not elected until it can.");
-        }
-    }
 }
 
 async fn elect_and_judge(
@@ -327,6 +248,7 @@ async fn send_purge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::janitor::plan::CANDIDATE_ATTRIBUTE;
 
     #[test]
     fn only_owners_whose_records_all_went_count_as_purged() {

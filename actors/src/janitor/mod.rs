@@ -21,6 +21,7 @@
 pub mod cycle;
 pub mod ec2;
 pub mod ecs;
+mod elect;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
 #[cfg(test)]

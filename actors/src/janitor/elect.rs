@@ -1,0 +1,87 @@
+//! The janitor cycle's election: announcing this agent as a candidate, and electing as cheaply as its
+//! [`Standing`] allows (a full election, one describe of the remembered janitor, or nothing).
+
+use super::cycle::Cycle;
+use super::ecs::{describe_into, list_all, EcsError, Knowledge, DESCRIBE_CHUNK};
+use super::plan::{elect, CANDIDATE_ATTRIBUTE};
+use super::standing::{next_step, Standing, Step};
+
+/// Lists the ACTIVE and DRAINING instances and describes them, lowest ids first, until the janitor is known;
+/// remembers the outcome as this agent's [`Standing`].
+async fn election(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsError> {
+    let mut ids = list_all(&*c.ecs, &c.cluster, "ACTIVE").await?;
+    ids.extend(list_all(&*c.ecs, &c.cluster, "DRAINING").await?);
+    ids.sort();
+    ids.dedup();
+    let listed = ids.contains(&c.me);
+    let mut known = Knowledge::default();
+    let mut winner = None;
+    for chunk in ids.chunks(DESCRIBE_CHUNK) {
+        describe_into(&*c.ecs, &c.cluster, chunk, &mut known).await?;
+        // Every lower id is described by now, so the lowest connected one found is the lowest overall.
+        if let Some(w) = elect(known.instances.values(), &c.zone_id) {
+            winner = Some(w.to_string());
+            break;
+        }
+    }
+    let live = known.instances.values().filter(|i| i.can_serve(&c.zone_id));
+    let rank = live.map(|i| i.id.as_str()).position(|id| id == c.me);
+    let standing = Standing::after_election(winner.clone(), rank, listed, ids.len());
+    *c.standing.borrow_mut() = Some(standing);
+    Ok((winner, listed, known))
+}
+
+/// This cycle's election, as cheap as the agent's [`Standing`] allows: a full one, one describe of the janitor
+/// (a full one if it no longer serves), or none at all.
+pub(super) async fn stand(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsError> {
+    let step = next_step(c.standing.borrow_mut().as_mut());
+    let remembered = || {
+        let s = c.standing.borrow();
+        let s = s.as_ref().expect("a check or a rest has a standing");
+        (s.janitor.clone(), s.listed, Knowledge::default())
+    };
+    match step {
+        Step::Full => election(c).await,
+        Step::Rest => Ok(remembered()),
+        Step::Check(janitor) => {
+            let mut known = Knowledge::default();
+            describe_into(
+                &*c.ecs,
+                &c.cluster,
+                std::slice::from_ref(&janitor),
+                &mut known,
+            )
+            .await?;
+            match known
+                .instances
+                .get(&janitor)
+                .is_some_and(|i| i.can_serve(&c.zone_id))
+            {
+                true => Ok(remembered()),
+                false => election(c).await,
+            }
+        }
+    }
+}
+
+/// Puts this agent's [`CANDIDATE_ATTRIBUTE`] on its container instance, once. A failure is logged and tried
+/// again next cycle; until it succeeds this agent is never elected.
+pub(super) async fn announce(c: &Cycle) {
+    if c.announced.get() {
+        return;
+    }
+    let (cluster, zone_id) = (c.cluster.as_str(), c.zone_id.as_str());
+    match c
+        .ecs
+        .put_attribute(cluster, &c.me, CANDIDATE_ATTRIBUTE, zone_id)
+        .await
+    {
+        Ok(()) => {
+            c.announced.set(true);
+            tracing::info!(cluster, zone_id, owner = %c.me, attribute = CANDIDATE_ATTRIBUTE, "Announced this agent as a janitor candidate (ECS attribute on its container instance).");
+        }
+        Err(e) => {
+            tracing::warn!(cluster, zone_id, owner = %c.me, error = %e, "Could not announce this agent as a janitor candidate (check ecs:PutAttributes on the cluster's container instances); it is not elected until it can.");
+        }
+    }
+}
