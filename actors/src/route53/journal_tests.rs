@@ -177,3 +177,38 @@ async fn names_left_unsure_by_a_killed_run_are_read_at_the_launch() {
     assert!(fake.list_requests() >= 1);
     assert!(store.load("Z1", &owner()).unwrap().unsure.is_empty());
 }
+
+#[actix_rt::test]
+async fn an_unsure_name_is_not_read_before_the_launch_sweep_so_a_live_tasks_landed_record_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = JournalStore::open(dir.path(), "Z1").unwrap();
+    let fake = Rc::new(FakeRoute53::new("Z1", "example.com."));
+    // The killed run's upsert of a's record landed unacknowledged; a still runs.
+    fake.insert(RecordSet::from_record(&rec("a", [10, 0, 0, 1])));
+    let mut j = journal(vec![]);
+    j.unsure.insert("web.example.com.".into());
+    store.save(&j).unwrap();
+    let w = writer(&fake, &store);
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    w.send(Flush).await.unwrap();
+    assert!(
+        ids(&fake).contains(&id("a")),
+        "not deleted before the sweep"
+    );
+    w.do_send(Register {
+        container_id: "c-a".into(),
+        records: vec![rec("a", [10, 0, 0, 1])],
+    });
+    w.send(Sweep {
+        keep: BTreeSet::from([id("a")]),
+    })
+    .await
+    .unwrap();
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    w.send(Flush).await.unwrap();
+    assert_eq!(ids(&fake), BTreeSet::from([id("a")]));
+    assert!(
+        fake.list_requests() >= 1,
+        "the unsure name was read after the sweep"
+    );
+}

@@ -136,6 +136,9 @@ pub struct Route53Actor {
     loaded: Option<Journal>,
     /// Names read in this run (kept by the launch read, or read since): see [`Self::unread_names`].
     read_names: HashSet<String>,
+    /// Unsure names of a journal start, read once the launch sweep has said which containers run (a read before
+    /// it would take a live task's landed record, not registered yet, for a stale one).
+    after_sweep: BTreeSet<String>,
 }
 
 fn new_backoff() -> FullJitter {
@@ -170,6 +173,7 @@ impl Route53Actor {
             journal: None,
             loaded: None,
             read_names: HashSet::new(),
+            after_sweep: BTreeSet::new(),
         }
     }
 
@@ -212,9 +216,7 @@ impl Route53Actor {
             cluster_owners = self.cluster_owners, "Launch from the journal: no zone read; the verification reads every name within its interval.");
         self.book.load_actual(journal.records, HashMap::new());
         self.publish();
-        if !unsure.is_empty() {
-            self.recheck_later(unsure, Duration::ZERO, ctx);
-        }
+        self.after_sweep = unsure;
         self.start_verify(ctx);
     }
 }
@@ -287,6 +289,10 @@ impl Handler<Sweep> for Route53Actor {
         self.schedule.received();
         let stale = self.book.sweep(&msg.keep);
         tracing::info!(zone_id = %self.config.zone_id, stale, "Launch sync: removing records of containers that no longer run.");
+        let unsure = std::mem::take(&mut self.after_sweep);
+        if !unsure.is_empty() {
+            self.recheck_later(unsure, Duration::ZERO, ctx);
+        }
         self.kick(ctx);
         stale
     }
