@@ -73,8 +73,17 @@ impl JournalStore {
         }
     }
 
-    /// Replaces the journal with `journal`, atomically.
+    /// Replaces the journal with `journal`, atomically. When that fails the old journal is removed (best
+    /// effort): it no longer tells what the agent has written, and the next start must read the zone instead.
     pub fn save(&self, journal: &Journal) -> io::Result<()> {
+        let res = self.replace(journal);
+        if res.is_err() {
+            let _ = fs::remove_file(&self.path);
+        }
+        res
+    }
+
+    fn replace(&self, journal: &Journal) -> io::Result<()> {
         let mut tmp = temporary(&self.dir)?;
         tmp.write_all(&encode(journal))?;
         tmp.as_file().sync_all()?;

@@ -212,3 +212,20 @@ async fn an_unsure_name_is_not_read_before_the_launch_sweep_so_a_live_tasks_land
         "the unsure name was read after the sweep"
     );
 }
+
+#[test]
+fn a_save_that_fails_removes_the_old_journal_so_it_is_never_trusted_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = JournalStore::open(dir.path(), "Z1").unwrap();
+    store.save(&journal(vec![rec("a", [10, 0, 0, 1])])).unwrap();
+    // The directory's temporary files cannot be created any more (its path now names a missing directory).
+    let broken = JournalStore {
+        dir: dir.path().join("gone"),
+        path: store.path().to_path_buf(),
+    };
+    assert!(broken.save(&journal(vec![])).is_err());
+    assert!(
+        store.load("Z1", &owner()).is_none(),
+        "the stale journal is gone"
+    );
+}
