@@ -34,7 +34,10 @@ async fn election(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsErr
 /// This cycle's election, as cheap as the agent's [`Standing`] allows: a full one, one describe of the janitor
 /// (a full one if it no longer serves), or none at all.
 pub(super) async fn stand(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsError> {
-    let step = next_step(c.standing.borrow_mut().as_mut());
+    let step = match lower_than_its_janitor(c) {
+        true => Step::Full,
+        false => next_step(c.standing.borrow_mut().as_mut()),
+    };
     let remembered = || {
         let s = c.standing.borrow();
         let s = s.as_ref().expect("a check or a rest has a standing");
@@ -78,10 +81,21 @@ pub(super) async fn announce(c: &Cycle) {
     {
         Ok(()) => {
             c.announced.set(true);
+            // A standing from before the announcement left this agent out of the candidates.
+            c.standing.replace(None);
             tracing::info!(cluster, zone_id, owner = %c.me, attribute = CANDIDATE_ATTRIBUTE, "Announced this agent as a janitor candidate (ECS attribute on its container instance).");
         }
         Err(e) => {
             tracing::warn!(cluster, zone_id, owner = %c.me, error = %e, "Could not announce this agent as a janitor candidate (check ecs:PutAttributes on the cluster's container instances); it is not elected until it can.");
         }
     }
+}
+
+/// True when this agent, announced, remembers a janitor with a higher id: it would win a full election unless
+/// ECS sees it unable to serve, and a janitor that sees it as a candidate steps down, so it must look (else the
+/// cluster could be left without a janitor).
+fn lower_than_its_janitor(c: &Cycle) -> bool {
+    let standing = c.standing.borrow();
+    let janitor = standing.as_ref().and_then(|s| s.janitor.as_deref());
+    c.announced.get() && janitor.is_some_and(|j| j > c.me.as_str())
 }

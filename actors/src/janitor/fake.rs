@@ -30,6 +30,7 @@ pub struct FakeEcs {
     /// Container instance id → the value of its janitor-candidate attribute.
     candidates: RefCell<BTreeMap<String, String>>,
     attribute_calls: Cell<usize>,
+    attributes_denied: Cell<bool>,
 }
 
 impl FakeEcs {
@@ -47,6 +48,7 @@ impl FakeEcs {
             ec2_calls: Cell::new(0),
             candidates: RefCell::default(),
             attribute_calls: Cell::new(0),
+            attributes_denied: Cell::new(false),
         }
     }
 
@@ -55,6 +57,11 @@ impl FakeEcs {
     pub fn register_candidate(&self, id: &str, zone: &str) {
         self.candidates.borrow_mut().insert(id.into(), zone.into());
         self.register(id);
+    }
+
+    /// Makes `PutAttributes` / `DeleteAttributes` fail with `AccessDenied` (an IAM gap), or work again.
+    pub fn deny_attributes(&self, denied: bool) {
+        self.attributes_denied.set(denied);
     }
 
     /// `PutAttributes` / `DeleteAttributes` calls served so far.
@@ -221,6 +228,12 @@ impl FakeEcs {
     fn attribute_call(&self, cluster: &str, id: &str, name: &str) -> Result<(), EcsError> {
         self.attribute_calls.set(self.attribute_calls.get() + 1);
         self.check(cluster)?;
+        if self.attributes_denied.get() {
+            return Err(EcsError::Permanent {
+                code: "AccessDeniedException".into(),
+                message: "not authorized to perform ecs:PutAttributes".into(),
+            });
+        }
         if name != super::plan::CANDIDATE_ATTRIBUTE {
             return Err(EcsError::Permanent {
                 code: "InvalidParameterException".into(),

@@ -45,10 +45,21 @@ struct Fleet {
 
 impl Fleet {
     fn new() -> Self {
+        Self::with_first_announced(true)
+    }
+
+    /// The fleet, with the lowest instance already a candidate or not yet (its agent announces itself at its
+    /// first cycle).
+    fn with_first_announced(announced: bool) -> Self {
         let ecs = Rc::new(FakeEcs::new("prod", 100));
         let zone = Rc::new(FakeRoute53::new("Z1", "z."));
         let ids: Vec<String> = (1..=AGENTS).map(|i| format!("{i:032x}")).collect();
-        ids.iter().for_each(|id| ecs.register_candidate(id, "Z1"));
+        for (i, id) in ids.iter().enumerate() {
+            match i == 0 && !announced {
+                true => ecs.register(id),
+                false => ecs.register_candidate(id, "Z1"),
+            }
+        }
         let cycles = ids
             .iter()
             .map(|me| {
@@ -86,9 +97,14 @@ impl Fleet {
 
     /// One cycle of every agent; returns (ECS calls made, the ids that judged as janitor).
     async fn cycle(&mut self) -> (usize, Vec<String>) {
+        self.cycle_of(0..AGENTS).await
+    }
+
+    /// One cycle of the agents `which`.
+    async fn cycle_of(&mut self, which: std::ops::Range<usize>) -> (usize, Vec<String>) {
         let before = self.calls();
         let mut judged = Vec::new();
-        for i in 0..AGENTS {
+        for i in which {
             let tracker = self.trackers[i].take().unwrap();
             let weak = self.writer.clone().recipient().downgrade();
             let (tracker, report) = cycle::run(self.cycles[i].clone(), tracker, weak).await;
@@ -137,4 +153,24 @@ async fn three_hundred_agents_make_about_half_an_ecs_call_each_per_cycle_and_a_d
     assert_eq!(judged, [f.ids[1].clone()]);
     let (_, judged) = f.cycle().await;
     assert_eq!(judged, [f.ids[1].clone()], "and stays the janitor");
+}
+
+#[actix_rt::test]
+async fn an_agent_that_could_not_announce_at_its_first_election_takes_over_once_it_can() {
+    let mut f = Fleet::with_first_announced(false);
+    let (_, judged) = f.cycle_of(1..AGENTS).await;
+    assert_eq!(judged, [f.ids[1].clone()], "the lowest candidate so far");
+    // The lowest agent's first cycle: PutAttributes is refused, so it follows the one elected.
+    f.ecs.deny_attributes(true);
+    let (_, judged) = f.cycle_of(0..1).await;
+    assert!(judged.is_empty());
+    f.ecs.deny_attributes(false);
+    for _ in 0..3 {
+        let (_, judged) = f.cycle().await;
+        assert_eq!(
+            judged,
+            [f.ids[0].clone()],
+            "once announced it is the janitor: nobody is left without one"
+        );
+    }
 }
