@@ -24,9 +24,7 @@ use route53_discovery_actors::metrics::Metrics;
 use route53_discovery_actors::route53::api::{DnsApi, ErrorClass};
 use route53_discovery_actors::route53::fake::FakeRoute53;
 use route53_discovery_actors::route53::limiter::{bucket, RateLimited};
-use route53_discovery_actors::route53::{
-    Flush, Register, Route53Actor, Route53Config, WRITER_BACKOFF,
-};
+use route53_discovery_actors::route53::{Flush, Register, Route53Actor, Route53Config};
 
 /// Latency of every fake Route53 request (a typical API round trip from EC2).
 const LATENCY: Duration = Duration::from_millis(30);
@@ -44,14 +42,8 @@ fn record(agent: usize, task: usize) -> Record {
 fn writer(fake: Rc<FakeRoute53>, agent: usize) -> Addr<Route53Actor> {
     let api = Rc::new(RateLimited::new(fake, bucket(AGENT_RATE.0, AGENT_RATE.1)));
     let config = Route53Config {
-        zone_id: "Z1".into(),
         quarantine: Duration::from_secs(300),
-        ttl: 60,
-        weight: 1,
-        startup_jitter: Duration::ZERO,
-        recheck_after: Duration::from_secs(30),
-        verify_interval: None,
-        backoff: WRITER_BACKOFF,
+        ..Route53Config::quiet("Z1")
     };
     let owner = Owner::new("bench", &format!("i{agent:04}")).unwrap();
     let (reporter, _) = probe::reporter();

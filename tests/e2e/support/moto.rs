@@ -176,25 +176,13 @@ impl Moto {
 
     /// Creates a weighted A record directly (a record of another owner, or a stale one of ours).
     pub fn put(&self, zone_id: &str, rec: &Rec) {
-        let set = weighted_set(
-            &rec.name,
-            RrType::A,
-            &rec.set_identifier,
-            (rec.weight, rec.ttl),
-            &rec.values,
-        );
+        let set = a_set(rec);
         self.upsert(zone_id, set);
     }
 
     /// Deletes a weighted A record directly, as an operator would by hand.
     pub fn delete(&self, zone_id: &str, rec: &Rec) {
-        let set = weighted_set(
-            &rec.name,
-            RrType::A,
-            &rec.set_identifier,
-            (rec.weight, rec.ttl),
-            &rec.values,
-        );
+        let set = a_set(rec);
         self.change(zone_id, ChangeAction::Delete, set);
     }
 
@@ -202,13 +190,7 @@ impl Moto {
     pub fn put_many(&self, zone_id: &str, recs: &[Rec]) {
         for chunk in recs.chunks(500) {
             let changes = chunk.iter().map(|rec| {
-                let set = weighted_set(
-                    &rec.name,
-                    RrType::A,
-                    &rec.set_identifier,
-                    (rec.weight, rec.ttl),
-                    &rec.values,
-                );
+                let set = a_set(rec);
                 Change::builder()
                     .action(ChangeAction::Upsert)
                     .resource_record_set(set)
@@ -246,6 +228,17 @@ impl Moto {
             .block_on(req.send())
             .expect("ChangeResourceRecordSets");
     }
+}
+
+/// The weighted A record set of `rec`.
+fn a_set(rec: &Rec) -> ResourceRecordSet {
+    weighted_set(
+        &rec.name,
+        RrType::A,
+        &rec.set_identifier,
+        (rec.weight, rec.ttl),
+        &rec.values,
+    )
 }
 
 /// A weighted record set with these values and (weight, TTL).
