@@ -84,6 +84,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "interval_secs",
             "grace_secs",
             "max_owners_per_cycle",
+            "zone_read_per_sec",
         ],
     ),
     (
@@ -163,6 +164,8 @@ pub struct JanitorSettings {
     pub grace: Duration,
     /// The most owners one cycle removes (also never more than a quarter of the cluster); 0: none, report only.
     pub max_owners_per_cycle: usize,
+    /// Least time between two pages of the janitor's zone read (`1 / janitor.zone_read_per_sec`).
+    pub zone_pace: Duration,
 }
 
 /// `[route53]`.

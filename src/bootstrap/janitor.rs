@@ -126,6 +126,7 @@ pub(super) async fn start(settings: &Settings, j: Janitor<'_>) {
         interval: settings.janitor.interval,
         grace: settings.janitor.grace,
         max_owners_per_cycle: settings.janitor.max_owners_per_cycle,
+        zone_pace: settings.janitor.zone_pace,
     };
     let apis = Apis {
         ecs: ecs.clone(),

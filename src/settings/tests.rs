@@ -135,6 +135,11 @@ fn the_janitor_is_on_by_default_with_documented_timings() {
         s.janitor.max_owners_per_cycle, 5,
         "the brake is on by default"
     );
+    assert_eq!(
+        s.janitor.zone_pace,
+        Duration::from_secs(5),
+        "0.2 pages/s: 4 % of a 5/s account"
+    );
     assert_eq!(s.ecs.api_endpoint_url, None);
     assert_eq!(s.ecs.ec2_endpoint_url, None);
     let s = from_toml(&format!(
@@ -159,7 +164,7 @@ fn the_janitor_is_on_by_default_with_documented_timings() {
 #[test]
 fn bad_janitor_settings_are_reported_together() {
     let bad = format!(
-        "{MINIMAL}[janitor]\nenabled = \"maybe\"\ninterval_secs = 0\ngrace_secs = -1\nlease = 3\nmax_owners_per_cycle = -2\n[ecs]\napi_endpoint_url = \"ecs.local\"\n[ec2]\napi_endpoint_url = \"ec2.local\"\nregion = 1\n"
+        "{MINIMAL}[janitor]\nenabled = \"maybe\"\ninterval_secs = 0\ngrace_secs = -1\nlease = 3\nmax_owners_per_cycle = -2\nzone_read_per_sec = 0\n[ecs]\napi_endpoint_url = \"ecs.local\"\n[ec2]\napi_endpoint_url = \"ec2.local\"\nregion = 1\n"
     );
     let err = from_toml(&bad).unwrap_err().0;
     let text = err.join("\n");
@@ -169,13 +174,14 @@ fn bad_janitor_settings_are_reported_together() {
         "janitor.interval_secs",
         "janitor.grace_secs",
         "janitor.max_owners_per_cycle",
+        "janitor.zone_read_per_sec",
         "ecs.api_endpoint_url",
         "ec2.api_endpoint_url",
         "ec2.region: unknown key",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
-    assert_eq!(err.len(), 8, "{text}");
+    assert_eq!(err.len(), 9, "{text}");
     let env = HashMap::from([
         (
             "R53D__ROUTE53__HOSTED_ZONE_ID".to_string(),

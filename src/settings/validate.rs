@@ -229,11 +229,19 @@ fn janitor(r: &mut Reader) -> Option<JanitorSettings> {
     let max_owners = r.checked("janitor.max_owners_per_cycle", true, |v: &usize| {
         in_range(*v, &(0..=10_000))
     });
+    let zone_rate = r.checked("janitor.zone_read_per_sec", true, |v: &f64| {
+        if (0.01..=100.0).contains(v) {
+            Ok(())
+        } else {
+            Err(format!("{v} is out of range 0.01..=100"))
+        }
+    });
     Some(JanitorSettings {
         enabled: enabled?,
         interval: interval?,
         grace: grace?,
         max_owners_per_cycle: max_owners?,
+        zone_pace: Duration::from_secs_f64(1.0 / zone_rate?),
     })
 }
 

@@ -6,7 +6,7 @@
 //!   | full:
 //! ListContainerInstances ACTIVE + DRAINING (paged) ─▶ DescribeContainerInstances, lowest ids first, until a
 //!   connected candidate for this zone is found ─▶ elected? no: done (no zone read, nothing deleted)
-//!                                       yes: ListResourceRecordSets (whole zone, paged, once)
+//!                                       yes: ListResourceRecordSets (whole zone, paged, once, paced: super::zone)
 //!                                            ─▶ this cluster's other owners ─▶ describe those not known yet
 //!                                            ─▶ EC2 DescribeInstances of those ECS cannot vouch for (verdict)
 //!                                            ─▶ DeadTracker (grace) ─▶ still not draining? ─▶ Purge to the writer
@@ -22,20 +22,21 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix::WeakRecipient;
 
 use super::ec2::{Ec2Api, Ec2Error};
 use super::ecs::{EcsApi, EcsError, Knowledge};
 use super::elect::{announce, stand};
-use super::plan::{legacy_only, records_by_owner, removal_limit};
+use super::plan::{legacy_only, removal_limit};
 use super::standing::Standing;
 use super::tracker::{DeadTracker, Observed};
 use super::verdict::{verdicts, Judged};
+use super::zone::{read_owners, Reader};
 use crate::core::record::Record;
 use crate::health::{HealthState, NotReady};
-use crate::route53::api::{read_zone, DnsApi, DnsError};
+use crate::route53::api::{DnsApi, DnsError};
 use crate::route53::{Purge, PurgeOutcome};
 
 /// What a cycle works with; built once by the actor.
@@ -58,6 +59,8 @@ pub struct Cycle {
     pub health: Arc<HealthState>,
     /// `janitor.max_owners_per_cycle` ([`removal_limit`]).
     pub max_owners: usize,
+    /// Least time between two pages of the zone read (`1 / janitor.zone_read_per_sec`).
+    pub zone_pace: Duration,
     /// True once this agent's [`CANDIDATE_ATTRIBUTE`] is on its container instance (put at the first cycle,
     /// tried again every cycle until it is).
     pub announced: Cell<bool>,
@@ -76,6 +79,10 @@ impl Cycle {
 pub struct Done {
     /// Record sets read from the zone.
     pub zone_records: usize,
+    /// Pages of the zone read, and the failed page requests it tried again.
+    pub zone_pages: (usize, usize),
+    /// How long the zone read took (paced).
+    pub read_time: Duration,
     /// Other owners of this cluster holding records.
     pub owners: usize,
     /// What the tracker made of them.
@@ -173,11 +180,17 @@ async fn judge(
     tracker: &mut DeadTracker,
     mut known: Knowledge,
 ) -> Result<(Done, Vec<Record>), Report> {
-    let sets = read_zone(&*c.dns, &c.zone_id)
+    let reader = Reader {
+        zone_id: &c.zone_id,
+        cluster: &c.cluster,
+        scope: c.scope.as_deref(),
+        me: &c.me,
+        pace: c.zone_pace,
+    };
+    let read = read_owners(&*c.dns, reader, || !c.draining())
         .await
         .map_err(Report::ZoneUnreadable)?;
-    let zone_records = sets.len();
-    let by_owner = records_by_owner(sets, &c.cluster, c.scope.as_deref(), &c.me);
+    let by_owner = read.by_owner;
     let owners: Vec<String> = by_owner.keys().cloned().collect();
     let legacy = legacy_only(&by_owner, c.scope.as_deref());
     let judged = Judged {
@@ -187,7 +200,9 @@ async fn judge(
     let v = verdicts(&*c.ecs, &*c.ec2, &c.cluster, judged, &mut known)
         .await
         .map_err(Report::Skipped)?;
-    let observed = tracker.observe(Instant::now(), &v.by_owner);
+    // Tokio's clock (the fleet simulation pauses it); the tracker takes std instants.
+    tracker.set_slack(read.took);
+    let observed = tracker.observe(actix_rt::time::Instant::now().into_std(), &v.by_owner);
     // This agent is an owner of the cluster too.
     let limit = removal_limit(c.max_owners, by_owner.len() + 1);
     // Owners whose grace still runs count too: an incident that unfolds over a few cycles must not trickle away
@@ -202,7 +217,9 @@ async fn judge(
         .flat_map(|o| by_owner[o].iter().cloned())
         .collect();
     let done = Done {
-        zone_records,
+        zone_records: read.zone_records,
+        zone_pages: (read.pages, read.retries),
+        read_time: read.took,
         owners: by_owner.len(),
         doomed: due.iter().map(|o| (o.clone(), by_owner[o].len())).collect(),
         braked,
@@ -290,6 +307,7 @@ mod tests {
             me: me.into(),
             health: Arc::new(HealthState::default()),
             max_owners: 5,
+            zone_pace: Duration::ZERO,
             announced: Cell::new(false),
             standing: RefCell::new(None),
         })

@@ -73,6 +73,7 @@ impl Fleet {
                     me: me.clone(),
                     health: Arc::default(),
                     max_owners: 5,
+                    zone_pace: Duration::ZERO,
                     announced: std::cell::Cell::new(false),
                     standing: std::cell::RefCell::new(None),
                 })

@@ -5,7 +5,7 @@
 //! * **Election** ([`plan::elect`]): among the cluster's ACTIVE and DRAINING container instances whose agent is
 //!   connected, the lowest instance id wins. Agents that see the same ECS state agree; if the janitor's instance
 //!   dies, its agent disconnects and another agent wins at its next cycle.
-//! * **Judgement**: the janitor reads the zone once, keeps the records whose SetIdentifier names this cluster and
+//! * **Judgement**: the janitor reads the zone once, paced ([`zone`]), keeps the records whose SetIdentifier names this cluster and
 //!   another owner ([`plan::records_by_owner`]), and asks ECS about those owners — and EC2 about those ECS cannot
 //!   vouch for ([`verdict`]). An owner unknown to ECS, or whose instance EC2 reports terminated, stopped or gone
 //!   (its agent disconnected or INACTIVE), on consecutive judged cycles spanning at least `grace`
@@ -34,6 +34,7 @@ pub mod standing;
 mod tests;
 pub mod tracker;
 pub mod verdict;
+pub mod zone;
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -69,6 +70,8 @@ pub struct JanitorConfig {
     pub grace: Duration,
     /// The most owners one cycle removes (`janitor.max_owners_per_cycle`; never more than a quarter of the cluster).
     pub max_owners_per_cycle: usize,
+    /// Least time between two pages of the zone read ([`zone`]).
+    pub zone_pace: Duration,
 }
 
 /// Time a cycle's own requests may add between two sightings of an owner on consecutive cycles.
@@ -127,6 +130,7 @@ impl JanitorActor {
             me: config.owner.clone(),
             health: health.clone(),
             max_owners: config.max_owners_per_cycle,
+            zone_pace: config.zone_pace,
             announced: std::cell::Cell::new(false),
             standing: std::cell::RefCell::new(None),
         });
@@ -233,6 +237,9 @@ impl JanitorActor {
             cluster,
             zone_id,
             zone_records = done.zone_records,
+            zone_pages = done.zone_pages.0,
+            zone_page_retries = done.zone_pages.1,
+            read_secs = done.read_time.as_secs_f64(),
             owners = done.owners,
             dead_pending = done.observed.newly_dead.len(),
             removed = p.removed,

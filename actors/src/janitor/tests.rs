@@ -149,6 +149,7 @@ impl World {
             me: me.into(),
             health: self.health.clone(),
             max_owners: self.max_owners,
+            zone_pace: Duration::ZERO,
             announced: std::cell::Cell::new(false),
             standing: std::cell::RefCell::new(None),
         })
@@ -408,18 +409,21 @@ async fn a_skipped_cycle_or_a_lost_election_starts_every_clock_over() {
 }
 
 #[actix_rt::test]
-async fn a_cycle_that_finds_the_agent_draining_sends_no_purge() {
+async fn a_cycle_that_finds_the_agent_draining_reads_no_page_and_sends_no_purge() {
     let w = world().await;
     w.ecs.set(D, "INACTIVE", false);
     w.health.set_draining();
+    let before = w.zone.list_requests();
     let (_, report) = w.run(A, new_tracker(Duration::ZERO)).await;
-    let Report::Done(done) = report else {
-        panic!("{report:?}")
-    };
-    let purge = done.purge.as_ref().expect("D was due");
-    assert_eq!(purge.kept, 2);
-    assert!(purge.error.as_deref().unwrap().contains("draining"));
-    assert_eq!(done.owners_purged(), 0);
+    assert!(
+        matches!(&report, Report::ZoneUnreadable(e) if e.to_string().contains("draining")),
+        "{report:?}"
+    );
+    assert_eq!(
+        w.zone.list_requests(),
+        before,
+        "no page read while draining"
+    );
     assert!(w.batches.borrow().is_empty(), "nothing reached the writer");
     assert_eq!(owners_left(&w.ids()), [A, B, C, D]);
 }
@@ -446,6 +450,7 @@ fn actor(w: &World, me: &str, grace: Duration, stats: &JanitorCounters) -> Addr<
         interval: Duration::from_millis(40),
         grace,
         max_owners_per_cycle: 5,
+        zone_pace: Duration::ZERO,
     };
     let weak = w.writer.clone().recipient().downgrade();
     let health = Arc::new(HealthState::default());

@@ -38,6 +38,8 @@ struct Run {
 pub struct DeadTracker {
     grace: Duration,
     max_gap: Duration,
+    /// Added to `max_gap` for the next observation: the time this cycle's own zone read took.
+    slack: Duration,
     runs: HashMap<String, Run>,
 }
 
@@ -48,8 +50,15 @@ impl DeadTracker {
         Self {
             grace,
             max_gap,
+            slack: Duration::ZERO,
             runs: HashMap::new(),
         }
+    }
+
+    /// Allows sightings `slack` further apart than `max_gap` from now on: a paced zone read of that length came
+    /// between this cycle's sighting and the previous one.
+    pub fn set_slack(&mut self, slack: Duration) {
+        self.slack = slack;
     }
 
     /// How many owners are seen dead now (their grace running or over).
@@ -84,10 +93,15 @@ impl DeadTracker {
     /// is too old.
     fn seen_dead(&mut self, now: Instant, owner: &str, reason: &'static str, out: &mut Observed) {
         let run = match self.runs.get(owner) {
-            Some(r) if now.saturating_duration_since(r.last) <= self.max_gap => Run {
-                first: r.first,
-                last: now,
-            },
+            Some(r)
+                if now.saturating_duration_since(r.last)
+                    <= self.max_gap.saturating_add(self.slack) =>
+            {
+                Run {
+                    first: r.first,
+                    last: now,
+                }
+            }
             _ => {
                 out.newly_dead.push((owner.to_string(), reason));
                 Run {
@@ -201,6 +215,24 @@ mod tests {
         let mut t = DeadTracker::new(GRACE, GAP);
         t.observe(t0, &dead());
         assert_eq!(t.observe(t0 + GAP, &dead()).due, vec!["d".to_string()]);
+    }
+
+    #[test]
+    fn a_slow_zone_read_widens_the_gap_by_its_own_length() {
+        // A paced read of 500 s between two sightings 1 000 s apart: the run goes on (it broke before the slack).
+        let t0 = Instant::now();
+        let mut t = DeadTracker::new(GRACE, GAP);
+        t.observe(t0, &dead());
+        t.set_slack(Duration::from_secs(500));
+        assert_eq!(t.observe(at(t0, 1000), &dead()).due, vec!["d".to_string()]);
+        let mut t = DeadTracker::new(GRACE, GAP);
+        t.observe(t0, &dead());
+        t.set_slack(Duration::from_secs(399));
+        let broke = t.observe(at(t0, 1000), &dead());
+        assert!(
+            broke.due.is_empty() && broke.newly_dead.len() == 1,
+            "{broke:?}"
+        );
     }
 
     #[test]
