@@ -4,7 +4,7 @@
 use super::cycle::Cycle;
 use super::ecs::{describe_into, list_all, EcsError, Knowledge, DESCRIBE_CHUNK};
 use super::plan::{elect, CANDIDATE_ATTRIBUTE};
-use super::standing::{next_step, Standing, Step};
+use super::standing::{next_step, Standing, Step, DEPUTIES};
 
 /// Lists the ACTIVE and DRAINING instances and describes them, lowest ids first, until the janitor is known;
 /// remembers the outcome as this agent's [`Standing`].
@@ -16,12 +16,25 @@ async fn election(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsErr
     let listed = ids.contains(&c.me);
     let mut known = Knowledge::default();
     let mut winner = None;
-    for chunk in ids.chunks(DESCRIBE_CHUNK) {
+    let mut chunks = ids.chunks(DESCRIBE_CHUNK);
+    for chunk in chunks.by_ref() {
         describe_into(&*c.ecs, &c.cluster, chunk, &mut known).await?;
         // Every lower id is described by now, so the lowest connected one found is the lowest overall.
         if let Some(w) = elect(known.instances.values(), &c.zone_id) {
             winner = Some(w.to_string());
             break;
+        }
+    }
+    // The janitor near the end of a chunk: one chunk more, so that its deputies know their rank.
+    let serving = |k: &Knowledge| {
+        k.instances
+            .values()
+            .filter(|i| i.can_serve(&c.zone_id))
+            .count()
+    };
+    if winner.is_some() && serving(&known) <= DEPUTIES {
+        if let Some(chunk) = chunks.next() {
+            describe_into(&*c.ecs, &c.cluster, chunk, &mut known).await?;
         }
     }
     let live = known.instances.values().filter(|i| i.can_serve(&c.zone_id));

@@ -45,17 +45,23 @@ struct Fleet {
 
 impl Fleet {
     fn new() -> Self {
-        Self::with_first_announced(true)
+        Self::with_plain_below(0, true)
     }
 
     /// The fleet, with the lowest instance already a candidate or not yet (its agent announces itself at its
     /// first cycle).
     fn with_first_announced(announced: bool) -> Self {
+        Self::with_plain_below(0, announced)
+    }
+
+    /// The fleet, its `plain` lowest instances running no agent (never candidates), the next one already a
+    /// candidate or not yet.
+    fn with_plain_below(plain: usize, announced: bool) -> Self {
         let ecs = Rc::new(FakeEcs::new("prod", 100));
         let zone = Rc::new(FakeRoute53::new("Z1", "z."));
         let ids: Vec<String> = (1..=AGENTS).map(|i| format!("{i:032x}")).collect();
         for (i, id) in ids.iter().enumerate() {
-            match i == 0 && !announced {
+            match i < plain || (i == plain && !announced) {
                 true => ecs.register(id),
                 false => ecs.register_candidate(id, "Z1"),
             }
@@ -174,4 +180,46 @@ async fn an_agent_that_could_not_announce_at_its_first_election_takes_over_once_
             "once announced it is the janitor: nobody is left without one"
         );
     }
+}
+
+#[actix_rt::test]
+async fn deputies_know_their_rank_when_the_janitor_is_the_last_id_of_a_describe_chunk() {
+    // Instances 1..=99 run no agent: the janitor is the 100th id, its deputies are in the next chunk.
+    let mut f = Fleet::with_plain_below(99, true);
+    let (_, judged) = f.cycle_of(99..AGENTS).await;
+    assert_eq!(judged, [f.ids[99].clone()]);
+    for (i, rank) in [(100, 1), (101, 2), (102, 3)] {
+        let s = f.cycles[i].standing.borrow().clone().unwrap();
+        assert_eq!(s.rank, Some(rank), "{}", f.ids[i]);
+    }
+    // So they check on it every cycle, and one takes over at once when it dies.
+    f.ecs.set(&f.ids[99], "ACTIVE", false);
+    let (_, judged) = f.cycle_of(99..AGENTS).await;
+    assert_eq!(judged, [f.ids[100].clone()]);
+}
+
+#[actix_rt::test]
+async fn with_no_candidate_anywhere_a_few_agents_a_cycle_elect_instead_of_all() {
+    // Nobody is a candidate, and nobody can announce (ecs:PutAttributes denied fleet-wide).
+    let mut f = Fleet::with_plain_below(AGENTS, true);
+    f.ecs.deny_attributes(true);
+    let (first, judged) = f.cycle().await;
+    assert!(judged.is_empty());
+    // 3 + 1 list pages, 3 describes (every id: nobody wins).
+    assert_eq!(
+        first,
+        AGENTS * 7,
+        "every agent's first cycle is a full election"
+    );
+    let mut steady = 0;
+    for _ in 0..10 {
+        steady += f.cycle().await.0;
+    }
+    let per_cycle = steady as f64 / 10.0;
+    let expected = 7.0 * AGENTS as f64 / super::standing::spacing_without_janitor(AGENTS) as f64;
+    assert!(
+        per_cycle <= expected * 1.5 + 7.0,
+        "{per_cycle} ECS calls a cycle fleet-wide (was {})",
+        AGENTS * 7
+    );
 }

@@ -9,7 +9,9 @@
 //!   [`FOLLOWER_CHECKS`] agents of the fleet check per cycle), and otherwise makes no ECS call at all.
 //!
 //! Fleet-wide per cycle: 2⌈N/100⌉ + 1 + DEPUTIES + ≈ FOLLOWER_CHECKS calls (N = 2 000: ≈ 244, 0.8 per second at a
-//! 300 s cycle). A new lower candidate runs its own full election at its start and acts at once; the old janitor
+//! 300 s cycle). While no candidate is found at all, an agent elects in full only once every
+//! [`spacing_without_janitor`] cycles (about [`NO_CANDIDATE_ELECTIONS`] agents of the fleet a cycle), and at once
+//! after its own announcement succeeds. A new lower candidate runs its own full election at its start and acts at once; the old janitor
 //! sees it at its next full election and steps down (two janitors for at most one cycle, both judging by the same
 //! rules). When the janitor and all its deputies are gone at once, the first follower to check elects anew.
 
@@ -19,10 +21,19 @@ use rand::Rng;
 pub const DEPUTIES: usize = 3;
 /// About how many other agents of the fleet check on the janitor per cycle.
 pub const FOLLOWER_CHECKS: usize = 200;
+/// With no candidate anywhere (e.g. `ecs:PutAttributes` denied fleet-wide), about how many agents of the fleet
+/// elect in full per cycle. Each such election lists and describes the whole cluster (60 calls at N = 2 000).
+pub const NO_CANDIDATE_ELECTIONS: usize = 5;
 
 /// The number of cycles between a follower's checks in a cluster of `instances`.
 pub fn spacing(instances: usize) -> u32 {
     u32::try_from(instances.div_ceil(FOLLOWER_CHECKS).max(1)).unwrap_or(u32::MAX)
+}
+
+/// The number of cycles between an agent's full elections while no candidate is found, in a cluster of
+/// `instances`.
+pub fn spacing_without_janitor(instances: usize) -> u32 {
+    u32::try_from(instances.div_ceil(NO_CANDIDATE_ELECTIONS).max(1)).unwrap_or(u32::MAX)
 }
 
 /// What the last full election found, from this agent's point of view.
@@ -49,7 +60,11 @@ impl Standing {
         listed: bool,
         instances: usize,
     ) -> Self {
-        let wait = rand::thread_rng().gen_range(0..spacing(instances));
+        let every = match janitor {
+            Some(_) => spacing(instances),
+            None => spacing_without_janitor(instances),
+        };
+        let wait = rand::thread_rng().gen_range(0..every);
         Self {
             janitor,
             rank,
@@ -77,7 +92,14 @@ pub fn next_step(standing: Option<&mut Standing>) -> Step {
         return Step::Full;
     };
     let Some(janitor) = s.janitor.clone() else {
-        return Step::Full; // nobody to rely on: look again every cycle
+        // Nobody to rely on: look again, a few agents of the fleet per cycle (this agent's own announcement
+        // clears its standing, so a new candidate elects at once).
+        if s.wait == 0 {
+            s.wait = spacing_without_janitor(s.instances).saturating_sub(1);
+            return Step::Full;
+        }
+        s.wait -= 1;
+        return Step::Rest;
     };
     match s.rank {
         Some(0) => Step::Full,
@@ -125,7 +147,23 @@ mod tests {
             janitor: None,
             ..standing(None, 10)
         };
-        assert_eq!(next_step(Some(&mut nobody)), Step::Full);
+        let steps: Vec<Step> = (0..4).map(|_| next_step(Some(&mut nobody))).collect();
+        assert_eq!(
+            steps,
+            [Step::Full, Step::Rest, Step::Full, Step::Rest],
+            "10 instances, 5 a cycle"
+        );
+    }
+
+    #[test]
+    fn with_no_candidate_a_few_agents_of_the_fleet_elect_per_cycle() {
+        assert_eq!(spacing_without_janitor(2000), 400);
+        let mut s = Standing::after_election(None, None, true, 2000);
+        assert!(s.wait < 400);
+        let fulls = (0..4000)
+            .filter(|_| next_step(Some(&mut s)) == Step::Full)
+            .count();
+        assert_eq!(fulls, 10, "once every 400 cycles");
     }
 
     #[test]
