@@ -7,12 +7,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use super::ec2::{Ec2Api, Ec2Error, Ec2Page, IDS_PER_CALL};
 use super::ecs::{Described, EcsApi, EcsError, InstancePage, DESCRIBE_CHUNK};
 use super::plan::Instance;
+use crate::testkit::bucket::Admit;
 
 /// The fake. Single-threaded; share it with `Rc`.
 #[derive(Debug)]
@@ -31,6 +33,9 @@ pub struct FakeEcs {
     candidates: RefCell<BTreeMap<String, String>>,
     attribute_calls: Cell<usize>,
     attributes_denied: Cell<bool>,
+    /// The account's cluster-read bucket (ListContainerInstances, DescribeContainerInstances), if any.
+    account: RefCell<Option<Arc<dyn Admit>>>,
+    throttled: Cell<usize>,
 }
 
 impl FakeEcs {
@@ -49,7 +54,33 @@ impl FakeEcs {
             candidates: RefCell::default(),
             attribute_calls: Cell::new(0),
             attributes_denied: Cell::new(false),
+            account: RefCell::default(),
+            throttled: Cell::new(0),
         }
+    }
+
+    /// List and describe calls take a token from `bucket` first (`ThrottlingException` when it is empty), like
+    /// ECS's cluster-read bucket shared by the whole account.
+    pub fn set_account_bucket<B: Admit + 'static>(&self, bucket: Arc<B>) {
+        *self.account.borrow_mut() = Some(bucket);
+    }
+
+    /// List and describe calls throttled by the account bucket so far.
+    pub fn throttled(&self) -> usize {
+        self.throttled.get()
+    }
+
+    fn admit(&self) -> Result<(), EcsError> {
+        let account = self.account.borrow();
+        if account.as_ref().is_some_and(|b| !b.admit()) {
+            self.throttled.set(self.throttled.get() + 1);
+            return Err(EcsError::from_code(
+                "ThrottlingException",
+                "Rate exceeded",
+                Some(400),
+            ));
+        }
+        Ok(())
     }
 
     /// Registers an ACTIVE instance with a connected agent whose janitor is on for `zone` (as its agent's
@@ -157,6 +188,7 @@ impl EcsApi for FakeEcs {
         next: Option<&str>,
     ) -> Result<InstancePage, EcsError> {
         self.lists.set(self.lists.get() + 1);
+        self.admit()?;
         self.check(cluster)?;
         let start: usize = next.and_then(|t| t.parse().ok()).unwrap_or(0);
         let all: Vec<String> = self
@@ -183,6 +215,7 @@ impl EcsApi for FakeEcs {
 
     async fn describe(&self, cluster: &str, ids: &[String]) -> Result<Described, EcsError> {
         self.describes.set(self.describes.get() + 1);
+        self.admit()?;
         self.check(cluster)?;
         if ids.is_empty() || ids.len() > DESCRIBE_CHUNK {
             return Err(EcsError::Permanent {

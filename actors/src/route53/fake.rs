@@ -21,11 +21,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use governor::DefaultDirectRateLimiter;
 
 use super::api::{DnsApi, DnsError, ListPage, ListStart};
 use crate::core::plan::Change;
 use crate::core::record::RecordSet;
+use crate::testkit::bucket::Admit;
 
 /// Route53's limit of weighted sets with the same name and type.
 pub const MAX_WEIGHTED_PER_NAME: usize = 100;
@@ -42,7 +42,7 @@ pub struct FakeRoute53 {
     change_requests: RefCell<Vec<usize>>,
     list_requests: RefCell<usize>,
     throttled: Cell<usize>,
-    account: RefCell<Option<Arc<DefaultDirectRateLimiter>>>,
+    account: RefCell<Option<Arc<dyn Admit>>>,
     latency: Duration,
     processing: Duration,
     busy_until: Cell<Option<Instant>>,
@@ -79,13 +79,13 @@ impl FakeRoute53 {
     }
 
     /// Every request first takes a token from `bucket`, shared by all clients like an account's quota.
-    pub fn with_account_bucket(self, bucket: Arc<DefaultDirectRateLimiter>) -> Self {
+    pub fn with_account_bucket<B: Admit + 'static>(self, bucket: Arc<B>) -> Self {
         self.set_account_bucket(bucket);
         self
     }
 
     /// Starts sharing `bucket` from now on.
-    pub fn set_account_bucket(&self, bucket: Arc<DefaultDirectRateLimiter>) {
+    pub fn set_account_bucket<B: Admit + 'static>(&self, bucket: Arc<B>) {
         *self.account.borrow_mut() = Some(bucket);
     }
 
@@ -172,12 +172,7 @@ impl FakeRoute53 {
             actix_rt::time::sleep(self.latency).await;
         }
         self.settle_late();
-        if self
-            .account
-            .borrow()
-            .as_ref()
-            .is_some_and(|b| b.check().is_err())
-        {
+        if self.account.borrow().as_ref().is_some_and(|b| !b.admit()) {
             self.throttled.set(self.throttled.get() + 1);
             return Err(DnsError::Throttled {
                 code: "Throttling".into(),
@@ -295,9 +290,10 @@ impl DnsApi for FakeRoute53 {
             )
         });
         let sets = self.sets.borrow();
-        let mut rest = sets
-            .iter()
-            .filter(|(k, _)| from.as_ref().is_none_or(|f| *k >= f));
+        let mut rest = match &from {
+            Some(f) => sets.range(f.clone()..),
+            None => sets.range::<SetKey, _>(..),
+        };
         let page: Vec<RecordSet> = rest
             .by_ref()
             .take(max_items.max(1) as usize)

@@ -4,6 +4,7 @@
 //! [`host`] is the harness of one test.
 
 pub mod agent;
+pub mod bucket;
 pub mod engine;
 pub mod host;
 mod wire;
