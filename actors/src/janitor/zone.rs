@@ -11,17 +11,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use actix_rt::time::{sleep_until, Instant};
+use actix_rt::time::Instant;
 
 use super::plan::records_by_owner;
-use crate::backoff::FullJitter;
 use crate::core::record::Record;
-use crate::route53::api::{DnsApi, DnsError, ErrorClass, ListStart, FULL_PAGE};
+use crate::route53::api::{DnsApi, DnsError};
+use crate::route53::pages::{walk_zone, Walk};
 
 /// Longest wait before a failed page is tried again.
 const RETRY_MAX: Duration = Duration::from_secs(60);
-/// A cursor that does not advance this many times in a row ends the read (an emulator that ignores it).
-const STUCK_LIMIT: u32 = 5;
 
 /// Who the read is for.
 #[derive(Debug, Clone, Copy)]
@@ -53,9 +51,9 @@ pub struct ZoneRead {
     pub took: Duration,
 }
 
-/// Reads the zone for `r`. Transient failures retry the same page after a full-jitter backoff (at least the
-/// pace), for as long as `go_on` says so (the agent is not draining); a permanent failure, a stuck cursor or a
-/// `go_on` that says stop ends the read with an error.
+/// Reads the zone for `r` ([`walk_zone`]: paced, a failed page retried after a full-jitter backoff of at least
+/// the pace, for as long as `go_on` says so — the agent is not draining); a permanent failure, a stuck cursor
+/// or a `go_on` that says stop ends the read with an error.
 pub async fn read_owners(
     dns: &dyn DnsApi,
     r: Reader<'_>,
@@ -63,50 +61,22 @@ pub async fn read_owners(
 ) -> Result<ZoneRead, DnsError> {
     let started = Instant::now();
     let mut out = ZoneRead::default();
-    let (mut start, mut stuck) = (None::<ListStart>, 0u32);
-    let mut backoff = FullJitter::new(r.pace.max(Duration::from_millis(100)), RETRY_MAX);
-    let mut next_at = started;
-    loop {
-        sleep_until(next_at).await;
-        if !go_on() {
-            return Err(DnsError::Transient("the agent is draining".into()));
-        }
-        next_at = Instant::now() + r.pace;
-        let page = match dns.list(r.zone_id, start.as_ref(), FULL_PAGE).await {
-            Ok(page) => page,
-            Err(e) if e.class() == ErrorClass::Transient => {
-                let delay = backoff.next().unwrap_or(RETRY_MAX).max(r.pace);
-                tracing::warn!(zone_id = r.zone_id, error = %e, pages = out.pages, ?delay, "Janitor's zone read failed; retrying this page.");
-                out.retries += 1;
-                next_at = Instant::now() + delay;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        backoff = FullJitter::new(r.pace.max(Duration::from_millis(100)), RETRY_MAX);
-        out.pages += 1;
-        out.zone_records += page.sets.len();
-        for (owner, records) in records_by_owner(page.sets, r.cluster, r.scope, r.me) {
+    let walk = Walk {
+        pace: r.pace,
+        backoff: (r.pace.max(Duration::from_millis(100)), RETRY_MAX),
+    };
+    let walked = walk_zone(dns, r.zone_id, walk, go_on, |sets| {
+        out.zone_records += sets.len();
+        for (owner, records) in records_by_owner(sets, r.cluster, r.scope, r.me) {
             out.by_owner.entry(owner).or_default().extend(records);
         }
-        match page.next {
-            None => break,
-            Some(next) if Some(&next) == start.as_ref() => {
-                stuck += 1;
-                if stuck >= STUCK_LIMIT {
-                    return Err(DnsError::Transient(format!(
-                        "listing did not advance past {}",
-                        next.name
-                    )));
-                }
-            }
-            Some(next) => (start, stuck) = (Some(next), 0),
-        }
-    }
+    })
+    .await?;
     for records in out.by_owner.values_mut() {
         records.sort_by(|a, b| a.key.cmp(&b.key));
         records.dedup_by(|a, b| a.key == b.key);
     }
+    (out.pages, out.retries) = (walked.pages, walked.retries);
     out.took = started.elapsed();
     Ok(out)
 }

@@ -10,7 +10,7 @@ use super::*;
 use crate::core::ownership::{InstanceId, Owner};
 use crate::core::plan::Change;
 use crate::core::record::{RecordSet, RecordValue};
-use crate::route53::api::ListPage;
+use crate::route53::api::{ErrorClass, ListPage, ListStart};
 use crate::route53::fake::FakeRoute53;
 
 const ME: &str = "0aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";

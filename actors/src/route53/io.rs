@@ -3,8 +3,8 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::api::{DnsApi, DnsError, ErrorClass, ListStart, FULL_PAGE};
-use crate::backoff::FullJitter;
+use super::api::{DnsApi, DnsError};
+use super::pages::{walk_zone, Walk};
 use crate::core::ownership::{parse, Owner};
 use crate::core::plan::{batches, Change};
 use crate::core::record::{Record, RecordSet};
@@ -75,48 +75,22 @@ pub(super) fn untagged(owner: &Owner, sets: &[RecordSet]) -> Vec<Record> {
 
 /// Longest wait between tries of one page of the launch read.
 const LOAD_BACKOFF_MAX: Duration = Duration::from_secs(60);
-/// A cursor that does not advance this many times in a row ends the read (an emulator that ignores it).
-const STUCK_LIMIT: u32 = 5;
 
-/// The launch read: the zone page by page through a [`ZoneScan`] that keeps only what `owner` needs. A transient
-/// failure (throttling, 5xx, a timeout) retries the same page after a full-jitter backoff of up to a minute, for
-/// as long as it takes: there is no wall-clock budget, so a fleet throttled during a mass restart waits its turn
-/// instead of crash-looping, and no page is read twice. Permanent failures end it.
+/// The launch read: the zone page by page ([`walk_zone`]) through a [`ZoneScan`] that keeps only what `owner`
+/// needs. A transient failure (throttling, 5xx, a timeout) retries the same page after a full-jitter backoff of
+/// up to a minute, for as long as it takes: there is no wall-clock budget, so a fleet throttled during a mass
+/// restart waits its turn instead of crash-looping, and no page is read twice. Permanent failures end it.
 pub(super) async fn load_zone(
     api: Rc<dyn DnsApi>,
     zone_id: String,
     owner: Owner,
     (first, _): (Duration, Duration),
 ) -> Result<Scanned, DnsError> {
-    let mut backoff = FullJitter::new(first, LOAD_BACKOFF_MAX);
     let mut scan = ZoneScan::new(&owner);
-    let (mut start, mut pages, mut stuck) = (None::<ListStart>, 0usize, 0u32);
-    loop {
-        let page = match api.list(&zone_id, start.as_ref(), FULL_PAGE).await {
-            Ok(page) => page,
-            Err(e) if e.class() == ErrorClass::Transient => {
-                let delay = backoff.next().unwrap_or(LOAD_BACKOFF_MAX);
-                tracing::warn!(zone_id, error = %e, pages, ?delay, "Reading the zone failed; retrying this page.");
-                actix_rt::time::sleep(delay).await;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        backoff = FullJitter::new(first, LOAD_BACKOFF_MAX);
-        pages += 1;
-        scan.feed(page.sets);
-        match page.next {
-            None => return Ok(scan.finish()),
-            Some(next) if Some(&next) == start.as_ref() => {
-                stuck += 1;
-                if stuck >= STUCK_LIMIT {
-                    return Err(DnsError::Permanent {
-                        code: "ListingStuck".into(),
-                        message: format!("the listing did not advance past {}", next.name),
-                    });
-                }
-            }
-            Some(next) => (start, stuck) = (Some(next), 0),
-        }
-    }
+    let walk = Walk {
+        pace: Duration::ZERO,
+        backoff: (first, LOAD_BACKOFF_MAX),
+    };
+    walk_zone(&*api, &zone_id, walk, || true, |sets| scan.feed(sets)).await?;
+    Ok(scan.finish())
 }

@@ -28,6 +28,7 @@ pub mod measured;
 mod messages;
 #[cfg(test)]
 mod migration_tests;
+pub mod pages;
 mod purge;
 mod recheck;
 pub mod sdk;
