@@ -6,10 +6,14 @@
 //! * (a) every agent restarts (start-up jitter 0–10 s): Route53 requests, time until all are ready, throttled;
 //! * (b) two hours of steady state with every agent's janitor cycle (300 s ± 20 %): the second hour's requests;
 //! * (c) 50 instances die at once: time until their records are gone, live records deleted;
-//! * (d) the janitor's own instance dies: time until its records are gone.
+//! * (d) the janitor's own instance dies: time until its records are gone;
+//! * (e) every live agent loses its state directory and starts its janitor over (as at a first deployment): time
+//!   until every agent has a standing again, and the ECS calls until then (new design only).
 //!
 //! **new**: the writer (`Route53Actor`) restarting from its journal; the janitor cycle (`janitor::cycle::run`, as
-//! `JanitorActor` runs it) with standings, deputies and the paced zone read (`zone_read_per_sec` 0.2).
+//! `JanitorActor` runs it) resuming the standing its last run saved (written here as the fleet's last full
+//! elections left it: janitor the lowest id, the lowest 100 knowing their rank), with deputies, the holds after
+//! failed elections and the paced zone read (`zone_read_per_sec` 0.2).
 //! **today** (the design when issue 13 was filed): the launch read modelled as it was — GetHostedZone, then the
 //! whole zone collected (`api::read_zone`), any failed page starting the read over after the writer's backoff,
 //! and the agent exiting after 300 s to be restarted by ECS 10 s later; the janitor cycle with its standing
@@ -40,6 +44,8 @@ use route53_discovery_actors::core::plan::Change;
 use route53_discovery_actors::core::record::{Record, RecordSet, RecordValue};
 use route53_discovery_actors::janitor::cycle::{self, Cycle};
 use route53_discovery_actors::janitor::fake::FakeEcs;
+use route53_discovery_actors::janitor::standing::Standing;
+use route53_discovery_actors::janitor::standing_file::StandingStore;
 use route53_discovery_actors::janitor::tracker::DeadTracker;
 use route53_discovery_actors::messages::probe;
 use route53_discovery_actors::route53::api::{read_zone, DnsApi, DnsError, ListPage, ListStart};
@@ -156,6 +162,14 @@ fn world() -> World {
         let store = JournalStore::open(&dir.path().join(id(a)), ZONE).unwrap();
         store.save(&journal(a)).unwrap();
     }
+    // The standings the fleet's last full elections left (each described the lowest 100 ids: the janitor's).
+    for a in 0..AGENTS {
+        let store = StandingStore::open(&dir.path().join(id(a)), ZONE, "prod", &id(a)).unwrap();
+        let rank = (a < 100).then_some(a);
+        let mut s = Standing::after_election(Some(id(0)), rank, true, AGENTS);
+        s.candidate = true;
+        store.save(&s);
+    }
     let requests = Rc::new(Cell::new(0));
     let hosts = (0..AGENTS)
         .map(|_| {
@@ -224,6 +238,10 @@ impl World {
         }
         w.send(Sweep { keep }).await.unwrap();
         w.send(Flush).await.unwrap();
+    }
+
+    fn standing_store(&self, a: usize) -> StandingStore {
+        StandingStore::open(&self.dir.path().join(id(a)), ZONE, "prod", &id(a)).unwrap()
     }
 
     fn own_left(&self, agents: impl Iterator<Item = usize>) -> usize {
@@ -314,9 +332,20 @@ async fn restart(w: &mut World, design: Design) -> (usize, Option<f64>, usize, u
     out
 }
 
-/// Starts every agent's janitor loop (the cycle as `JanitorActor` runs it).
-fn janitors(w: &mut World, design: Design, writers: &[Addr<Route53Actor>]) {
-    for (a, writer) in writers.iter().enumerate() {
+/// Starts the janitor loops of `agents` (the cycle as `JanitorActor` runs it), resuming the standings saved in
+/// the state directories when `resume`; returns their cycles.
+fn janitors(
+    w: &World,
+    design: Design,
+    writers: &[Addr<Route53Actor>],
+    agents: &[usize],
+    resume: bool,
+) -> Vec<Rc<Cycle>> {
+    let mut cycles = Vec::new();
+    for &a in agents {
+        let writer = &writers[a];
+        let store = resume.then(|| w.standing_store(a));
+        let standing = store.as_ref().and_then(StandingStore::load);
         let c = Rc::new(Cycle {
             ecs: w.ecs.clone(),
             ec2: w.ecs.clone(),
@@ -333,8 +362,11 @@ fn janitors(w: &mut World, design: Design, writers: &[Addr<Route53Actor>]) {
                 Duration::ZERO
             },
             announced: Cell::new(true),
-            standing: Default::default(),
+            standing: std::cell::RefCell::new(standing),
+            store,
+            held: Default::default(),
         });
+        cycles.push(c.clone());
         let weak = writer.clone().recipient().downgrade();
         let stopped = w.stopped[a].clone();
         actix_rt::spawn(async move {
@@ -349,6 +381,7 @@ fn janitors(w: &mut World, design: Design, writers: &[Addr<Route53Actor>]) {
             }
         });
     }
+    cycles
 }
 
 fn ecs_calls(w: &World) -> usize {
@@ -383,7 +416,8 @@ async fn run(design: Design) -> Vec<String> {
     let mut w = world();
     let (requests, all_ready, throttled, ready) = restart(&mut w, design).await;
     let writers = w.writers.clone();
-    janitors(&mut w, design, &writers);
+    let all: Vec<usize> = (0..AGENTS).collect();
+    janitors(&w, design, &writers, &all, design == Design::New);
     sleep(Duration::from_secs(3600)).await;
     let (e0, et0, r0, rt0) = (
         ecs_calls(&w),
@@ -401,6 +435,7 @@ async fn run(design: Design) -> Vec<String> {
     let d = kill(&w, 0..1, cap).await;
     let live_after = w.own_left((1..AGENTS).filter(|a| !DEAD.contains(a)));
     let expected = (AGENTS - DEAD.len() - 1) * TASKS;
+    let e = cold_start(&w, design, &writers).await;
     vec![
         format!("{requests} ({:.1}/agent)", requests as f64 / AGENTS as f64),
         match all_ready {
@@ -419,7 +454,43 @@ async fn run(design: Design) -> Vec<String> {
         secs(c),
         format!("{}", expected.saturating_sub(live_after)),
         secs(d),
+        e,
     ]
+}
+
+/// (e): every live agent loses its state directory and starts over (a first deployment of the daemon on the
+/// whole cluster): the time until every agent has a standing again, and the ECS calls until then.
+async fn cold_start(w: &World, design: Design, writers: &[Addr<Route53Actor>]) -> String {
+    if design == Design::Today {
+        return "never: it keeps no standing (every cycle is (b))".into();
+    }
+    for s in &w.stopped {
+        s.set(true);
+    }
+    // Every loop has ended once a longest sleep has passed.
+    sleep(INTERVAL * 2).await;
+    let live: Vec<usize> = (1..AGENTS).filter(|a| !DEAD.contains(a)).collect();
+    for &a in &live {
+        w.stopped[a].set(false);
+    }
+    let (e0, t0, start) = (ecs_calls(w), w.ecs.throttled(), Instant::now());
+    let cycles = janitors(w, design, writers, &live, false);
+    let cap = Duration::from_secs(6 * 3600);
+    while start.elapsed() < cap {
+        sleep(Duration::from_secs(10)).await;
+        if cycles.iter().all(|c| c.standing.borrow().is_some()) {
+            let (calls, throttled) = (ecs_calls(w) - e0, w.ecs.throttled() - t0);
+            return format!(
+                "{}: {calls} ECS calls, {throttled} throttled",
+                secs(Some(start.elapsed().as_secs_f64()))
+            );
+        }
+    }
+    let without = cycles
+        .iter()
+        .filter(|c| c.standing.borrow().is_none())
+        .count();
+    format!("{without} of {} without a standing after 6 h", live.len())
 }
 
 fn main() {
@@ -432,6 +503,7 @@ fn main() {
         "(c) 50 dead: records gone after",
         "(c)+(d) live records deleted",
         "(d) janitor dead: records gone after",
+        "(e) state lost: all agents know the janitor after",
     ];
     let mut cols = Vec::new();
     for design in [Design::Today, Design::New] {

@@ -17,6 +17,7 @@
 //! * [`janitor`]: the elected clean-up of dead instances' records (ECS API → zone read → [`route53::Purge`]).
 //! * [`health`]: state shared with the HTTP endpoints; [`metrics`]: the Prometheus families, held beside it (a
 //!   leaf: it depends on [`core`] only).
+//! * [`state_file`]: atomic replacement of the files in `agent.state_dir` (journal, janitor standing).
 //! * `error_chain`: an error and its sources on one line, for the AWS clients.
 //! * `testkit` (tests, feature `test-util`): an in-memory Docker Engine and ECS agent for actor and model tests.
 
@@ -31,6 +32,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod registrar;
 pub mod route53;
+pub mod state_file;
 pub mod supervisor;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testkit;

@@ -127,6 +127,7 @@ pub(super) async fn start(settings: &Settings, j: Janitor<'_>) {
         grace: settings.janitor.grace,
         max_owners_per_cycle: settings.janitor.max_owners_per_cycle,
         zone_pace: settings.janitor.zone_pace,
+        standing_dir: settings.agent.state_dir.clone(),
     };
     let apis = Apis {
         ecs: ecs.clone(),

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! (once) PutAttributes route53-discovery.janitor=<zone> on this agent's instance: a candidate from now on
+//! no standing and the last full elections failed? hold: no call this cycle (waits double, super::standing)
 //! step (super::standing): rest (no call) | check (describe the remembered janitor; full if it no longer serves)
 //!   | full:
 //! ListContainerInstances ACTIVE + DRAINING (paged) ─▶ DescribeContainerInstances, lowest ids first, until a
@@ -28,9 +29,10 @@ use actix::WeakRecipient;
 
 use super::ec2::{Ec2Api, Ec2Error};
 use super::ecs::{EcsApi, EcsError, Knowledge};
-use super::elect::{announce, stand};
+use super::elect::{announce, holding, stand};
 use super::plan::{legacy_only, removal_limit};
 use super::standing::Standing;
+use super::standing_file::StandingStore;
 use super::tracker::{DeadTracker, Observed};
 use super::verdict::{verdicts, Judged};
 use super::zone::{read_owners, Reader};
@@ -66,6 +68,11 @@ pub struct Cycle {
     pub announced: Cell<bool>,
     /// What the last full election found: which ECS call the next cycle makes ([`super::standing`]).
     pub standing: RefCell<Option<Standing>>,
+    /// Where the standing is saved after each full election (`agent.state_dir`), so a restart resumes it.
+    pub store: Option<StandingStore>,
+    /// Without a standing: full elections failed in a row, and the cycles still to wait before the next one
+    /// ([`super::standing::hold_after`]).
+    pub held: Cell<(u32, u32)>,
 }
 
 impl Cycle {
@@ -120,6 +127,13 @@ impl Done {
 pub enum Report {
     /// ECS could not be asked; nothing was read or deleted.
     Skipped(EcsError),
+    /// No standing yet and the last full elections failed: this cycle waits (no ECS call) before the next try.
+    Holding {
+        /// Full elections failed in a row.
+        failures: u32,
+        /// Cycles still to wait after this one.
+        cycles_left: u32,
+    },
     /// Another instance is the janitor (or none can be); `listed` tells whether this agent's id is an instance
     /// of the cluster at all.
     NotElected {
@@ -155,6 +169,9 @@ async fn elect_and_judge(
     writer: &WeakRecipient<Purge>,
 ) -> Report {
     announce(c).await;
+    if let Some(report) = holding(c) {
+        return report;
+    }
     let (janitor, listed, known) = match stand(c).await {
         Ok(e) => e,
         Err(e) => return Report::Skipped(e),
@@ -310,6 +327,8 @@ mod tests {
             zone_pace: Duration::ZERO,
             announced: Cell::new(false),
             standing: RefCell::new(None),
+            store: None,
+            held: Cell::default(),
         })
     }
 

@@ -1,10 +1,11 @@
 //! The janitor cycle's election: announcing this agent as a candidate, and electing as cheaply as its
-//! [`Standing`] allows (a full election, one describe of the remembered janitor, or nothing).
+//! [`Standing`] allows (a full election, one describe of the remembered janitor, or nothing); saving the standing
+//! after a full election; holding off, with doubling waits, after failed full elections without a standing.
 
-use super::cycle::Cycle;
+use super::cycle::{Cycle, Report};
 use super::ecs::{describe_into, list_all, EcsError, Knowledge, DESCRIBE_CHUNK};
 use super::plan::{elect, CANDIDATE_ATTRIBUTE};
-use super::standing::{next_step, Standing, Step, DEPUTIES};
+use super::standing::{hold_after, next_step, Standing, Step, DEPUTIES};
 
 /// Lists the ACTIVE and DRAINING instances and describes them, lowest ids first, until the janitor is known;
 /// remembers the outcome as this agent's [`Standing`].
@@ -39,7 +40,11 @@ async fn election(c: &Cycle) -> Result<(Option<String>, bool, Knowledge), EcsErr
     }
     let live = known.instances.values().filter(|i| i.can_serve(&c.zone_id));
     let rank = live.map(|i| i.id.as_str()).position(|id| id == c.me);
-    let standing = Standing::after_election(winner.clone(), rank, listed, ids.len());
+    let mut standing = Standing::after_election(winner.clone(), rank, listed, ids.len());
+    standing.candidate = c.announced.get();
+    if let Some(store) = &c.store {
+        store.save(&standing);
+    }
     *c.standing.borrow_mut() = Some(standing);
     Ok((winner, listed, known))
 }
@@ -57,7 +62,11 @@ pub(super) async fn stand(c: &Cycle) -> Result<(Option<String>, bool, Knowledge)
         (s.janitor.clone(), s.listed, Knowledge::default())
     };
     match step {
-        Step::Full => election(c).await,
+        Step::Full => {
+            let elected = election(c).await;
+            note_outcome(c, elected.is_ok());
+            elected
+        }
         Step::Rest => Ok(remembered()),
         Step::Check(janitor) => {
             let mut known = Knowledge::default();
@@ -80,6 +89,29 @@ pub(super) async fn stand(c: &Cycle) -> Result<(Option<String>, bool, Knowledge)
     }
 }
 
+/// A cycle with no ECS call: this agent has no standing and waits after failed full elections.
+pub(super) fn holding(c: &Cycle) -> Option<Report> {
+    let (failures, left) = c.held.get();
+    if left == 0 || c.standing.borrow().is_some() {
+        return None;
+    }
+    c.held.set((failures, left - 1));
+    Some(Report::Holding {
+        failures,
+        cycles_left: left - 1,
+    })
+}
+
+/// After a full election: a success ends the holds; a failure without a standing doubles the next wait.
+fn note_outcome(c: &Cycle, ok: bool) {
+    let (failures, _) = c.held.get();
+    match (ok, c.standing.borrow().is_some()) {
+        (true, _) => c.held.set((0, 0)),
+        (false, false) => c.held.set((failures + 1, hold_after(failures + 1))),
+        (false, true) => {}
+    }
+}
+
 /// Puts this agent's [`CANDIDATE_ATTRIBUTE`] on its container instance, once. A failure is logged and tried
 /// again next cycle; until it succeeds this agent is never elected.
 pub(super) async fn announce(c: &Cycle) {
@@ -94,8 +126,11 @@ pub(super) async fn announce(c: &Cycle) {
     {
         Ok(()) => {
             c.announced.set(true);
-            // A standing from before the announcement left this agent out of the candidates.
-            c.standing.replace(None);
+            // A standing from before the announcement left this agent out of the candidates (a resumed one
+            // from an announced run did not).
+            if c.standing.borrow().as_ref().is_some_and(|s| !s.candidate) {
+                c.standing.replace(None);
+            }
             tracing::info!(cluster, zone_id, owner = %c.me, attribute = CANDIDATE_ATTRIBUTE, "Announced this agent as a janitor candidate (ECS attribute on its container instance).");
         }
         Err(e) => {

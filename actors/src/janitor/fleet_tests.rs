@@ -13,6 +13,7 @@ use actix::prelude::*;
 use super::cycle::{self, Cycle, Report};
 use super::fake::FakeEcs;
 use super::standing::{spacing, DEPUTIES};
+use super::standing_file::StandingStore;
 use super::tracker::DeadTracker;
 use crate::route53::api::DnsApi;
 use crate::route53::fake::FakeRoute53;
@@ -35,8 +36,36 @@ impl Handler<Purge> for NoPurge {
     }
 }
 
+/// Agent `me`'s cycle, its standing kept in `dir/<me>` (and resumed from there) when `dir` is given.
+fn cycle(
+    ecs: &Rc<FakeEcs>,
+    zone: &Rc<FakeRoute53>,
+    me: &str,
+    dir: Option<&std::path::Path>,
+) -> Rc<Cycle> {
+    let store = dir.map(|d| StandingStore::open(&d.join(me), "Z1", "prod", me).unwrap());
+    let standing = store.as_ref().and_then(StandingStore::load);
+    Rc::new(Cycle {
+        ecs: ecs.clone(),
+        ec2: ecs.clone(),
+        dns: zone.clone() as Rc<dyn DnsApi>,
+        cluster: "prod".into(),
+        scope: None,
+        zone_id: "Z1".into(),
+        me: me.to_string(),
+        health: Arc::default(),
+        max_owners: 5,
+        zone_pace: Duration::ZERO,
+        announced: std::cell::Cell::new(false),
+        standing: std::cell::RefCell::new(standing),
+        store,
+        held: Default::default(),
+    })
+}
+
 struct Fleet {
     ecs: Rc<FakeEcs>,
+    zone: Rc<FakeRoute53>,
     ids: Vec<String>,
     cycles: Vec<Rc<Cycle>>,
     trackers: Vec<Option<DeadTracker>>,
@@ -66,34 +95,31 @@ impl Fleet {
                 false => ecs.register_candidate(id, "Z1"),
             }
         }
-        let cycles = ids
-            .iter()
-            .map(|me| {
-                Rc::new(Cycle {
-                    ecs: ecs.clone(),
-                    ec2: ecs.clone(),
-                    dns: zone.clone() as Rc<dyn DnsApi>,
-                    cluster: "prod".into(),
-                    scope: None,
-                    zone_id: "Z1".into(),
-                    me: me.clone(),
-                    health: Arc::default(),
-                    max_owners: 5,
-                    zone_pace: Duration::ZERO,
-                    announced: std::cell::Cell::new(false),
-                    standing: std::cell::RefCell::new(None),
-                })
-            })
-            .collect();
+        let cycles = ids.iter().map(|me| cycle(&ecs, &zone, me, None)).collect();
         let trackers = (0..AGENTS)
             .map(|_| Some(DeadTracker::new(Duration::from_secs(60), Duration::MAX)))
             .collect();
         Self {
             ecs,
+            zone,
             ids,
             cycles,
             trackers,
             writer: NoPurge.start(),
+        }
+    }
+
+    /// Every agent restarts (a new process: not announced yet, trackers empty), keeping its standing in
+    /// `dir/<id>` when given.
+    fn restart(&mut self, dir: Option<&std::path::Path>) {
+        let (ecs, zone) = (&self.ecs, &self.zone);
+        self.cycles = self
+            .ids
+            .iter()
+            .map(|me| cycle(ecs, zone, me, dir))
+            .collect();
+        for t in self.trackers.iter_mut() {
+            *t = Some(DeadTracker::new(Duration::from_secs(60), Duration::MAX));
         }
     }
 
@@ -221,5 +247,83 @@ async fn with_no_candidate_anywhere_a_few_agents_a_cycle_elect_instead_of_all() 
         per_cycle <= expected * 1.5 + 7.0,
         "{per_cycle} ECS calls a cycle fleet-wide (was {})",
         AGENTS * 7
+    );
+}
+
+#[actix_rt::test]
+async fn a_restarted_fleet_resumes_its_standings_instead_of_electing_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Fleet::new();
+    f.restart(Some(dir.path()));
+    assert_eq!(
+        f.cycle().await.0,
+        AGENTS * FULL,
+        "first start: full elections"
+    );
+    f.restart(Some(dir.path()));
+    let followers = AGENTS - 1 - DEPUTIES;
+    let mut calls = 0;
+    for _ in 0..spacing(AGENTS) {
+        let (c, judged) = f.cycle().await;
+        assert_eq!(judged, [f.ids[0].clone()], "the janitor stays the janitor");
+        calls += c;
+    }
+    let cycles = spacing(AGENTS) as usize;
+    assert_eq!(
+        calls,
+        cycles * (FULL + DEPUTIES) + followers,
+        "as at steady state: every follower checks once per spacing (was {} a cycle)",
+        AGENTS * FULL
+    );
+    // Without the state directory the restart elects in full again.
+    f.restart(None);
+    assert_eq!(f.cycle().await.0, AGENTS * FULL);
+}
+
+#[actix_rt::test]
+async fn a_first_start_that_overruns_the_ecs_bucket_dies_out_instead_of_sustaining_itself() {
+    tokio::time::pause();
+    let mut f = Fleet::new();
+    // The account's cluster-read bucket, scaled to this cluster: 600 calls a 300 s cycle for a fleet whose first
+    // cycle asks for 1 500 (every agent elects in full).
+    f.ecs
+        .set_account_bucket(crate::testkit::bucket::virtual_bucket(2.0, 10));
+    // One cycle of every agent, spread over the interval (the janitor's first cycle is uniform in it).
+    async fn spread(f: &mut Fleet) -> usize {
+        let before = f.calls();
+        for i in 0..AGENTS {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            f.cycle_of(i..i + 1).await;
+        }
+        f.calls() - before
+    }
+    let mut last = 0;
+    for _ in 0..8 {
+        last = spread(&mut f).await;
+    }
+    let without = |f: &Fleet| {
+        f.cycles
+            .iter()
+            .filter(|c| c.standing.borrow().is_none())
+            .count()
+    };
+    // Measured: 12 of 300 still without after 8 cycles (before the holds: 298, every cycle).
+    assert!(
+        without(&f) < AGENTS / 10,
+        "{} still without a standing",
+        without(&f)
+    );
+    let steady = FULL + DEPUTIES + (AGENTS - 1 - DEPUTIES) / spacing(AGENTS) as usize;
+    assert!(
+        last <= steady * 2,
+        "{last} ECS calls (with throttled ones) in the 8th cycle (before the holds: 900); steady state is {steady}"
+    );
+    for _ in 0..32 {
+        spread(&mut f).await;
+    }
+    assert_eq!(
+        without(&f),
+        0,
+        "the last ones elect within the longest hold"
     );
 }

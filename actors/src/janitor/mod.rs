@@ -30,6 +30,7 @@ pub mod once;
 pub mod plan;
 pub mod sdk;
 pub mod standing;
+pub mod standing_file;
 #[cfg(test)]
 mod tests;
 pub mod tracker;
@@ -46,6 +47,7 @@ use actix::WeakRecipient;
 use self::cycle::{Cycle, Done, Report};
 use self::ec2::Ec2Api;
 use self::ecs::EcsApi;
+use self::standing_file::StandingStore;
 use self::tracker::DeadTracker;
 use crate::backoff::uniform;
 use crate::health::{HealthState, NotReady};
@@ -72,6 +74,8 @@ pub struct JanitorConfig {
     pub max_owners_per_cycle: usize,
     /// Least time between two pages of the zone read ([`zone`]).
     pub zone_pace: Duration,
+    /// Where the election standing is kept across restarts (`agent.state_dir`; `None`: in memory only).
+    pub standing_dir: Option<std::path::PathBuf>,
 }
 
 /// Time a cycle's own requests may add between two sightings of an owner on consecutive cycles.
@@ -120,6 +124,13 @@ impl JanitorActor {
         stats: JanitorCounters,
         health: Arc<HealthState>,
     ) -> Self {
+        let store = config.standing_dir.as_deref().and_then(|dir| {
+            StandingStore::open(dir, &config.zone_id, &config.cluster, &config.owner)
+                .map_err(|e| tracing::warn!(zone_id = %config.zone_id, path = %dir.display(), error = %e,
+                    "agent.state_dir cannot be written: the janitor's standing is not kept, so every start elects in full."))
+                .ok()
+        });
+        let standing = store.as_ref().and_then(StandingStore::load);
         let cycle = Rc::new(Cycle {
             ecs: apis.ecs,
             ec2: apis.ec2,
@@ -132,7 +143,9 @@ impl JanitorActor {
             max_owners: config.max_owners_per_cycle,
             zone_pace: config.zone_pace,
             announced: std::cell::Cell::new(false),
-            standing: std::cell::RefCell::new(None),
+            standing: std::cell::RefCell::new(standing),
+            store,
+            held: std::cell::Cell::default(),
         });
         Self {
             tracker: Some(DeadTracker::new(config.grace, config.max_gap())),
@@ -193,6 +206,13 @@ impl JanitorActor {
                 } else {
                     tracing::warn!(cluster, owner = %self.config.owner, janitor = %janitor, "This agent's owner id is not an ACTIVE or DRAINING container instance of the cluster, so it is never the janitor.");
                 }
+            }
+            Report::Holding {
+                failures,
+                cycles_left,
+            } => {
+                self.stats.cycles_skipped.inc();
+                tracing::info!(cluster, failures, cycles_left, "No janitor standing yet and the last full elections failed: waiting before electing again (no ECS call this cycle).");
             }
             Report::ZoneUnreadable(e) => {
                 self.stats.cycles_skipped.inc();

@@ -11,9 +11,12 @@
 //! Fleet-wide per cycle: 2⌈N/100⌉ + 1 + DEPUTIES + ≈ FOLLOWER_CHECKS calls (N = 2 000: ≈ 244, 0.8 per second at a
 //! 300 s cycle). While no candidate is found at all, an agent elects in full only once every
 //! [`spacing_without_janitor`] cycles (about [`NO_CANDIDATE_ELECTIONS`] agents of the fleet a cycle), and at once
-//! after its own announcement succeeds. A new lower candidate runs its own full election at its start and acts at once; the old janitor
-//! sees it at its next full election and steps down (two janitors for at most one cycle, both judging by the same
-//! rules). When the janitor and all its deputies are gone at once, the first follower to check elects anew.
+//! after its own announcement succeeds. The standing is saved after each full election
+//! ([`super::standing_file`]) and resumed at a restart. An agent without one whose full election fails waits
+//! [`hold_after`] cycles before the next (doubling), so a fleet's first elections that overrun ECS's bucket die
+//! out instead of sustaining themselves. A new lower candidate runs its own full election at its start and acts
+//! at once; the old janitor sees it at its next full election and steps down (two janitors for at most one cycle,
+//! both judging by the same rules). When the janitor and all its deputies are gone at once, the first follower to check elects anew.
 
 use rand::Rng;
 
@@ -50,6 +53,8 @@ pub struct Standing {
     pub instances: usize,
     /// Cycles left before a follower checks again.
     pub wait: u32,
+    /// This agent had announced its candidacy when it elected (a standing from before that left it out).
+    pub candidate: bool,
 }
 
 impl Standing {
@@ -71,8 +76,21 @@ impl Standing {
             listed,
             instances,
             wait,
+            candidate: false,
         }
     }
+}
+
+/// The most cycles an agent without a standing waits after failed full elections (`2^HOLD_DOUBLINGS - 1`).
+pub const HOLD_DOUBLINGS: u32 = 5;
+
+/// Cycles to wait before the next full election of an agent without a standing, after `failures` in a row
+/// (throttled, or ECS unreachable): uniform in `[0, 2^failures)`, at most [`HOLD_DOUBLINGS`] doublings. A fleet
+/// whose first elections overrun ECS's bucket halves its demand every cycle instead of repeating it, so the storm
+/// dies out within a few cycles rather than sustaining itself.
+pub fn hold_after(failures: u32) -> u32 {
+    let span = 1u32 << failures.clamp(1, HOLD_DOUBLINGS);
+    rand::thread_rng().gen_range(0..span)
 }
 
 /// The next cycle's ECS work.
@@ -126,6 +144,7 @@ mod tests {
             listed: true,
             instances,
             wait: 0,
+            candidate: true,
         }
     }
 
@@ -179,6 +198,16 @@ mod tests {
         }
         let mut small = standing(None, 50);
         assert!((0..5).all(|_| next_step(Some(&mut small)) == Step::Check("j".into())));
+    }
+
+    #[test]
+    fn failed_elections_wait_longer_each_time_up_to_a_bound() {
+        let most = |failures| (0..400).map(|_| hold_after(failures)).max().unwrap();
+        assert_eq!(most(1), 1);
+        assert_eq!(most(3), 7);
+        assert_eq!(most(40), (1 << HOLD_DOUBLINGS) - 1, "bounded");
+        let mean = (0..4000).map(|_| hold_after(4)).sum::<u32>() as f64 / 4000.0;
+        assert!((6.5..8.5).contains(&mean), "uniform over 0..16: {mean}");
     }
 
     #[test]

@@ -152,6 +152,8 @@ impl World {
             zone_pace: Duration::ZERO,
             announced: std::cell::Cell::new(false),
             standing: std::cell::RefCell::new(None),
+            store: None,
+            held: Default::default(),
         })
     }
 
@@ -451,6 +453,7 @@ fn actor(w: &World, me: &str, grace: Duration, stats: &JanitorCounters) -> Addr<
         grace,
         max_owners_per_cycle: 5,
         zone_pace: Duration::ZERO,
+        standing_dir: None,
     };
     let weak = w.writer.clone().recipient().downgrade();
     let health = Arc::new(HealthState::default());

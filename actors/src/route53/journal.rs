@@ -1,9 +1,8 @@
 //! The journal file and the writer's use of it: what this agent has written, kept in `agent.state_dir` so that a
 //! restart trusts it instead of reading the zone ([`crate::core::journal`] holds the format and its checks).
 //!
-//! * **Atomic.** Each save writes a temporary file in the same directory, flushes it to disk and renames it over
-//!   the journal (then flushes the directory): a reader finds the old journal or the new one, never a torn one,
-//!   even when the agent is SIGKILLed mid-write.
+//! * **Atomic** ([`crate::state_file`]): a reader finds the old journal or the new one, never a torn one, even
+//!   when the agent is SIGKILLed mid-write.
 //! * **Write-ahead of doubt.** Before changes are sent, their names are saved as *unsure*; once Route53
 //!   acknowledges them (or a read of the name settles them) they leave that list and the acknowledged records are
 //!   saved. A restart reads the unsure names at once (a change that timed out may have landed) and trusts the rest;
@@ -13,13 +12,14 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::Route53Actor;
 use crate::core::journal::{decode, encode, Journal, JournalKey};
 use crate::core::ownership::Owner;
 use crate::core::plan::Change;
+use crate::state_file;
 
 /// Where one zone's journal lives.
 #[derive(Debug, Clone)]
@@ -31,16 +31,10 @@ pub struct JournalStore {
 impl JournalStore {
     /// The journal of `zone_id` in `dir`, which is created if missing and must be writable (checked now).
     pub fn open(dir: &Path, zone_id: &str) -> io::Result<Self> {
-        fs::create_dir_all(dir)?;
-        remove_stale_temporaries(dir);
-        temporary(dir)?;
-        let file: String = zone_id
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
+        state_file::prepare(dir)?;
         Ok(Self {
             dir: dir.to_path_buf(),
-            path: dir.join(format!("journal-{file}.json")),
+            path: dir.join(format!("journal-{}.json", state_file::file_part(zone_id))),
         })
     }
 
@@ -73,50 +67,15 @@ impl JournalStore {
         }
     }
 
-    /// Replaces the journal with `journal`, atomically. When that fails the old journal is removed (best
-    /// effort): it no longer tells what the agent has written, and the next start must read the zone instead.
+    /// Replaces the journal with `journal`, atomically ([`state_file::replace`]). When that fails the old journal
+    /// is removed (best effort): it no longer tells what the agent has written, and the next start must read the
+    /// zone instead.
     pub fn save(&self, journal: &Journal) -> io::Result<()> {
-        let res = self.replace(journal);
+        let res = state_file::replace(&self.dir, &self.path, &encode(journal));
         if res.is_err() {
             let _ = fs::remove_file(&self.path);
         }
         res
-    }
-
-    fn replace(&self, journal: &Journal) -> io::Result<()> {
-        let mut tmp = temporary(&self.dir)?;
-        tmp.write_all(&encode(journal))?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(&self.path).map_err(|e| e.error)?;
-        // The rename itself is durable once the directory is flushed (not possible on every platform).
-        if let Ok(dir) = fs::File::open(&self.dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    }
-}
-
-/// A temporary file for the next save, named so that [`remove_stale_temporaries`] knows it.
-fn temporary(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(".tmp")
-        .tempfile_in(dir)
-}
-
-const TEMP_PREFIX: &str = ".journal-";
-
-/// Removes what saves cut short by a kill left behind (they never replaced the journal).
-fn remove_stale_temporaries(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(TEMP_PREFIX) && name.ends_with(".tmp") {
-            let _ = fs::remove_file(entry.path());
-        }
     }
 }
 
