@@ -327,6 +327,7 @@ async fn try_start(
         startup_jitter: Duration::ZERO,
         recheck_after: settings.route53.recheck_after,
         verify_interval: settings.route53.verify_interval,
+        verify_reads_per_hour: Some(settings.route53.verify_reads_per_hour),
         backoff: WRITER_BACKOFF,
     };
     let mut route53 = Route53Actor::new(

@@ -54,6 +54,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "request_timeout_secs",
             "recheck_after_secs",
             "verify_interval_secs",
+            "verify_reads_per_hour",
             "record_types",
         ],
     ),
@@ -197,6 +198,8 @@ pub struct Route53Settings {
     pub recheck_after: Duration,
     /// Targeted re-read of every name this agent holds records under; `None` when disabled.
     pub verify_interval: Option<Duration>,
+    /// The verification's reads per hour of one agent, at most.
+    pub verify_reads_per_hour: f64,
     /// The record types the agent may publish.
     pub record_types: RecordTypeSet,
 }

@@ -374,7 +374,9 @@ fn janitors(
             sleep(INTERVAL.mul_f64(rand::thread_rng().gen_range(0.0..1.0))).await;
             while !stopped.get() {
                 if design == Design::Today {
+                    // Before issue 13: no standing and no holds (every cycle a full election).
                     c.standing.replace(None);
+                    c.held.set((0, 0));
                 }
                 tracker = cycle::run(c.clone(), tracker, weak.clone()).await.0;
                 sleep(INTERVAL.mul_f64(rand::thread_rng().gen_range(0.8..1.2))).await;

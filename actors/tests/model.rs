@@ -99,6 +99,7 @@ fn run_case(ops: Vec<Op>, faults: Vec<DnsError>, late: Vec<u64>) -> Result<(), T
             startup_jitter: Duration::ZERO,
             recheck_after: Duration::from_millis(400),
             verify_interval: None,
+            verify_reads_per_hour: None,
             backoff: WRITER_BACKOFF,
         };
         let (reporter, failures) = probe::reporter();

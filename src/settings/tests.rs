@@ -119,10 +119,16 @@ fn request_shaping_has_conservative_defaults_and_bounds() {
     let s = from_toml(MINIMAL).unwrap();
     assert_eq!((s.route53.max_requests_per_sec, s.route53.burst), (1.0, 2));
     assert_eq!(s.route53.startup_jitter, Duration::from_secs(10));
-    let err = from_toml(&format!("{MINIMAL}max_requests_per_sec = 0.0\nburst = 0\n"))
-        .unwrap_err()
-        .0;
-    assert_eq!(err.len(), 2, "{err:?}");
+    assert_eq!(
+        s.route53.verify_reads_per_hour, 4.0,
+        "an idle agent: 4 reads an hour"
+    );
+    let err = from_toml(&format!(
+        "{MINIMAL}max_requests_per_sec = 0.0\nburst = 0\nverify_reads_per_hour = 0.0\n"
+    ))
+    .unwrap_err()
+    .0;
+    assert_eq!(err.len(), 3, "{err:?}");
 }
 
 #[test]

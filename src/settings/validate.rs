@@ -316,6 +316,13 @@ fn route53_limits(r: &mut Reader) -> Option<Route53Settings> {
     let timeout = r.secs("route53.request_timeout_secs", 1..=300);
     let recheck = r.secs("route53.recheck_after_secs", 1..=3600);
     let verify = r.secs("route53.verify_interval_secs", 0..=604_800);
+    let verify_reads = r.checked("route53.verify_reads_per_hour", true, |v: &f64| {
+        if (0.1..=36_000.0).contains(v) {
+            Ok(())
+        } else {
+            Err(format!("{v} is out of range 0.1..=36000"))
+        }
+    });
     Some(Route53Settings {
         hosted_zone_id: String::new(),
         zone_name: None,
@@ -330,6 +337,7 @@ fn route53_limits(r: &mut Reader) -> Option<Route53Settings> {
         request_timeout: timeout?,
         recheck_after: recheck?,
         verify_interval: verify.filter(|d| !d.is_zero()),
+        verify_reads_per_hour: verify_reads?,
         record_types: RecordTypeSet::default(),
     })
 }

@@ -192,7 +192,7 @@ fn a_live_owners_record_deleted_by_hand_is_back_within_the_verification_interval
     let config = w.config().replace(
         "burst = 20\n",
         &format!(
-            "burst = 20\nverify_interval_secs = {}\n",
+            "burst = 20\nverify_interval_secs = {}\nverify_reads_per_hour = 36000.0\n",
             interval.as_secs()
         ),
     );

@@ -78,8 +78,10 @@ fn an_owner_id_copied_to_two_hosts_never_makes_them_delete_each_others_records()
     agent_a.terminate();
     assert!(agent_a.wait_exit(Duration::from_secs(15)).success());
     // It restarts from its journal (no zone read): its verification reads its names and finds B there.
-    let verify =
-        config(&a, &a.zone_id).replace("[route53]\n", "[route53]\nverify_interval_secs = 2\n");
+    let verify = config(&a, &a.zone_id).replace(
+        "[route53]\n",
+        "[route53]\nverify_interval_secs = 2\nverify_reads_per_hour = 36000.0\n",
+    );
     let mut agent_a = Agent::start(&verify, a.port);
     agent_a.wait_ready();
     let warned = crate::support::wait_for_result(Duration::from_secs(10), || {

@@ -190,6 +190,21 @@ pub fn verify_interval(
     budgeted.clamp(min, MAX_VERIFY_INTERVAL.max(min))
 }
 
+/// The default of `route53.verify_reads_per_hour`: an idle agent's verification reads at most 4 names an hour.
+pub const VERIFY_AGENT_READS_PER_HOUR: f64 = 4.0;
+
+/// The least verification interval of one agent reading `requests` names per verification within `per_hour` reads
+/// an hour (`None`: no per-agent limit), at most [`MAX_VERIFY_INTERVAL`].
+pub fn agent_verify_floor(requests: usize, per_hour: Option<f64>) -> Duration {
+    let Some(per_hour) = per_hour else {
+        return Duration::ZERO;
+    };
+    let secs = requests.max(1) as f64 * 3600.0 / per_hour.max(f64::MIN_POSITIVE);
+    Duration::try_from_secs_f64(secs)
+        .unwrap_or(MAX_VERIFY_INTERVAL)
+        .min(MAX_VERIFY_INTERVAL)
+}
+
 #[cfg(test)]
 #[path = "schedule/tests.rs"]
 mod tests;

@@ -81,6 +81,9 @@ pub struct Route53Config {
     pub recheck_after: Duration,
     /// Every so often (jittered) the names this agent holds records under are read again; `None`: never.
     pub verify_interval: Option<Duration>,
+    /// The verification's reads per hour of this agent, at most (`route53.verify_reads_per_hour`; `None`: no
+    /// limit but the fleet's).
+    pub verify_reads_per_hour: Option<f64>,
     /// Full-jitter backoff after transient failures: first cap and largest cap ([`WRITER_BACKOFF`] in the agent).
     pub backoff: (Duration, Duration),
 }
@@ -97,6 +100,7 @@ impl Route53Config {
             startup_jitter: Duration::ZERO,
             recheck_after: Duration::from_secs(30),
             verify_interval: None,
+            verify_reads_per_hour: None,
             backoff: WRITER_BACKOFF,
         }
     }

@@ -7,7 +7,8 @@
 //!   holds records under is read again, and whatever differs from the book (a record deleted or changed by hand or
 //!   by a janitor that misjudged, a late landing) is fixed. It costs one paged read per name; no request at all
 //!   when the agent holds no records. The interval grows with the cluster so that all its agents together stay
-//!   within [`VERIFY_FLEET_BUDGET`] ([`verify_interval`]).
+//!   within [`VERIFY_FLEET_BUDGET`] ([`verify_interval`]), and with the names it holds so that an idle agent reads
+//!   at most `route53.verify_reads_per_hour` names an hour ([`agent_verify_floor`]; default 4).
 //!
 //! Both go through [`Route53Actor::read_names`] with [`AfterRead::Verify`]; they never run while a request is in
 //! flight. When they are due is the [`Schedule`]'s to say; the writer's one timer (`send.rs`, at most a second
@@ -25,7 +26,7 @@ use super::conflict::AfterRead;
 use super::Route53Actor;
 use crate::backoff::uniform;
 use crate::core::record::RecordKey;
-use crate::core::schedule::{verify_interval, VERIFY_FLEET_BUDGET};
+use crate::core::schedule::{agent_verify_floor, verify_interval, VERIFY_FLEET_BUDGET};
 
 impl Route53Actor {
     /// Reads `names` again after `delay` (a name already waiting waits for the later time).
@@ -56,8 +57,11 @@ impl Route53Actor {
         };
         if self.schedule.take_verify(now) {
             let names = self.book.names();
-            let interval =
-                verify_interval(min, self.cluster_owners, names.len(), VERIFY_FLEET_BUDGET);
+            let fleet = verify_interval(min, self.cluster_owners, names.len(), VERIFY_FLEET_BUDGET);
+            let interval = fleet.max(agent_verify_floor(
+                names.len(),
+                self.config.verify_reads_per_hour,
+            ));
             self.schedule.recheck_at(names, now);
             self.schedule.verify_at(now + jittered(interval));
         }

@@ -92,6 +92,7 @@ pub fn writer_config() -> Route53Config {
         startup_jitter: Duration::ZERO,
         recheck_after: Duration::from_millis(100),
         verify_interval: None,
+        verify_reads_per_hour: None,
         backoff: (Duration::from_millis(5), Duration::from_millis(50)),
     }
 }

@@ -157,3 +157,20 @@ fn a_small_fleet_verifies_at_the_configured_interval_and_a_large_one_within_its_
         "no budget"
     );
 }
+
+#[test]
+fn an_agent_verifies_within_its_own_reads_per_hour() {
+    assert_eq!(agent_verify_floor(1, Some(4.0)), Duration::from_secs(900));
+    assert_eq!(agent_verify_floor(3, Some(4.0)), Duration::from_secs(2700));
+    assert_eq!(
+        agent_verify_floor(0, Some(4.0)),
+        Duration::from_secs(900),
+        "at least one name"
+    );
+    assert_eq!(
+        agent_verify_floor(5, None),
+        Duration::ZERO,
+        "no per-agent limit"
+    );
+    assert_eq!(agent_verify_floor(10, Some(1e-9)), MAX_VERIFY_INTERVAL);
+}
