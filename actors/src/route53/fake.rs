@@ -117,6 +117,12 @@ impl FakeRoute53 {
         self.sets.borrow_mut().retain(|_, s| s.name != name);
     }
 
+    /// How many record sets the zone holds.
+    pub fn set_count(&self) -> usize {
+        self.settle_late();
+        self.sets.borrow().len()
+    }
+
     /// Every set in the zone, in listing order.
     pub fn sets(&self) -> Vec<RecordSet> {
         self.settle_late();

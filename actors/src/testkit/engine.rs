@@ -145,6 +145,17 @@ impl FakeEngine {
         self.emit(id, "stop", &[]);
     }
 
+    /// `docker rm` of a stopped container, and the event log cut to its last `keep` events (dockerd keeps 256):
+    /// a long churn run holds what a real engine would, not every container ever started.
+    pub fn forget(&self, id: &str, keep: usize) {
+        let mut st = self.state.borrow_mut();
+        if st.containers.get(id).is_some_and(|c| !c.running) {
+            st.containers.remove(id);
+        }
+        let cut = st.log.len().saturating_sub(keep);
+        st.log.drain(..cut);
+    }
+
     /// The container exits on its own (`die`).
     pub fn die(&self, id: &str) {
         if self.is_running(id) {
