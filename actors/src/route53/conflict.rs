@@ -70,9 +70,12 @@ impl Route53Actor {
                     let zone_id = &act.config.zone_id;
                     act.reporter
                         .failed(ACTOR, format!("re-reading zone {zone_id}: {e}"));
-                    // The agent drains now; flush waiters of a conflict's changes must not wait for ever.
-                    if let AfterRead::SendEach(upto) = after {
-                        act.complete(upto);
+                    // The agent drains now; flush waiters of a conflict's changes, or of changes that waited for
+                    // their names to be learnt, must not wait for ever (the restart's launch sync plans them anew).
+                    match after {
+                        AfterRead::SendEach(upto) => act.complete(upto),
+                        AfterRead::Learn => act.complete(act.schedule.latest()),
+                        AfterRead::Retry(_) | AfterRead::Verify => {}
                     }
                     return act.arm(ctx);
                 }

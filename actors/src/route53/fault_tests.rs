@@ -32,3 +32,28 @@ async fn a_permanent_failure_of_the_conflict_re_read_still_answers_the_flush() {
         "{failures:?}"
     );
 }
+
+/// The first write into a name this agent has never read reads it first (others' TTL, the group's size); when
+/// that read fails for good the agent drains, and the flush waiting for the change must still answer.
+#[actix_rt::test]
+async fn a_permanent_failure_of_the_read_before_a_first_write_still_answers_the_flush() {
+    let h = start(FakeRoute53::new("Z1", "example.com."));
+    h.warm().await;
+    h.fake.fail_next([DnsError::Permanent {
+        code: "AccessDenied".into(),
+        message: "not authorized".into(),
+    }]);
+    let mut r = rec("t1", [10, 0, 0, 1]);
+    r.key.name = "api.example.com.".into();
+    h.addr.do_send(Register {
+        container_id: "c1".into(),
+        records: vec![r],
+    });
+    let flushed = actix_rt::time::timeout(Duration::from_secs(5), h.addr.send(Flush)).await;
+    assert!(flushed.is_ok(), "the flush waited for ever");
+    let failures = h.failures();
+    assert!(
+        failures.iter().any(|f| f.contains("AccessDenied")),
+        "{failures:?}"
+    );
+}
