@@ -9,10 +9,9 @@ use std::path::Path;
 /// Prefix of the temporaries (the journal's name, kept so that an older version's leftovers are found too).
 const TEMP_PREFIX: &str = ".journal-";
 
-/// Creates `dir` if missing, removes what saves cut short by a kill left behind, and checks that it is writable.
+/// Creates `dir` if missing and checks that it is writable.
 pub fn prepare(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)?;
-    remove_stale_temporaries(dir);
     temporary(dir).map(drop)
 }
 
@@ -45,8 +44,9 @@ fn temporary(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
         .tempfile_in(dir)
 }
 
-/// Removes what saves cut short by a kill left behind (they never replaced anything).
-fn remove_stale_temporaries(dir: &Path) {
+/// Removes what saves cut short by a kill left behind (they never replaced anything). Only at the launch, before
+/// anything saves: a save under way elsewhere would lose its temporary file.
+pub fn remove_stale_temporaries(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };

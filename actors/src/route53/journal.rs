@@ -30,8 +30,10 @@ pub struct JournalStore {
 
 impl JournalStore {
     /// The journal of `zone_id` in `dir`, which is created if missing and must be writable (checked now).
+    /// Opened at the launch, before anything saves: it also removes what saves cut short by a kill left behind.
     pub fn open(dir: &Path, zone_id: &str) -> io::Result<Self> {
         state_file::prepare(dir)?;
+        state_file::remove_stale_temporaries(dir);
         Ok(Self {
             dir: dir.to_path_buf(),
             path: dir.join(format!("journal-{}.json", state_file::file_part(zone_id))),
