@@ -15,17 +15,12 @@ async fn eventually(limit: Duration, check: impl Fn() -> bool) -> bool {
     check()
 }
 
+/// [`Route53Config::quiet`] with these rechecks and this verification.
 fn quick_checks(recheck_after: Duration, verify_interval: Option<Duration>) -> Route53Config {
     Route53Config {
-        zone_id: "Z1".into(),
-        quarantine: Duration::from_secs(3600),
-        ttl: 60,
-        weight: 1,
-        startup_jitter: Duration::ZERO,
         recheck_after,
         verify_interval,
-        verify_reads_per_hour: None,
-        backoff: WRITER_BACKOFF,
+        ..Route53Config::quiet("Z1")
     }
 }
 
