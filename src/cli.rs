@@ -1,5 +1,5 @@
 //! Command line: `run` (the default), `check-config`, `healthcheck`, `sync --once [--full]`,
-//! `janitor --once [--allow-mass-delete]`; `--config`, `--log-format`.
+//! `janitor [--once [--allow-mass-delete]]`; `--config`, `--log-format`.
 
 use std::path::PathBuf;
 
@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 #[command(
     version,
     about,
-    after_help = "Examples:\n  route53-discovery --config config/local.toml          # local dry run, no AWS needed\n  route53-discovery check-config --config config/prod.toml\n  route53-discovery sync --once --config config/prod.toml   # one launch sync, then exit\n  route53-discovery healthcheck                           # exit 0 when /healthz answers 200\n  route53-discovery janitor --once --allow-mass-delete --config config/prod.toml   # approve a braked clean-up\n  route53-discovery --log-format json --config config/prod.toml   # JSON logs, one object per line"
+    after_help = "Examples:\n  route53-discovery --config config/local.toml          # local dry run, no AWS needed\n  route53-discovery check-config --config config/prod.toml\n  route53-discovery sync --once --config config/prod.toml   # one launch sync, then exit\n  route53-discovery healthcheck                           # exit 0 when /healthz answers 200\n  route53-discovery janitor --config config/prod.toml      # the janitor service (one per cluster and zone)\n  route53-discovery janitor --once --allow-mass-delete --config config/prod.toml   # approve a braked clean-up\n  route53-discovery --log-format json --config config/prod.toml   # JSON logs, one object per line"
 )]
 pub struct Cli {
     /// TOML file layered over the built-in defaults (environment variables R53D__SECTION__KEY override both).
@@ -42,14 +42,15 @@ pub enum Command {
     },
     /// Probe the running agent's /healthz (at health.listen); exit 0 when healthy, 1 otherwise.
     Healthcheck,
-    /// Clean up once: delete the records of this cluster's owners that ECS reports gone now (no grace period);
-    /// the brake (janitor.max_owners_per_cycle) holds unless --allow-mass-delete. Exit 0 done, 2 braked, 1 error.
+    /// Run the janitor: remove the records of this cluster's hosts that EC2 reports gone (terminated, stopped or
+    /// unknown) for janitor.grace_secs, until a signal. One per cluster and zone (an ECS service of one task).
     Janitor {
-        /// Required: run one clean-up and exit (the agent runs the janitor itself).
-        #[arg(long, required = true)]
-        once: bool,
-        /// Approve removing more owners than the brake allows.
+        /// Clean up once and exit, without the grace period: the brake (janitor.max_owners_per_cycle) holds
+        /// unless --allow-mass-delete. Exit 0 done, 2 braked, 1 error.
         #[arg(long)]
+        once: bool,
+        /// With --once: approve removing more owners than the brake allows.
+        #[arg(long, requires = "once")]
         allow_mass_delete: bool,
     },
 }

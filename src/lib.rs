@@ -6,8 +6,11 @@
 //! ```text
 //! bootstrap: Docker socket → identity (owner, cluster) → hosted zone name
 //! actors:    EventWatcherActor → RegistrarPool(N) → MetadataActor, Route53Actor;  SupervisorActor watches all
-//! http:      /healthz /readyz /records
+//! http:      /healthz /readyz /metrics /records
 //! ```
+//!
+//! The same binary runs the janitor ([`RunMode::Janitor`]): its own process, a `JanitorActor` under the same
+//! supervisor and HTTP endpoints.
 
 pub mod bootstrap;
 pub mod cli;
@@ -21,7 +24,7 @@ use actix::prelude::*;
 use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::messages::ActorFailed;
 use route53_discovery_actors::metrics::Metrics;
-use route53_discovery_actors::supervisor::{Shutdown, StopHooks, SupervisorActor, EXIT_FAILURE};
+use route53_discovery_actors::supervisor::{Shutdown, SupervisorActor, EXIT_FAILURE};
 
 use crate::settings::Settings;
 
@@ -53,6 +56,8 @@ pub enum RunMode {
     Continuous,
     /// One launch sync (register running containers, remove stale own records), then a normal drain and exit.
     Once,
+    /// The janitor service, until a signal or an unrecoverable failure.
+    Janitor,
 }
 
 /// Runs the agent until `shutdown` resolves (exit 0 after draining) or an unrecoverable failure (exit 1).
@@ -75,8 +80,6 @@ pub fn run_with(
         let http = http::start(&settings.health, health.clone(), metrics.clone())
             .map_err(|e| format!("cannot listen on {}: {e}", settings.health.listen))?;
         let mut supervisor = SupervisorActor::new(health.clone(), settings.agent.shutdown_grace);
-        let hooks = StopHooks::default();
-        supervisor.on_stop(hooks.runner());
         supervisor.on_stop(Box::new(move || Box::pin(async move { http.stop().await })));
         let supervisor = supervisor.start();
         let mut panics = install_panic_hook();
@@ -104,9 +107,14 @@ pub fn run_with(
             }
             sup.do_send(Shutdown);
         });
-        actix_rt::spawn(bootstrap::start_pipeline(
-            settings, health, metrics, supervisor, hooks,
-        ));
+        match mode {
+            RunMode::Janitor => actix_rt::spawn(bootstrap::janitor::start(
+                settings, health, metrics, supervisor,
+            )),
+            _ => actix_rt::spawn(bootstrap::start_pipeline(
+                settings, health, metrics, supervisor,
+            )),
+        };
         Ok::<_, String>(())
     });
     if let Err(e) = started {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use route53_discovery::cli::{Cli, Command};
-use route53_discovery::settings::{self, LogFormat, Settings};
+use route53_discovery::settings::{self, LogFormat, Mode, Settings};
 use route53_discovery::{RunMode, EXIT_CONFIG};
 use tracing_subscriber::EnvFilter;
 
@@ -113,11 +113,21 @@ fn main() -> ExitCode {
             let code = route53_discovery::run_with(settings, shutdown_signal(), RunMode::Once);
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
+        Command::Janitor { .. } if settings.agent.mode == Mode::DryRun => {
+            eprintln!("route53-discovery: the janitor does not run in dry-run mode (agent.mode)");
+            ExitCode::from(EXIT_CONFIG as u8)
+        }
         Command::Janitor {
-            allow_mass_delete, ..
+            once: true,
+            allow_mass_delete,
         } => {
             init_logging(&settings);
             let code = route53_discovery::janitor_once(settings, allow_mass_delete);
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+        Command::Janitor { once: false, .. } => {
+            init_logging(&settings);
+            let code = route53_discovery::run_with(settings, shutdown_signal(), RunMode::Janitor);
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         Command::Run | Command::Healthcheck => {

@@ -81,7 +81,6 @@ const KNOWN: &[(&str, &[&str])] = &[
     (
         "janitor",
         &[
-            "enabled",
             "interval_secs",
             "grace_secs",
             "max_owners_per_cycle",
@@ -157,8 +156,6 @@ pub struct EcsSettings {
 /// `[janitor]`.
 #[derive(Debug, Clone)]
 pub struct JanitorSettings {
-    /// Run the elected clean-up of dead instances' records.
-    pub enabled: bool,
     /// Time between cycles (jittered ±20 %).
     pub interval: Duration,
     /// How long an owner must be seen dead before its records are deleted.

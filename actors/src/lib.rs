@@ -14,10 +14,10 @@
 //! * [`core`]: parsing, naming, ownership, planning: plain functions with unit tests.
 //! * [`event_watcher`], [`registrar`], [`metadata`], [`route53`], [`supervisor`]: one module per actor; messages
 //!   live beside the actor that receives them; [`messages`] holds the cross-cutting lifecycle ones.
-//! * [`janitor`]: the elected clean-up of dead instances' records (ECS API → zone read → [`route53::Purge`]).
+//! * [`janitor`]: the clean-up of dead hosts' records, its own process (zone read → EC2 verdicts → exact DELETEs).
 //! * [`health`]: state shared with the HTTP endpoints; [`metrics`]: the Prometheus families, held beside it (a
 //!   leaf: it depends on [`core`] only).
-//! * [`state_file`]: atomic replacement of the files in `agent.state_dir` (journal, janitor standing).
+//! * [`state_file`]: atomic replacement of the files in `agent.state_dir` (the writer's journal).
 //! * `error_chain`: an error and its sources on one line, for the AWS clients.
 //! * `testkit` (tests, feature `test-util`): an in-memory Docker Engine and ECS agent for actor and model tests.
 

@@ -23,15 +23,15 @@
 //! | `r53d_srv_skipped_total` | counter | | containers published without an SRV record (port label bad, ambiguous ports) |
 //! | `r53d_no_instance_address_total` | counter | | bridge/host containers not registered: the instance's address is unknown |
 //! | `r53d_instance_address_known` | gauge | | 1 while this host's own address is known (instance metadata or override) |
-//! | `r53d_janitor_elections_won_total` | counter | | janitor cycles this agent was elected for and finished |
-//! | `r53d_janitor_owners_found_dead_total` | counter | | dead container instances whose records were purged |
+//! | `r53d_janitor_cycles_total` | counter | | janitor cycles that judged the zone's owners |
+//! | `r53d_janitor_owners_found_dead_total` | counter | | dead hosts whose records were purged |
 //! | `r53d_janitor_records_removed_total` | counter | | records the janitor deleted |
-//! | `r53d_janitor_cycles_skipped_total` | counter | | janitor cycles skipped (ECS or the zone unreachable) |
+//! | `r53d_janitor_cycles_skipped_total` | counter | | janitor cycles skipped (the zone unreadable) |
 //! | `r53d_janitor_last_cycle_timestamp_seconds` | gauge | | Unix time of the last janitor cycle (0: none yet) |
 //! | `r53d_janitor_brake_engaged` | gauge | | 1 while the brake holds removals (too many owners look dead at once) |
-//! | `r53d_janitor_brakes_total` | counter | | elected cycles whose brake held removals |
-//! | `r53d_janitor_elections_lost_total` | counter | | janitor cycles in which another agent was elected |
-//! | `r53d_janitor_no_candidate_total` | counter | | janitor cycles that found no live agent with the janitor on |
+//! | `r53d_janitor_brakes_total` | counter | | janitor cycles whose brake held removals |
+//! | `r53d_janitor_owners_unjudged` | gauge | | owners no authority can judge (ECS Anywhere, configured ids): never removed |
+//! | `r53d_janitor_ec2_errors_total` | counter | | janitor cycles in which EC2 could not be asked (nobody judged) |
 //!
 //! The janitor counts into its families directly ([`JanitorCounters`], held in [`Metrics::janitor`]).
 //!
@@ -51,40 +51,40 @@ use crate::core::record::{Record, RecordType};
 /// The janitor's counters (`r53d_janitor_*`): it counts into them directly, and logs their values every cycle.
 #[derive(Clone)]
 pub struct JanitorCounters {
-    /// Cycles in which this agent was the elected janitor and finished its work.
-    pub elections_won: IntCounter,
+    /// Cycles that read the zone and judged its owners.
+    pub cycles: IntCounter,
     /// Owners declared dead past the grace period whose records were all removed (deleted, or found already
     /// gone) by one purge. An owner with a record left (changed since it was read, refused, or still failing) is
     /// counted by the later cycle that removes the rest.
     pub owners_found_dead: IntCounter,
     /// Records the janitor deleted.
     pub records_removed: IntCounter,
-    /// Cycles skipped because ECS (or the zone read) failed.
+    /// Cycles skipped because the zone could not be read.
     pub cycles_skipped: IntCounter,
-    /// Unix time (seconds) of the last cycle that completed, elected or not; 0 before the first.
+    /// Unix time (seconds) of the last cycle that completed; 0 before the first.
     pub last_cycle: IntGauge,
-    /// 1 while the last elected cycle's brake held removals (alert on it), else 0.
+    /// 1 while the last cycle's brake held removals (alert on it), else 0.
     pub brake_engaged: IntGauge,
-    /// Elected cycles whose brake held removals.
+    /// Cycles whose brake held removals.
     pub brakes: IntCounter,
-    /// Cycles in which another agent was the elected janitor.
-    pub elections_lost: IntCounter,
-    /// Cycles that found no connected instance running an agent with the janitor on (nobody cleans).
-    pub no_candidate: IntCounter,
+    /// Owners of the last cycle that no authority can judge: never removed.
+    pub owners_unjudged: IntGauge,
+    /// Cycles in which EC2 could not be asked, so nobody was judged.
+    pub ec2_errors: IntCounter,
 }
 
 impl JanitorCounters {
     fn new(r: &Registry) -> Self {
         Self {
-            elections_won: counter(
+            cycles: counter(
                 r,
-                "r53d_janitor_elections_won_total",
-                "Janitor cycles this agent was elected for and finished.",
+                "r53d_janitor_cycles_total",
+                "Janitor cycles that judged the zone's owners.",
             ),
             owners_found_dead: counter(
                 r,
                 "r53d_janitor_owners_found_dead_total",
-                "Dead container instances whose records were purged.",
+                "Dead hosts whose records were purged.",
             ),
             records_removed: counter(
                 r,
@@ -94,7 +94,7 @@ impl JanitorCounters {
             cycles_skipped: counter(
                 r,
                 "r53d_janitor_cycles_skipped_total",
-                "Janitor cycles skipped (ECS or the zone unreachable).",
+                "Janitor cycles skipped (the zone unreadable).",
             ),
             last_cycle: gauge(
                 r,
@@ -109,17 +109,17 @@ impl JanitorCounters {
             brakes: counter(
                 r,
                 "r53d_janitor_brakes_total",
-                "Elected janitor cycles whose brake held removals.",
+                "Janitor cycles whose brake held removals.",
             ),
-            elections_lost: counter(
+            owners_unjudged: gauge(
                 r,
-                "r53d_janitor_elections_lost_total",
-                "Janitor cycles in which another agent was elected.",
+                "r53d_janitor_owners_unjudged",
+                "Owners no authority can judge (ECS Anywhere hosts, configured owner ids); their records are never removed.",
             ),
-            no_candidate: counter(
+            ec2_errors: counter(
                 r,
-                "r53d_janitor_no_candidate_total",
-                "Janitor cycles that found no live agent with the janitor on for this zone.",
+                "r53d_janitor_ec2_errors_total",
+                "Janitor cycles in which EC2 could not be asked, so nobody was judged.",
             ),
         }
     }

@@ -1,51 +1,44 @@
-//! Start-up of the janitor: the ECS and EC2 clients (set up like the Route53 one: no SDK retries, a per-request timeout, a
-//! client-side rate limit, the endpoint override for emulators) and the `JanitorActor` beside the writer; and a
-//! warning when an `agent.owner_id` override is not the container instance id the ECS agent reports.
+//! Start-up of the janitor, its own process (`janitor`, one task of an ECS REPLICA service) and the operator's
+//! `janitor --once`: the ECS and EC2 clients (set up like the Route53 one: no SDK retries, a per-request timeout,
+//! the endpoint override for emulators), the cluster's scope from ECS, then the `JanitorActor` under the supervisor.
 
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use route53_discovery_actors::core::ownership::Owner;
 use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::janitor::ec2::Ec2Api;
-use route53_discovery_actors::janitor::ecs::{EcsApi, RateLimitedEcs};
+use route53_discovery_actors::janitor::ecs::{cluster_scope, EcsApi};
 use route53_discovery_actors::janitor::once::{run_once, Once, OnceReport};
-use route53_discovery_actors::janitor::plan::{looks_like_instance_id, CANDIDATE_ATTRIBUTE};
 use route53_discovery_actors::janitor::sdk::{SdkEc2, SdkEcs};
 use route53_discovery_actors::janitor::{Apis, JanitorActor, JanitorConfig};
-use route53_discovery_actors::metadata::client::agent_metadata;
-use route53_discovery_actors::metrics::JanitorCounters;
-use route53_discovery_actors::route53::api::DnsApi;
-use route53_discovery_actors::route53::limiter;
-use route53_discovery_actors::route53::Route53Actor;
-use route53_discovery_actors::supervisor::StopHooks;
+use route53_discovery_actors::messages::ActorFailed;
+use route53_discovery_actors::metrics::Metrics;
+use route53_discovery_actors::supervisor::{Attach, SupervisorActor};
 
-use crate::settings::{Mode, Settings};
+use crate::settings::Settings;
 
-/// Client-side rate limit of this agent's ECS API requests; a cycle needs a few (see the README).
-const ECS_REQUESTS_PER_SEC: f64 = 2.0;
-/// Requests that may go at once before the rate applies.
-const ECS_BURST: u32 = 4;
-/// Timeout of one ECS request. A failed cycle is not retried: the next cycle is the retry.
-const ECS_TIMEOUT: Duration = Duration::from_secs(10);
+/// Timeout of one ECS or EC2 request. A failed cycle is not retried: the next cycle is the retry.
+const API_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the start-up retries ECS and Route53 when they fail transiently.
+const START_BUDGET: Duration = Duration::from_secs(300);
+/// The first cycle comes at a random time within this (or the interval, when shorter).
+const FIRST_CYCLE_WITHIN: Duration = Duration::from_secs(10);
 
 async fn ecs_api(settings: &Settings) -> Rc<dyn EcsApi> {
-    let sdk = super::sdk_loader(settings, ECS_TIMEOUT).load().await;
+    let sdk = super::sdk_loader(settings, API_TIMEOUT).load().await;
     // A configured endpoint wins over the SDK's AWS_ENDPOINT_URL(_ECS) variables, which apply otherwise.
     let mut config = aws_sdk_ecs::config::Builder::from(&sdk);
     if let Some(url) = settings.ecs.api_endpoint_url.as_deref() {
         config = config.endpoint_url(url);
     }
-    let client = aws_sdk_ecs::Client::from_conf(config.build());
-    let bucket = limiter::bucket(ECS_REQUESTS_PER_SEC, ECS_BURST);
-    Rc::new(RateLimitedEcs::new(Rc::new(SdkEcs::new(client)), bucket))
+    Rc::new(SdkEcs::new(aws_sdk_ecs::Client::from_conf(config.build())))
 }
 
-/// The EC2 client of the verdicts (asked only about owners ECS cannot vouch for: rarely, a few calls).
+/// The EC2 client of the verdicts.
 async fn ec2_api(settings: &Settings) -> Rc<dyn Ec2Api> {
-    let sdk = super::sdk_loader(settings, ECS_TIMEOUT).load().await;
+    let sdk = super::sdk_loader(settings, API_TIMEOUT).load().await;
     // A configured endpoint wins over the SDK's AWS_ENDPOINT_URL(_EC2) variables, which apply otherwise.
     let mut config = aws_sdk_ec2::config::Builder::from(&sdk);
     if let Some(url) = settings.ecs.ec2_endpoint_url.as_deref() {
@@ -54,130 +47,92 @@ async fn ec2_api(settings: &Settings) -> Rc<dyn Ec2Api> {
     Rc::new(SdkEc2::new(aws_sdk_ec2::Client::from_conf(config.build())))
 }
 
-/// Warns (once, in the background) when `agent.owner_id` is set and the ECS agent, asked once, reports another
-/// container instance id: the cluster's janitor judges owners by ECS state, so this owner's records may be judged
-/// dead. Nothing is logged when there is no ECS agent to ask or it does not answer.
-fn check_owner_override(settings: &Settings, owner: &str, cluster: &str) {
-    if settings.agent.owner_id.is_none() {
-        return;
-    }
-    let Some(mut ic) = super::introspection(settings) else {
-        return;
-    };
-    ic.attempts = 1;
-    let (owner, cluster) = (owner.to_string(), cluster.to_string());
-    actix_rt::spawn(async move {
-        let Ok(meta) = agent_metadata(&ic).await else {
-            return;
-        };
-        let Some(ecs_id) = meta.container_instance_id.filter(|id| *id != owner) else {
-            return;
-        };
-        tracing::warn!(cluster, owner, ecs_instance_id = %ecs_id, judged = looks_like_instance_id(&owner),
-            "agent.owner_id is not the container instance id the ECS agent reports. The cluster's janitor judges \
-             owners shaped like container instance ids (judged = true) by ECS state: if ECS does not know this id \
-             as a live instance, it deletes this agent's records after janitor.grace_secs.");
-    });
-}
-
-/// What the janitor is started with.
-pub(super) struct Janitor<'a> {
-    /// This agent's owner.
-    pub owner: &'a Owner,
-    /// The full ECS cluster name.
-    pub cluster: &'a str,
-    /// The writer's rate-limited Route53 client, for the zone read.
-    pub dns: Rc<dyn DnsApi>,
-    /// The writer, for purges.
-    pub writer: &'a Addr<Route53Actor>,
-    /// `r53d_janitor_*`.
-    pub counters: JanitorCounters,
-    /// Read to stop once the agent drains.
-    pub health: Arc<HealthState>,
-    /// Where the withdrawal of the candidacy goes, to run after the drain.
-    pub hooks: &'a StopHooks,
-}
-
-/// Longest a graceful stop waits for the candidacy's withdrawal.
-const WITHDRAW_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Starts the janitor when it is enabled and the agent writes to Route53. It announces its candidacy at its first
-/// cycle ([`CANDIDATE_ATTRIBUTE`]); the candidacy is withdrawn after a graceful stop's drain, so an agent
-/// replaced by one with the janitor off leaves none behind. With the janitor off nothing asks ECS at all (the
-/// agent needs no ECS permission then).
-pub(super) async fn start(settings: &Settings, j: Janitor<'_>) {
-    let zone_id = settings.route53.hosted_zone_id.clone();
-    let (cluster, me) = (j.cluster.to_string(), j.owner.owner().to_string());
-    if !settings.janitor.enabled {
-        tracing::info!(cluster, "Janitor disabled (janitor.enabled = false).");
-        return;
-    }
-    if settings.agent.mode == Mode::DryRun {
-        tracing::info!(cluster, "Janitor not run in dry-run mode.");
-        return;
-    }
+/// The cluster's name (`agent.cluster`) and `<region>.<account>` (from its ARN, `DescribeClusters`), retrying
+/// transient failures for [`START_BUDGET`].
+async fn cluster(settings: &Settings) -> Result<(String, String), String> {
+    let cluster = settings
+        .agent
+        .cluster
+        .clone()
+        .ok_or("the janitor needs agent.cluster (the ECS cluster whose hosts it judges)")?;
     let ecs = ecs_api(settings).await;
-    check_owner_override(settings, &me, &cluster);
-    let config = JanitorConfig {
-        cluster: cluster.clone(),
-        scope: j.owner.region_account().map(str::to_string),
-        owner: me.clone(),
-        zone_id: zone_id.clone(),
-        interval: settings.janitor.interval,
-        grace: settings.janitor.grace,
-        max_owners_per_cycle: settings.janitor.max_owners_per_cycle,
-        zone_pace: settings.janitor.zone_pace,
-        standing_dir: settings.agent.state_dir.clone(),
-    };
-    let apis = Apis {
-        ecs: ecs.clone(),
-        ec2: ec2_api(settings).await,
-        dns: j.dns,
-    };
-    let weak = j.writer.clone().recipient().downgrade();
-    JanitorActor::new(config, apis, weak, j.counters, j.health).start();
-    j.hooks.add(Box::new(move || {
-        Box::pin(async move {
-            let w = withdraw(ecs, cluster, me);
-            if actix_rt::time::timeout(WITHDRAW_TIMEOUT, w).await.is_err() {
-                tracing::warn!(
-                    "ECS did not answer the withdrawal of this agent's janitor candidacy in time."
-                );
+    let start = Instant::now();
+    loop {
+        match cluster_scope(&*ecs, &cluster).await {
+            Ok(scope) => return Ok((cluster, scope)),
+            Err(e) if e.is_transient() && start.elapsed() < START_BUDGET => {
+                tracing::warn!(cluster, error = %e, "Cannot describe the cluster yet; retrying.");
+                actix_rt::time::sleep(Duration::from_secs(2)).await;
             }
-        })
-    }));
-}
-
-/// Deletes this agent's [`CANDIDATE_ATTRIBUTE`] from its container instance.
-async fn withdraw(ecs: Rc<dyn EcsApi>, cluster: String, me: String) {
-    match ecs
-        .delete_attribute(&cluster, &me, CANDIDATE_ATTRIBUTE)
-        .await
-    {
-        Ok(()) => tracing::info!(cluster, owner = %me, "Withdrew this agent's janitor candidacy."),
-        Err(e) => {
-            tracing::debug!(cluster, owner = %me, error = %e, "Could not withdraw a janitor candidacy.")
+            Err(e) => return Err(format!("cluster {cluster}: {e}")),
         }
     }
 }
 
-/// `janitor --once`: the operator's one clean-up ([`route53_discovery_actors::janitor::once`]), with the agent's
-/// own clients (rate-limited ECS, measured Route53) and identity (for the cluster and this host's owner id).
-pub async fn once(settings: &Settings, allow_mass_delete: bool) -> Result<OnceReport, String> {
-    let (owner, cluster) = super::identity(settings, settings.docker.reconnect_budget).await?;
-    let metrics = std::sync::Arc::new(route53_discovery_actors::metrics::Metrics::default());
+/// Starts the janitor service; a failure goes to the supervisor (exit 1).
+pub async fn start(
+    settings: Settings,
+    health: Arc<HealthState>,
+    metrics: Arc<Metrics>,
+    supervisor: Addr<SupervisorActor>,
+) {
+    if let Err(error) = try_start(&settings, health, metrics, &supervisor).await {
+        supervisor.do_send(ActorFailed {
+            actor: "bootstrap",
+            error,
+        });
+    }
+}
+
+async fn try_start(
+    settings: &Settings,
+    health: Arc<HealthState>,
+    metrics: Arc<Metrics>,
+    supervisor: &Addr<SupervisorActor>,
+) -> Result<(), String> {
+    let (cluster, scope) = cluster(settings).await?;
     let dns = super::route53_api(settings, &metrics).await;
-    let ecs = ecs_api(settings).await;
+    let zone = super::zone_name(&*dns, settings, START_BUDGET).await?;
+    let j = &settings.janitor;
+    let config = JanitorConfig {
+        cluster,
+        scope,
+        zone_id: settings.route53.hosted_zone_id.clone(),
+        interval: j.interval,
+        first_within: j.interval.min(FIRST_CYCLE_WITHIN),
+        grace: j.grace,
+        max_owners_per_cycle: j.max_owners_per_cycle,
+        zone_pace: j.zone_pace,
+    };
+    tracing::info!(zone = zone.as_str(), "Janitor ready.");
+    let apis = Apis {
+        ec2: ec2_api(settings).await,
+        dns,
+    };
+    let reporter = SupervisorActor::reporter(supervisor);
+    health.set_synced();
+    let janitor =
+        JanitorActor::new(config, apis, metrics.janitor.clone(), health, reporter).start();
+    supervisor.do_send(Attach {
+        watcher: janitor.recipient(),
+        expected: 1,
+    });
+    Ok(())
+}
+
+/// `janitor --once`: the operator's one clean-up ([`route53_discovery_actors::janitor::once`]), from anywhere the
+/// credentials allow: the cluster from the configuration, its scope from ECS.
+pub async fn once(settings: &Settings, allow_mass_delete: bool) -> Result<OnceReport, String> {
+    let (cluster, scope) = cluster(settings).await?;
+    let metrics = Arc::new(Metrics::default());
+    let dns = super::route53_api(settings, &metrics).await;
     let ec2 = ec2_api(settings).await;
     let o = Once {
-        scope: owner.region_account().map(str::to_string),
         cluster,
+        scope,
         zone_id: settings.route53.hosted_zone_id.clone(),
-        me: owner.owner().to_string(),
         max_owners: settings.janitor.max_owners_per_cycle,
         allow_mass_delete,
     };
-    run_once(&*ecs, &*ec2, &*dns, &o)
-        .await
-        .map_err(|e| e.to_string())
+    run_once(&*ec2, &*dns, &o).await.map_err(|e| e.to_string())
 }

@@ -132,9 +132,8 @@ fn request_shaping_has_conservative_defaults_and_bounds() {
 }
 
 #[test]
-fn the_janitor_is_on_by_default_with_documented_timings() {
+fn the_janitor_has_documented_timings() {
     let s = from_toml(MINIMAL).unwrap();
-    assert!(s.janitor.enabled);
     assert_eq!(s.janitor.interval, Duration::from_secs(300));
     assert_eq!(s.janitor.grace, Duration::from_secs(600));
     assert_eq!(
@@ -149,14 +148,13 @@ fn the_janitor_is_on_by_default_with_documented_timings() {
     assert_eq!(s.ecs.api_endpoint_url, None);
     assert_eq!(s.ecs.ec2_endpoint_url, None);
     let s = from_toml(&format!(
-        "{MINIMAL}[janitor]\nenabled = false\ninterval_secs = 2\ngrace_secs = 5\n[ecs]\napi_endpoint_url = \"http://127.0.0.1:5000\"\n[ec2]\napi_endpoint_url = \"http://127.0.0.1:5001\"\n"
+        "{MINIMAL}[janitor]\ninterval_secs = 2\ngrace_secs = 5\n[ecs]\napi_endpoint_url = \"http://127.0.0.1:5000\"\n[ec2]\napi_endpoint_url = \"http://127.0.0.1:5001\"\n"
     ))
     .unwrap();
     assert_eq!(
         s.ecs.ec2_endpoint_url.as_deref(),
         Some("http://127.0.0.1:5001")
     );
-    assert!(!s.janitor.enabled);
     assert_eq!(
         (s.janitor.interval, s.janitor.grace),
         (Duration::from_secs(2), Duration::from_secs(5))
@@ -170,13 +168,13 @@ fn the_janitor_is_on_by_default_with_documented_timings() {
 #[test]
 fn bad_janitor_settings_are_reported_together() {
     let bad = format!(
-        "{MINIMAL}[janitor]\nenabled = \"maybe\"\ninterval_secs = 0\ngrace_secs = -1\nlease = 3\nmax_owners_per_cycle = -2\nzone_read_per_sec = 0\n[ecs]\napi_endpoint_url = \"ecs.local\"\n[ec2]\napi_endpoint_url = \"ec2.local\"\nregion = 1\n"
+        "{MINIMAL}[janitor]\nenabled = false\ninterval_secs = 0\ngrace_secs = -1\nlease = 3\nmax_owners_per_cycle = -2\nzone_read_per_sec = 0\n[ecs]\napi_endpoint_url = \"ecs.local\"\n[ec2]\napi_endpoint_url = \"ec2.local\"\nregion = 1\n"
     );
     let err = from_toml(&bad).unwrap_err().0;
     let text = err.join("\n");
     for needle in [
         "janitor.lease: unknown key",
-        "janitor.enabled",
+        "janitor.enabled: unknown key",
         "janitor.interval_secs",
         "janitor.grace_secs",
         "janitor.max_owners_per_cycle",
@@ -193,9 +191,12 @@ fn bad_janitor_settings_are_reported_together() {
             "R53D__ROUTE53__HOSTED_ZONE_ID".to_string(),
             "Z1".to_string(),
         ),
-        ("R53D__JANITOR__ENABLED".to_string(), "false".to_string()),
+        ("R53D__JANITOR__GRACE_SECS".to_string(), "900".to_string()),
     ]);
-    assert!(!load_from(None, env).unwrap().janitor.enabled);
+    assert_eq!(
+        load_from(None, env).unwrap().janitor.grace,
+        Duration::from_secs(900)
+    );
 }
 
 #[test]

@@ -223,7 +223,6 @@ fn ecs(r: &mut Reader) -> Option<EcsSettings> {
 }
 
 fn janitor(r: &mut Reader) -> Option<JanitorSettings> {
-    let enabled = r.req::<bool>("janitor.enabled");
     let interval = r.secs("janitor.interval_secs", 1..=86_400);
     let grace = r.secs("janitor.grace_secs", 1..=604_800);
     let max_owners = r.checked("janitor.max_owners_per_cycle", true, |v: &usize| {
@@ -237,7 +236,6 @@ fn janitor(r: &mut Reader) -> Option<JanitorSettings> {
         }
     });
     Some(JanitorSettings {
-        enabled: enabled?,
         interval: interval?,
         grace: grace?,
         max_owners_per_cycle: max_owners?,

@@ -13,11 +13,12 @@
 //!   tells clusters apart and a janitor can compute the same tag from its own cluster name.
 //! * `scope` is `<region>.<account>` of the cluster (from the container instance ARN), so two clusters of one
 //!   name in different regions or accounts sharing a zone never take each other's records for their own.
-//!   Without it (`r53d:<cluster>:<owner>:…`) the identifier is in the **legacy** format of earlier versions, still
-//!   written by an agent that knows no scope (both `agent.owner_id` and `agent.cluster` set, no ECS agent
-//!   asked). A scoped agent recognises its own legacy records as its own and migrates them: they are not desired,
-//!   so the launch sync replaces them by scoped ones.
-//! * `owner` is the owning container instance (by default the id at the end of the container-instance ARN).
+//!   Without it (`r53d:<cluster>:<owner>:…`, the **unscoped** or legacy format) the identifier is written by an
+//!   agent that knows no scope (both `agent.owner_id` and `agent.cluster` set, no ECS agent asked); the janitor
+//!   never judges such records, since which account's EC2 knows their host cannot be told. A scoped agent
+//!   recognises its own unscoped records as its own and replaces them by scoped ones at the launch sync.
+//! * `owner` is the owning host: by default its EC2 instance id (from instance metadata), which the janitor asks
+//!   EC2 about; else `agent.owner_id` (an ECS Anywhere host's managed instance id, or any name).
 //! * The last part makes the identifier unique per task (one record per task and name).
 //!
 //! The agent only ever changes records whose SetIdentifier parses and names its own cluster tag and owner.
@@ -73,13 +74,23 @@ fn is_host_tag(tag: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// True when `id` is shaped like an EC2 instance id: `i-` and 8 or 17 lowercase hex digits. Such an owner is a host
+/// EC2 can be asked about; any other owner id (an ECS Anywhere host's `mi-…`, a configured name) is not.
+pub fn is_ec2_instance_id(id: &str) -> bool {
+    id.strip_prefix("i-").is_some_and(|h| {
+        matches!(h.len(), 8 | 17)
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// The host tag of an `agent.owner_id` override: the CRC-32 of the host's EC2 instance id in 8 hex digits, so two
 /// hosts given the same owner id still write distinct owners (`<owner_id>~<tag>`).
 pub fn host_tag(ec2_instance_id: &str) -> String {
     format!("{:08x}", crc32fast::hash(ec2_instance_id.as_bytes()))
 }
 
-/// This agent's identity: which cluster (and where) and container instance its records belong to.
+/// This agent's identity: which cluster (and where) and host its records belong to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
     cluster_tag: String,
@@ -315,7 +326,7 @@ pub struct ParsedSetIdentifier<'a> {
     pub cluster_tag: &'a str,
     /// `<region>.<account>`; `None` in the legacy format.
     pub scope: Option<&'a str>,
-    /// Owning container instance.
+    /// Owning host.
     pub owner: &'a str,
     /// `t-<task id>`, `c-<container id>` or `h-host`.
     pub instance: &'a str,

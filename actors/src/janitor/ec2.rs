@@ -1,9 +1,9 @@
 //! The seam between the janitor and the EC2 API: a narrow trait (one page of `DescribeInstances` filtered on
 //! instance ids), its error classes, and the paged read the verdicts use.
 //!
-//! The janitor asks EC2 only about owners ECS cannot vouch for (agent disconnected, or INACTIVE), so a healthy
-//! cluster makes no EC2 call at all. Two implementations: `aws-sdk-ec2` ([`super::sdk`]) and an in-memory fake
-//! ([`super::fake::FakeEc2`]).
+//! EC2 is the authority on whether an owner's host lives: the janitor asks it about every owner that is an EC2
+//! instance, 100 ids a call, once a cycle. Two implementations: `aws-sdk-ec2` ([`super::sdk`]) and an in-memory
+//! fake ([`super::fake::FakeEc2`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 

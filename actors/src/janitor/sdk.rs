@@ -1,5 +1,5 @@
-//! The `aws-sdk-ecs` implementation of [`EcsApi`] (`ListContainerInstances`, `DescribeContainerInstances`) and the
-//! `aws-sdk-ec2` one of [`Ec2Api`] (`DescribeInstances` filtered on instance ids).
+//! The `aws-sdk-ecs` implementation of [`EcsApi`] (`DescribeClusters`) and the `aws-sdk-ec2` one of [`Ec2Api`]
+//! (`DescribeInstances` filtered on instance ids).
 //!
 //! Credentials, region and endpoint come from the caller's `aws_config` (the default chain, plus
 //! `ecs.api_endpoint_url` / `ec2.api_endpoint_url` for emulators). Every call is read-only.
@@ -7,12 +7,10 @@
 use async_trait::async_trait;
 use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ecs::types::ContainerInstanceStatus;
 use aws_sdk_ecs::Client;
 
 use super::ec2::{Ec2Api, Ec2Error, Ec2Page};
-use super::ecs::{instance_id, Described, EcsApi, EcsError, InstancePage, LIST_PAGE};
-use super::plan::{Instance, CANDIDATE_ATTRIBUTE};
+use super::ecs::{EcsApi, EcsError};
 use crate::error_chain::display_chain;
 
 /// ECS through `aws-sdk-ecs`.
@@ -49,112 +47,22 @@ where
 
 #[async_trait(?Send)]
 impl EcsApi for SdkEcs {
-    async fn list(
-        &self,
-        cluster: &str,
-        status: &str,
-        next: Option<&str>,
-    ) -> Result<InstancePage, EcsError> {
+    async fn cluster_arn(&self, cluster: &str) -> Result<Option<String>, EcsError> {
         let out = self
             .client
-            .list_container_instances()
-            .cluster(cluster)
-            .status(ContainerInstanceStatus::from(status))
-            .max_results(LIST_PAGE)
-            .set_next_token(next.map(str::to_string))
+            .describe_clusters()
+            .clusters(cluster)
             .send()
             .await
             .map_err(classify)?;
-        Ok(InstancePage {
-            ids: out
-                .container_instance_arns()
-                .iter()
-                .map(|a| instance_id(a).to_string())
-                .collect(),
-            next: out.next_token().map(str::to_string),
-        })
-    }
-
-    async fn describe(&self, cluster: &str, ids: &[String]) -> Result<Described, EcsError> {
-        let out = self
-            .client
-            .describe_container_instances()
-            .cluster(cluster)
-            .set_container_instances(Some(ids.to_vec()))
-            .send()
-            .await
-            .map_err(classify)?;
-        let instances = out
-            .container_instances()
+        let arn = out
+            .clusters()
             .iter()
-            .filter_map(|ci| {
-                let candidate = ci
-                    .attributes()
-                    .iter()
-                    .find(|a| a.name() == CANDIDATE_ATTRIBUTE);
-                Some(Instance {
-                    id: instance_id(ci.container_instance_arn()?).to_string(),
-                    status: ci.status().unwrap_or_default().to_string(),
-                    agent_connected: ci.agent_connected(),
-                    ec2_instance_id: ci.ec2_instance_id().map(str::to_string),
-                    janitor_for: candidate.and_then(|a| a.value()).map(str::to_string),
-                })
-            })
-            .collect();
-        let missing = out
-            .failures()
-            .iter()
-            .filter(|f| f.reason() == Some("MISSING"))
-            .filter_map(|f| Some(instance_id(f.arn()?).to_string()))
-            .collect();
-        Ok(Described { instances, missing })
+            .find(|c| c.status() == Some("ACTIVE"))
+            .and_then(|c| c.cluster_arn())
+            .map(str::to_string);
+        Ok(arn)
     }
-
-    async fn put_attribute(
-        &self,
-        cluster: &str,
-        id: &str,
-        name: &str,
-        value: &str,
-    ) -> Result<(), EcsError> {
-        self.client
-            .put_attributes()
-            .cluster(cluster)
-            .attributes(attribute(id, name, Some(value))?)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
-    }
-
-    async fn delete_attribute(&self, cluster: &str, id: &str, name: &str) -> Result<(), EcsError> {
-        self.client
-            .delete_attributes()
-            .cluster(cluster)
-            .attributes(attribute(id, name, None)?)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
-    }
-}
-
-/// A custom attribute of container instance `id` (no value: to delete it).
-fn attribute(
-    id: &str,
-    name: &str,
-    value: Option<&str>,
-) -> Result<aws_sdk_ecs::types::Attribute, EcsError> {
-    aws_sdk_ecs::types::Attribute::builder()
-        .name(name)
-        .set_value(value.map(str::to_string))
-        .target_type(aws_sdk_ecs::types::TargetType::ContainerInstance)
-        .target_id(id)
-        .build()
-        .map_err(|e| EcsError::Permanent {
-            code: "ConstructionFailure".into(),
-            message: e.to_string(),
-        })
 }
 
 /// EC2 through `aws-sdk-ec2`.

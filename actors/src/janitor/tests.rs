@@ -1,73 +1,39 @@
-//! Tests of the janitor's cycle and actor against the in-memory ECS and Route53 fakes, with a stand-in writer
-//! that applies purges to the fake zone. The states moto cannot express (an agent that disconnects and comes
-//! back under the same id, an INACTIVE instance) are covered here.
+//! Tests of the janitor's cycle and actor against the in-memory EC2 and Route53 fakes: who is judged, the grace,
+//! the brake, EC2 failing, two janitors at once, and a stop in the middle of a cycle.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::cycle::{self, Cycle, Report};
-use super::fake::FakeEcs;
+use super::cycle::{self, Cycle, Done, Report};
+use super::fake::FakeEc2;
 use super::tracker::DeadTracker;
 use super::{Apis, JanitorActor, JanitorConfig};
 use crate::core::plan::Change;
 use crate::core::record::{Record, RecordValue};
+use crate::event_watcher::Drain;
 use crate::health::HealthState;
-use crate::metrics::{JanitorCounters, Metrics};
-use crate::route53::api::DnsApi;
+use crate::messages::probe::Probe;
+use crate::metrics::Metrics;
+use crate::route53::api::{DnsApi, DnsError, ListPage, ListStart};
 use crate::route53::fake::FakeRoute53;
-use crate::route53::{Purge, PurgeOutcome};
 
 /// The region and account of the cluster in these tests.
 const SCOPE: &str = "us-east-1.111122223333";
 
-/// Container instance ids (32 hex digits, the shape ECS uses); `A` is the lowest.
-const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-const C: &str = "cccccccccccccccccccccccccccccccc";
-const D: &str = "dddddddddddddddddddddddddddddddd";
-
-/// Applies purges to the fake zone as one batch and remembers their sizes.
-struct Writer {
-    zone: Rc<FakeRoute53>,
-    batches: Rc<RefCell<Vec<usize>>>,
-}
-
-impl Actor for Writer {
-    type Context = Context<Self>;
-}
-
-impl Handler<Purge> for Writer {
-    type Result = ResponseFuture<PurgeOutcome>;
-
-    fn handle(&mut self, msg: Purge, _ctx: &mut Context<Self>) -> Self::Result {
-        let (zone, batches) = (self.zone.clone(), self.batches.clone());
-        Box::pin(async move {
-            let changes: Vec<Change> = msg.records.into_iter().map(Change::Delete).collect();
-            batches.borrow_mut().push(changes.len());
-            match zone.change("Z1", &changes).await {
-                Ok(()) => PurgeOutcome {
-                    removed: changes.len(),
-                    ..PurgeOutcome::default()
-                },
-                Err(e) => PurgeOutcome {
-                    kept: changes.len(),
-                    error: Some(e.to_string()),
-                    ..PurgeOutcome::default()
-                },
-            }
-        })
-    }
-}
+/// Owners: EC2 instances A to D, an ECS Anywhere host and an owner id given by configuration.
+const A: &str = "i-0aaaaaaaaaaaaaaaa";
+const B: &str = "i-0bbbbbbbbbbbbbbbb";
+const C: &str = "i-0cccccccccccccccc";
+const D: &str = "i-0dddddddddddddddd";
+const ANYWHERE: &str = "mi-0123456789abcdef0";
+const CONFIGURED: &str = "host-1~0a1b2c3d";
 
 struct World {
-    ecs: Rc<FakeEcs>,
+    ec2: Rc<FakeEc2>,
     zone: Rc<FakeRoute53>,
-    batches: Rc<RefCell<Vec<usize>>>,
-    writer: Addr<Writer>,
     health: Arc<HealthState>,
     /// `janitor.max_owners_per_cycle`.
     max_owners: usize,
@@ -88,16 +54,16 @@ fn rec(name: &str, id: &str, n: u8) -> Record {
     )
 }
 
-/// Instances a (lowest), b, c, d in cluster `prod`; records of each of them, of another cluster, and a foreign
-/// one, all under the same names.
+/// Every owner running, two records each under the same names; records of C in another cluster, another scope
+/// and the legacy format, and a foreign one.
 async fn world() -> World {
-    let ecs = Rc::new(FakeEcs::new("prod", 2));
+    let ec2 = Rc::new(FakeEc2::new(2));
     for id in [A, B, C, D] {
-        ecs.register_candidate(id, "Z1");
+        ec2.set(id, Some("running"));
     }
     let zone = Rc::new(FakeRoute53::new("Z1", "z."));
     let mut ups = Vec::new();
-    for (i, owner) in [A, B, C, D].iter().enumerate() {
+    for (i, owner) in [A, B, C, D, ANYWHERE, CONFIGURED].iter().enumerate() {
         let i = i as u8;
         ups.push(rec(
             "web.z.",
@@ -110,56 +76,48 @@ async fn world() -> World {
             20 + i,
         ));
     }
-    ups.push(rec("web.z.", &format!("r53d:staging:{C}:t-91"), 91));
-    ups.push(rec("web.z.", &format!("r53d:prod-2:{C}:t-92"), 92));
-    ups.push(rec("web.z.", "hand-made", 93));
+    ups.push(rec("web.z.", &format!("r53d:staging@{SCOPE}:{C}:t-91"), 91));
+    ups.push(rec(
+        "web.z.",
+        &format!("r53d:prod@us-west-2.111122223333:{C}:t-92"),
+        92,
+    ));
+    ups.push(rec("web.z.", &format!("r53d:prod:{C}:t-93"), 93));
+    ups.push(rec("web.z.", "hand-made", 94));
     let ups: Vec<Change> = ups.into_iter().map(Change::Upsert).collect();
     zone.change("Z1", &ups).await.unwrap();
-    let batches = Rc::new(RefCell::new(Vec::new()));
-    let writer = Writer {
-        zone: zone.clone(),
-        batches: batches.clone(),
-    }
-    .start();
     World {
-        ecs,
+        ec2,
         zone,
-        batches,
-        writer,
         health: Arc::new(HealthState::default()),
         max_owners: 5,
     }
 }
 
 impl World {
-    /// The instance under `id` is terminated and its agent is disconnected (ECS has not marked it INACTIVE yet).
-    fn gone_disconnected(&self, id: &str) {
-        self.ecs.set(id, "ACTIVE", false);
-        self.ecs.set_ec2(id, Some("terminated"));
+    fn cycle(&self) -> Rc<Cycle> {
+        self.cycle_through(self.zone.clone())
     }
 
-    fn cycle(&self, me: &str) -> Rc<Cycle> {
+    /// A cycle that talks to the zone through `dns`.
+    fn cycle_through(&self, dns: Rc<dyn DnsApi>) -> Rc<Cycle> {
         Rc::new(Cycle {
-            ecs: self.ecs.clone(),
-            ec2: self.ecs.clone(),
-            dns: self.zone.clone() as Rc<dyn DnsApi>,
+            ec2: self.ec2.clone(),
+            dns,
             cluster: "prod".into(),
-            scope: Some(SCOPE.into()),
+            scope: SCOPE.into(),
             zone_id: "Z1".into(),
-            me: me.into(),
             health: self.health.clone(),
             max_owners: self.max_owners,
             zone_pace: Duration::ZERO,
-            announced: std::cell::Cell::new(false),
-            standing: std::cell::RefCell::new(None),
-            store: None,
-            held: Default::default(),
         })
     }
 
-    async fn run(&self, me: &str, tracker: DeadTracker) -> (DeadTracker, Report) {
-        let weak = self.writer.clone().recipient().downgrade();
-        cycle::run(self.cycle(me), tracker, weak).await
+    async fn run(&self, tracker: DeadTracker) -> (DeadTracker, Done) {
+        match cycle::run(self.cycle(), tracker).await {
+            (t, Report::Done(done)) => (t, *done),
+            (_, r) => panic!("{r:?}"),
+        }
     }
 
     fn ids(&self) -> Vec<String> {
@@ -174,274 +132,207 @@ impl World {
     }
 }
 
+/// The owners with records left in this cluster and scope.
 fn owners_left(ids: &[String]) -> Vec<&str> {
-    let mut o: Vec<&str> = ids
+    let mut owners: Vec<&str> = ids
         .iter()
-        .filter_map(|i| i.strip_prefix(&format!("r53d:prod@{SCOPE}:")))
-        .map(|rest| rest.split(':').next().unwrap())
+        .filter_map(|id| id.strip_prefix(&format!("r53d:prod@{SCOPE}:")))
+        .filter_map(|rest| rest.split(':').next())
         .collect();
-    o.dedup();
-    o
+    owners.dedup();
+    owners
 }
 
 #[actix_rt::test]
-async fn the_elected_janitor_purges_exactly_the_dead_owners_records() {
+async fn a_host_unknown_to_ec2_loses_its_records_after_the_grace_and_nothing_else() {
     let w = world().await;
+    w.ec2.set(C, None);
     let before = w.ids();
-    // One owner at a time (more at once trips the brake): INACTIVE, unknown to ECS, disconnected.
-    let mut tracker = new_tracker(Duration::ZERO);
-    let kills: [&dyn Fn(); 3] = [
-        &|| w.ecs.set(B, "INACTIVE", false),
-        &|| w.ecs.remove(C),
-        &|| w.gone_disconnected(D),
-    ];
-    for (n, kill) in kills.iter().enumerate() {
-        kill();
-        let (t, report) = w.run(A, tracker).await;
-        tracker = t;
-        let Report::Done(done) = report else {
-            panic!("{report:?}")
-        };
-        assert_eq!((done.doomed.len(), done.braked.len()), (1, 0), "cycle {n}");
-        assert_eq!(done.purge.unwrap().removed, 2);
+    let (t, first) = w.run(new_tracker(Duration::from_millis(1))).await;
+    assert_eq!(
+        first.observed.newly_dead,
+        [(C.to_string(), "no such EC2 instance")]
+    );
+    assert!(
+        first.purge.is_none(),
+        "the grace starts at the first sighting"
+    );
+    assert_eq!(
+        (first.owners, first.unjudged),
+        (6, 2),
+        "ECS Anywhere and a configured id"
+    );
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let (_, second) = w.run(t).await;
+    let p = second.purge.as_ref().expect("purged");
+    assert_eq!((p.removed, p.already_gone, p.kept), (2, 0, 0));
+    assert_eq!(second.owners_purged(), 1);
+    let left = w.ids();
+    assert_eq!(left.len(), before.len() - 2);
+    assert_eq!(owners_left(&left), [CONFIGURED, A, B, D, ANYWHERE]);
+    for other in ["staging@", "us-west-2", "r53d:prod:i-0c", "hand-made"] {
+        assert!(left.iter().any(|s| s.contains(other)), "{other} went");
     }
-    assert_eq!(*w.batches.borrow(), vec![2, 2, 2], "one batch a cycle");
-    let after = w.ids();
-    assert_eq!(owners_left(&after), [A], "its own records stay");
-    assert_eq!(before.len() - after.len(), 6);
-    let others = [
-        format!("r53d:staging:{C}:t-91"),
-        format!("r53d:prod-2:{C}:t-92"),
-    ];
-    for kept in others.iter().map(String::as_str).chain(["hand-made"]) {
-        assert!(after.iter().any(|i| i == kept), "{kept} was touched");
-    }
-    assert_eq!(w.zone.list_requests(), 3, "the zone is read once a cycle");
 }
 
-/// Three of four owners look dead at once: more than a quarter of the cluster, so the brake holds them all, every
-/// cycle, and nothing is deleted.
+#[actix_rt::test]
+async fn a_host_back_within_the_grace_or_unjudged_in_between_keeps_its_records() {
+    let w = world().await;
+    let before = w.ids();
+    w.ec2.set(B, Some("stopped"));
+    let (t, _) = w.run(new_tracker(Duration::from_millis(1))).await;
+    w.ec2.set(B, Some("pending"));
+    let (t, back) = w.run(t).await;
+    assert_eq!(back.observed.back_alive, [B]);
+    w.ec2.set(B, Some("stopped"));
+    let (t, _) = w.run(t).await;
+    w.ec2.set(B, Some("stopping"));
+    let (t, unsure) = w.run(t).await;
+    assert_eq!(
+        unsure.observed.unknown,
+        [B],
+        "a settling state is no verdict"
+    );
+    w.ec2.set(B, Some("stopped"));
+    let (t, _) = w.run(t).await;
+    w.ec2.set_down(true);
+    let (_, failed) = w.run(t).await;
+    assert!(failed.ec2_error.is_some() && failed.purge.is_none());
+    assert_eq!(w.ids(), before, "never dead on consecutive judged cycles");
+}
+
 #[actix_rt::test]
 async fn many_owners_dead_at_once_trip_the_brake_and_nothing_is_purged() {
-    let w = world().await;
-    w.ecs.set(B, "INACTIVE", false);
-    w.ecs.remove(C);
-    w.gone_disconnected(D);
-    let before = w.ids();
-    let mut tracker = new_tracker(Duration::ZERO);
-    for _ in 0..2 {
-        let (t, report) = w.run(A, tracker).await;
-        tracker = t;
-        let Report::Done(done) = report else {
-            panic!("{report:?}")
-        };
-        assert_eq!(
-            done.braked,
-            vec![B.to_string(), C.to_string(), D.to_string()]
-        );
-        assert_eq!((done.limit, done.doomed.len()), (1, 0));
-        assert!(done.purge.is_none(), "nothing sent");
-    }
-    assert_eq!(w.ids(), before, "nothing deleted");
-    assert!(w.batches.borrow().is_empty());
-}
-
-/// An incident that unfolds over two cycles: the first owner's grace is over while the others' still runs. The
-/// brake counts them all, so it does not trickle away one owner a cycle.
-#[actix_rt::test]
-async fn the_brake_counts_owners_whose_grace_still_runs() {
-    let w = world().await;
-    let before = w.ids();
-    w.ecs.set(B, "INACTIVE", false);
-    let (tracker, _) = w.run(A, new_tracker(Duration::from_millis(50))).await;
-    w.ecs.remove(C);
-    w.gone_disconnected(D);
-    actix_rt::time::sleep(Duration::from_millis(80)).await;
-    let (_, report) = w.run(A, tracker).await;
-    let Report::Done(done) = report else {
-        panic!("{report:?}")
-    };
-    assert_eq!(
-        done.observed.due,
-        vec![B.to_string()],
-        "only b's grace is over"
-    );
-    assert_eq!((done.braked.len(), done.seen_dead, done.limit), (1, 3, 1));
-    assert_eq!(w.ids(), before, "nothing deleted");
-}
-
-#[actix_rt::test]
-async fn owners_that_are_not_container_instance_ids_are_never_judged() {
-    let w = world().await;
-    let custom = rec("web.z.", "r53d:prod:host-1:t-77", 77);
-    w.zone
-        .change("Z1", &[Change::Upsert(custom)])
-        .await
-        .unwrap();
-    let (tracker, report) = w.run(A, new_tracker(Duration::ZERO)).await;
-    let Report::Done(done) = report else {
-        panic!("{report:?}")
-    };
-    assert!(done.observed.newly_dead.is_empty() && tracker.pending().is_empty());
-    assert!(w.ids().contains(&"r53d:prod:host-1:t-77".to_string()));
-    assert_eq!(w.ecs.calls().1, 1, "no describe of host-1");
-}
-
-#[actix_rt::test]
-async fn a_non_elected_agent_reads_no_zone_and_deletes_nothing() {
-    let w = world().await;
-    w.ecs.remove(C);
-    let (tracker, report) = w.run(B, new_tracker(Duration::ZERO)).await;
-    assert!(
-        matches!(&report, Report::NotElected { janitor: Some(j), listed: true } if j == A),
-        "{report:?}"
-    );
-    assert!(tracker.pending().is_empty());
-    assert_eq!(w.zone.list_requests(), 0);
-    assert!(w.batches.borrow().is_empty());
-    let (_, report) = w.run("zz", new_tracker(Duration::ZERO)).await;
-    assert!(matches!(report, Report::NotElected { listed: false, .. }));
-}
-
-#[actix_rt::test]
-async fn the_election_pages_and_describes_lowest_ids_first_until_one_is_connected() {
     let mut w = world().await;
-    w.ecs = Rc::new(FakeEcs::new("prod", 100));
-    for i in 0..250 {
-        w.ecs.register_candidate(&format!("{i:032x}"), "Z1");
-        w.ecs.set(&format!("{i:032x}"), "ACTIVE", i >= 120);
+    w.max_owners = 1;
+    for id in [B, C] {
+        w.ec2.set(id, Some("terminated"));
     }
-    let id = |i: u32| format!("{i:032x}");
-    let (_, report) = w.run(&id(121), new_tracker(Duration::ZERO)).await;
-    assert!(
-        matches!(&report, Report::NotElected { janitor: Some(j), .. } if *j == id(120)),
-        "{report:?}"
+    let before = w.ids();
+    let (t, _) = w.run(new_tracker(Duration::ZERO)).await;
+    let (_, done) = w.run(t).await;
+    assert_eq!(done.braked.len(), 2, "{done:?}");
+    assert_eq!((done.limit, done.seen_dead), (1, 2));
+    assert!(done.purge.is_none());
+    assert_eq!(w.ids(), before);
+}
+
+#[actix_rt::test]
+async fn an_unreadable_zone_skips_the_cycle_and_starts_every_clock_over() {
+    let w = world().await;
+    w.ec2.set(B, Some("terminated"));
+    let (t, _) = w.run(new_tracker(Duration::from_millis(1))).await;
+    w.zone.fail_next([crate::route53::api::DnsError::Permanent {
+        code: "AccessDenied".into(),
+        message: "no".into(),
+    }]);
+    let (t, r) = cycle::run(w.cycle(), t).await;
+    assert!(matches!(r, Report::ZoneUnreadable(_)), "{r:?}");
+    assert!(t.pending().is_empty());
+    let (_, again) = w.run(t).await;
+    assert!(again.purge.is_none() && again.observed.newly_dead.len() == 1);
+}
+
+/// The zone, letting other tasks run after each answer: two janitors' reads both come before either's deletes.
+struct Interleaved(Rc<FakeRoute53>);
+
+#[async_trait::async_trait(?Send)]
+impl DnsApi for Interleaved {
+    async fn zone_name(&self, zone_id: &str) -> Result<String, DnsError> {
+        self.0.zone_name(zone_id).await
+    }
+
+    async fn change(&self, zone_id: &str, changes: &[Change]) -> Result<(), DnsError> {
+        self.0.change(zone_id, changes).await
+    }
+
+    async fn list(
+        &self,
+        zone_id: &str,
+        start: Option<&ListStart>,
+        max: i32,
+    ) -> Result<ListPage, DnsError> {
+        let page = self.0.list(zone_id, start, max).await;
+        tokio::task::yield_now().await;
+        page
+    }
+}
+
+#[actix_rt::test]
+async fn two_janitors_at_once_remove_each_record_once_and_touch_nothing_live() {
+    let w = world().await;
+    w.ec2.set(B, Some("terminated"));
+    let grace = Duration::from_millis(1);
+    let one = w.cycle_through(Rc::new(Interleaved(w.zone.clone())));
+    let two = w.cycle_through(Rc::new(Interleaved(w.zone.clone())));
+    let ((t1, _), (t2, _)) = futures::join!(
+        cycle::run(one.clone(), new_tracker(grace)),
+        cycle::run(two.clone(), new_tracker(grace))
     );
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let ((_, r1), (_, r2)) = futures::join!(cycle::run(one, t1), cycle::run(two, t2));
+    let outcome = |r: Report| match r {
+        Report::Done(d) => d.purge.expect("both purged"),
+        r => panic!("{r:?}"),
+    };
+    let (p1, p2) = (outcome(r1), outcome(r2));
+    assert_eq!((p1.removed, p1.already_gone), (2, 0), "{p1:?}");
     assert_eq!(
-        w.ecs.calls(),
-        (4, 2),
-        "3 + 1 pages; 2 of 3 chunks described"
+        (p2.removed, p2.already_gone, p2.kept),
+        (0, 2, 0),
+        "the other one was first: {p2:?}"
     );
-    let (_, report) = w.run(&id(120), new_tracker(Duration::ZERO)).await;
-    assert!(matches!(report, Report::Done(_)), "{report:?}");
+    assert!(p1.error.is_none() && p2.error.is_none());
+    assert_eq!(owners_left(&w.ids()), [CONFIGURED, A, C, D, ANYWHERE]);
 }
 
 #[actix_rt::test]
-async fn when_the_janitors_agent_disconnects_the_next_instance_takes_over() {
+async fn a_cycle_that_finds_the_janitor_stopping_reads_no_page_and_sends_no_purge() {
     let w = world().await;
-    w.gone_disconnected(A);
-    w.ecs.set(B, "DRAINING", true);
-    let (_, report) = w.run(B, new_tracker(Duration::from_secs(3600))).await;
-    let Report::Done(done) = report else {
-        panic!("{report:?}")
-    };
-    assert_eq!(done.observed.newly_dead.len(), 1, "a is seen dead");
-    assert!(done.purge.is_none(), "but not before the grace period");
-}
-
-#[actix_rt::test]
-async fn two_agents_running_cycles_concurrently_purge_once_without_conflicts() {
-    let w = world().await;
-    w.ecs.set(D, "INACTIVE", false);
-    let ((_, ra), (_, rb)) = futures::join!(
-        w.run(A, new_tracker(Duration::ZERO)),
-        w.run(B, new_tracker(Duration::ZERO))
-    );
-    assert!(matches!(ra, Report::Done(_)), "{ra:?}");
-    assert!(matches!(rb, Report::NotElected { .. }), "{rb:?}");
-    assert_eq!(*w.batches.borrow(), vec![2]);
-    assert_eq!(
-        w.zone.change_requests().len(),
-        2,
-        "the set-up and one purge"
-    );
-    assert_eq!(owners_left(&w.ids()), [A, B, C]);
-}
-
-#[actix_rt::test]
-async fn an_agent_that_disconnects_briefly_keeps_its_records() {
-    let w = world().await;
-    let grace = Duration::from_millis(300);
-    // Its instance stopped (agent disconnected, EC2 stopped), then started again under the same id.
-    w.ecs.set(C, "ACTIVE", false);
-    w.ecs.set_ec2(C, Some("stopped"));
-    let (tracker, _) = w.run(A, new_tracker(grace)).await;
-    assert_eq!(tracker.pending().into_iter().collect::<Vec<_>>(), [C]);
-    w.ecs.set(C, "ACTIVE", true);
-    w.ecs.set_ec2(C, Some("running"));
-    actix_rt::time::sleep(grace).await;
-    let (tracker, report) = w.run(A, tracker).await;
-    let Report::Done(done) = report else {
-        panic!("{report:?}")
-    };
-    assert_eq!(done.observed.back_alive, [C]);
-    w.ecs.set(C, "ACTIVE", false);
-    w.ecs.set_ec2(C, Some("stopped"));
-    let (_, report) = w.run(A, tracker).await;
-    let Report::Done(done) = report else {
-        panic!("{report:?}")
-    };
-    assert!(done.purge.is_none(), "the grace period starts over");
-    assert_eq!(owners_left(&w.ids()), [A, B, C, D]);
-}
-
-#[actix_rt::test]
-async fn a_skipped_cycle_or_a_lost_election_starts_every_clock_over() {
-    let w = world().await;
-    w.ecs.set(D, "INACTIVE", false);
-    let (tracker, _) = w.run(A, new_tracker(Duration::from_secs(3600))).await;
-    assert_eq!(tracker.pending().into_iter().collect::<Vec<_>>(), [D]);
-    w.ecs.set_down(true);
-    let (tracker, report) = w.run(A, tracker).await;
-    assert!(matches!(report, Report::Skipped(_)), "{report:?}");
-    assert!(
-        tracker.pending().is_empty(),
-        "ECS failed: no vouching for D meanwhile"
-    );
-    w.ecs.set_down(false);
-    let (tracker, report) = w.run(A, tracker).await;
-    let Report::Done(done) = report else {
-        panic!("{report:?}")
-    };
-    assert_eq!(done.observed.newly_dead.len(), 1, "a new clock for D");
-    w.ecs.set(A, "ACTIVE", false);
-    let (tracker, report) = w.run(A, tracker).await;
-    assert!(matches!(report, Report::NotElected { .. }), "{report:?}");
-    assert!(tracker.pending().is_empty(), "lost the election");
-}
-
-#[actix_rt::test]
-async fn a_cycle_that_finds_the_agent_draining_reads_no_page_and_sends_no_purge() {
-    let w = world().await;
-    w.ecs.set(D, "INACTIVE", false);
+    w.ec2.set(B, Some("terminated"));
+    let (t, _) = w.run(new_tracker(Duration::ZERO)).await;
+    let lists = w.zone.list_requests();
     w.health.set_draining();
-    let before = w.zone.list_requests();
-    let (_, report) = w.run(A, new_tracker(Duration::ZERO)).await;
-    assert!(
-        matches!(&report, Report::ZoneUnreadable(e) if e.to_string().contains("draining")),
-        "{report:?}"
-    );
-    assert_eq!(
-        w.zone.list_requests(),
-        before,
-        "no page read while draining"
-    );
-    assert!(w.batches.borrow().is_empty(), "nothing reached the writer");
-    assert_eq!(owners_left(&w.ids()), [A, B, C, D]);
+    let (_, r) = cycle::run(w.cycle(), t).await;
+    assert!(matches!(r, Report::ZoneUnreadable(_)), "{r:?}");
+    assert_eq!(w.zone.list_requests(), lists, "no page after the stop");
+    assert!(owners_left(&w.ids()).contains(&B));
+}
+
+fn actor(w: &World, probe: &Probe, interval: Duration) -> Addr<JanitorActor> {
+    let config = JanitorConfig {
+        cluster: "prod".into(),
+        scope: SCOPE.into(),
+        zone_id: "Z1".into(),
+        interval,
+        first_within: Duration::ZERO,
+        grace: Duration::from_millis(1),
+        max_owners_per_cycle: 5,
+        zone_pace: Duration::ZERO,
+    };
+    let apis = Apis {
+        ec2: w.ec2.clone(),
+        dns: w.zone.clone(),
+    };
+    let stats = Metrics::default().janitor.clone();
+    JanitorActor::new(config, apis, stats, w.health.clone(), probe.reporter()).start()
 }
 
 #[actix_rt::test]
-async fn with_ecs_unreachable_the_cycle_is_skipped_before_anything_is_read() {
+async fn the_actor_cleans_in_cycles_and_stops_at_once_when_drained_between_them() {
     let w = world().await;
-    w.ecs.set_down(true);
-    let (_, report) = w.run(A, new_tracker(Duration::ZERO)).await;
-    assert!(
-        matches!(&report, Report::Skipped(e) if e.is_transient()),
-        "{report:?}"
-    );
-    assert_eq!(w.zone.list_requests(), 0);
-    assert_eq!(w.ids().len(), 11);
+    w.ec2.set(D, None);
+    let probe = Probe::default();
+    let janitor = actor(&w, &probe, Duration::from_millis(20));
+    for _ in 0..100 {
+        if !owners_left(&w.ids()).contains(&D) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!owners_left(&w.ids()).contains(&D), "D's records removed");
+    janitor.send(Drain).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!janitor.connected(), "stopped");
+    assert_eq!(probe.stopped("janitor"), 1, "reported to the supervisor");
 }
-
-#[path = "actor_tests.rs"]
-mod actor;

@@ -1,6 +1,7 @@
-//! The janitor's zone read: page by page, paced to a bounded share of the account's Route53 rate, keeping only
-//! the records of this cluster's other owners (memory follows the cluster, not the zone), and resumable — a
-//! throttled or failed page is tried again, never the whole read.
+//! The janitor's zone read: page by page, paced to a bounded share of the account's Route53 rate, and resumable —
+//! a throttled or failed page is tried again, never the whole read. It keeps what judging needs: the number of
+//! records of each owner of this cluster, and the records themselves only of the owners asked for (those seen
+//! dead before, whose grace may end this cycle). Memory follows the owners, not the records or the zone.
 //!
 //! Pacing: page starts are at least `pace` apart (`janitor.zone_read_per_sec`, 0.2 by default: 4 % of a 5/s
 //! account). A zone of 30 000 records (100 pages) takes 500 s to read; the next cycle starts an interval after
@@ -8,12 +9,12 @@
 //! the pace. The read's duration is handed to the tracker as slack ([`super::tracker::DeadTracker::set_slack`]):
 //! a slow read does not break an owner's run of dead sightings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use actix_rt::time::Instant;
 
-use super::plan::records_by_owner;
+use super::plan::owner_of;
 use crate::core::record::Record;
 use crate::route53::api::{DnsApi, DnsError};
 use crate::route53::pages::{walk_zone, Walk};
@@ -28,10 +29,8 @@ pub struct Reader<'a> {
     pub zone_id: &'a str,
     /// Full ECS cluster name.
     pub cluster: &'a str,
-    /// The cluster's `<region>.<account>`, when known.
-    pub scope: Option<&'a str>,
-    /// This agent's owner id (its own records are left out).
-    pub me: &'a str,
+    /// The cluster's `<region>.<account>`.
+    pub scope: &'a str,
     /// Least time between two page requests.
     pub pace: Duration,
 }
@@ -39,8 +38,10 @@ pub struct Reader<'a> {
 /// What one read found.
 #[derive(Debug, Default)]
 pub struct ZoneRead {
-    /// Records of this cluster's other owners, by owner (each once).
-    pub by_owner: BTreeMap<String, Vec<Record>>,
+    /// Records of each owner of this cluster.
+    pub counts: BTreeMap<String, usize>,
+    /// The records of the owners asked for (each once, in key order).
+    pub kept: BTreeMap<String, Vec<Record>>,
     /// Record sets in the zone (all owners, all writers).
     pub zone_records: usize,
     /// Pages read successfully.
@@ -51,12 +52,13 @@ pub struct ZoneRead {
     pub took: Duration,
 }
 
-/// Reads the zone for `r` ([`walk_zone`]: paced, a failed page retried after a full-jitter backoff of at least
-/// the pace, for as long as `go_on` says so — the agent is not draining); a permanent failure, a stuck cursor
-/// or a `go_on` that says stop ends the read with an error.
+/// Reads the zone for `r`, keeping the records of `keep` ([`walk_zone`]: paced, a failed page retried after a
+/// full-jitter backoff of at least the pace, for as long as `go_on` says so — the janitor is not stopping); a
+/// permanent failure, a stuck cursor or a `go_on` that says stop ends the read with an error.
 pub async fn read_owners(
     dns: &dyn DnsApi,
     r: Reader<'_>,
+    keep: &BTreeSet<String>,
     go_on: impl Fn() -> bool,
 ) -> Result<ZoneRead, DnsError> {
     let started = Instant::now();
@@ -67,12 +69,15 @@ pub async fn read_owners(
     };
     let walked = walk_zone(dns, r.zone_id, walk, go_on, |sets| {
         out.zone_records += sets.len();
-        for (owner, records) in records_by_owner(sets, r.cluster, r.scope, r.me) {
-            out.by_owner.entry(owner).or_default().extend(records);
+        for (owner, record) in sets.iter().filter_map(|s| owner_of(s, r.cluster, r.scope)) {
+            if keep.contains(&owner) {
+                out.kept.entry(owner.clone()).or_default().push(record);
+            }
+            *out.counts.entry(owner).or_default() += 1;
         }
     })
     .await?;
-    for records in out.by_owner.values_mut() {
+    for records in out.kept.values_mut() {
         records.sort_by(|a, b| a.key.cmp(&b.key));
         records.dedup_by(|a, b| a.key == b.key);
     }

@@ -1,7 +1,8 @@
-//! Tests of the janitor's zone read: it keeps only this cluster's other owners, paces its pages, and resumes a
-//! failed page instead of starting over.
+//! Tests of the janitor's zone read: it counts this cluster's owners, keeps only the records asked for, paces its
+//! pages, and resumes a failed page instead of starting over.
 
 use std::cell::Cell;
+use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use async_trait::async_trait;
@@ -13,11 +14,12 @@ use crate::core::record::{RecordSet, RecordValue};
 use crate::route53::api::{ErrorClass, ListPage, ListStart};
 use crate::route53::fake::FakeRoute53;
 
-const ME: &str = "0aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-const OTHER: &str = "0bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const SCOPE: &str = "us-east-1.111122223333";
+const ONE: &str = "i-0aaaaaaaaaaaaaaaa";
+const OTHER: &str = "i-0bbbbbbbbbbbbbbbb";
 
 fn set(cluster: &str, owner: &str, i: u32) -> RecordSet {
-    let o = Owner::new(cluster, owner).unwrap();
+    let o = Owner::scoped(cluster, owner, SCOPE).unwrap();
     RecordSet::from_record(&Record::new(
         format!("svc{}.z.", i % 7),
         o.set_identifier(&InstanceId::Task(format!("{i:032x}"))),
@@ -27,8 +29,8 @@ fn set(cluster: &str, owner: &str, i: u32) -> RecordSet {
     ))
 }
 
-/// A zone of 1 000 foreign records, 200 of another cluster, 50 of this agent and 100 of another owner of
-/// this cluster: 1 350 sets, 5 pages.
+/// A zone of 1 000 foreign records, 200 of another cluster, 50 of one owner and 100 of another owner of this
+/// cluster: 1 350 sets, 5 pages.
 fn zone() -> FakeRoute53 {
     let fake = FakeRoute53::new("Z1", "z.");
     for i in 0..1000 {
@@ -37,7 +39,7 @@ fn zone() -> FakeRoute53 {
         fake.insert(s);
     }
     (1000..1200).for_each(|i| fake.insert(set("staging", OTHER, i)));
-    (1200..1250).for_each(|i| fake.insert(set("prod", ME, i)));
+    (1200..1250).for_each(|i| fake.insert(set("prod", ONE, i)));
     (1250..1350).for_each(|i| fake.insert(set("prod", OTHER, i)));
     fake
 }
@@ -46,23 +48,38 @@ fn reader(pace: Duration) -> Reader<'static> {
     Reader {
         zone_id: "Z1",
         cluster: "prod",
-        scope: None,
-        me: ME,
+        scope: SCOPE,
         pace,
     }
 }
 
+fn keep(owners: &[&str]) -> BTreeSet<String> {
+    owners.iter().map(|o| o.to_string()).collect()
+}
+
 #[actix_rt::test]
-async fn only_this_clusters_other_owners_are_kept_and_pages_are_paced() {
+async fn owners_are_counted_only_the_asked_for_records_kept_and_pages_paced() {
     tokio::time::pause();
     let fake = zone();
     let pace = Duration::from_secs(5);
-    let read = read_owners(&fake, reader(pace), || true).await.unwrap();
+    let read = read_owners(&fake, reader(pace), &keep(&[OTHER]), || true)
+        .await
+        .unwrap();
     assert_eq!(read.zone_records, 1350);
     assert_eq!(read.pages, 5);
     assert_eq!(fake.list_requests(), 5);
-    assert_eq!(read.by_owner.len(), 1, "{:?}", read.by_owner.keys());
-    assert_eq!(read.by_owner[OTHER].len(), 100);
+    let counts: Vec<(&str, usize)> = read.counts.iter().map(|(o, n)| (o.as_str(), *n)).collect();
+    assert_eq!(
+        counts,
+        [(ONE, 50), (OTHER, 100)],
+        "this cluster's owners only"
+    );
+    assert_eq!(read.kept.len(), 1, "{:?}", read.kept.keys());
+    assert_eq!(read.kept[OTHER].len(), 100);
+    let nothing = read_owners(&fake, reader(Duration::ZERO), &keep(&[]), || true)
+        .await
+        .unwrap();
+    assert!(nothing.kept.is_empty() && nothing.counts.len() == 2);
     assert!(read.took >= pace * 4, "5 pages, 4 paces: {:?}", read.took);
     assert!(read.took < pace * 5, "{:?}", read.took);
 }
@@ -109,13 +126,18 @@ async fn a_throttled_page_is_tried_again_and_the_read_goes_on_from_there() {
         fail: vec![2, 3, 4],
         calls: Cell::new(0),
     };
-    let read = read_owners(&api, reader(Duration::from_millis(10)), || true)
-        .await
-        .unwrap();
+    let read = read_owners(
+        &api,
+        reader(Duration::from_millis(10)),
+        &keep(&[OTHER]),
+        || true,
+    )
+    .await
+    .unwrap();
     assert_eq!(read.retries, 3);
     assert_eq!(read.pages, 5);
     assert_eq!(api.zone.list_requests(), 5, "no page read twice");
-    assert_eq!(read.by_owner[OTHER].len(), 100);
+    assert_eq!(read.kept[OTHER].len(), 100);
 }
 
 #[actix_rt::test]
@@ -126,12 +148,12 @@ async fn a_permanent_error_or_a_drain_ends_the_read() {
         code: "AccessDenied".into(),
         message: "no".into(),
     }]);
-    let e = read_owners(&fake, reader(Duration::ZERO), || true)
+    let e = read_owners(&fake, reader(Duration::ZERO), &keep(&[]), || true)
         .await
         .unwrap_err();
     assert_eq!(e.class(), ErrorClass::Permanent, "{e}");
     let pages = Cell::new(0);
-    let e = read_owners(&fake, reader(Duration::ZERO), || {
+    let e = read_owners(&fake, reader(Duration::ZERO), &keep(&[]), || {
         pages.set(pages.get() + 1);
         pages.get() < 3
     })

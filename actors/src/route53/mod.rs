@@ -29,7 +29,6 @@ mod messages;
 #[cfg(test)]
 mod migration_tests;
 pub mod pages;
-mod purge;
 mod recheck;
 pub mod sdk;
 mod send;
@@ -39,7 +38,6 @@ mod srv_tests;
 mod tests;
 
 pub use messages::{Deregister, Flush, Protect, Register, Sweep, Unprotect, Withhold, WriterLink};
-pub use purge::{purge as purge_records, Purge, PurgeOutcome};
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
@@ -144,10 +142,6 @@ pub struct Route53Actor {
     /// Unsure names of a journal start, read once the launch sweep has said which containers run (a read before
     /// it would take a live task's landed record, not registered yet, for a stale one).
     after_sweep: BTreeSet<String>,
-}
-
-fn new_backoff() -> FullJitter {
-    FullJitter::new(WRITER_BACKOFF.0, WRITER_BACKOFF.1)
 }
 
 impl Route53Actor {

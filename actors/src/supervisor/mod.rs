@@ -43,31 +43,6 @@ pub struct Attach {
 /// Something to run once the drain is over (stopping the HTTP server).
 pub type OnStop = Box<dyn FnOnce() -> LocalBoxFuture<'static, ()>>;
 
-/// Hooks added after the supervisor started (parts set up later, such as the janitor's withdrawal of its
-/// candidacy), run in order by the one [`OnStop`] that [`StopHooks::runner`] gives the supervisor.
-#[derive(Clone, Default)]
-pub struct StopHooks(std::rc::Rc<std::cell::RefCell<Vec<OnStop>>>);
-
-impl StopHooks {
-    /// Adds a hook.
-    pub fn add(&self, f: OnStop) {
-        self.0.borrow_mut().push(f);
-    }
-
-    /// The hook to give [`SupervisorActor::on_stop`]: runs every hook added by then.
-    pub fn runner(&self) -> OnStop {
-        let hooks = self.0.clone();
-        Box::new(move || {
-            Box::pin(async move {
-                let all = std::mem::take(&mut *hooks.borrow_mut());
-                for hook in all {
-                    hook().await;
-                }
-            })
-        })
-    }
-}
-
 /// The supervisor.
 pub struct SupervisorActor {
     health: Arc<HealthState>,

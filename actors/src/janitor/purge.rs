@@ -1,40 +1,26 @@
-//! The janitor's deletion path through the writer: [`Purge`] deletes records of *dead owners of this cluster*,
-//! exactly as the janitor read them — the one exception to "only ever change this owner's records".
+//! The janitor's deletes: records of dead owners, each exactly as the zone read found it, in batches through the
+//! rate-limited [`DnsApi`], one batch at a time. The records come only from the janitor's read of its cluster and
+//! scope ([`super::plan::owner_of`]), so nothing else can be asked for.
 //!
-//! The writer checks again what it is asked to delete: the SetIdentifier must parse, name this agent's cluster
-//! (its tag, possibly shortened) and an owner other than this agent; anything else is refused and logged. The
-//! deletes go out in batches through the same rate-limited [`DnsApi`] as every other request, one batch at a
-//! time. When a batch conflicts (a record already gone or changed since it was read) or fails ambiguously, only
-//! *that batch's* names are re-read and its records settled: gone is done, changed is kept (the next cycle
-//! decides again), and the identical ones go again as one batch; the later batches are sent as planned. A batch
-//! that keeps failing transiently is retried a few times with backoff; a permanent failure, or transient ones
-//! past the retries, stop the purge (the next cycle tries again). Nothing here ever stops the agent.
+//! When a batch conflicts (a record already gone — another janitor was faster — or changed since it was read) or
+//! fails ambiguously, only *that batch's* names are re-read and its records settled: gone is done, changed is kept
+//! (the next cycle decides again), and the identical ones go again as one batch; the later batches are sent as
+//! planned. A batch that keeps failing transiently is retried a few times with backoff; a permanent failure, or
+//! transient ones past the retries, stop the purge (the next cycle tries again).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use actix::prelude::*;
-
-use super::api::{read_name, DnsApi, DnsError, ErrorClass};
-use super::{new_backoff, Route53Actor};
-use crate::core::ownership::{is_cluster_tag_of, parse, Owner};
+use crate::backoff::FullJitter;
+use crate::core::ownership::parse;
 use crate::core::plan::{batches, Change};
 use crate::core::record::{Record, RecordSet};
+use crate::route53::api::{read_name, DnsApi, DnsError, ErrorClass};
 
 /// Tries of one purge batch (transient failures, or conflicts settled by a re-read) before it is given up.
 const ATTEMPTS: usize = 3;
 
-/// Deletes records of dead owners of `cluster`, each exactly as read. Sent only by the elected janitor.
-#[derive(Debug, Message)]
-#[rtype(result = "PurgeOutcome")]
-pub struct Purge {
-    /// The full ECS cluster name the janitor serves.
-    pub cluster: String,
-    /// The records to delete, as the janitor read them from the zone.
-    pub records: Vec<Record>,
-}
-
-/// What a [`Purge`] achieved.
+/// What a purge achieved.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PurgeOutcome {
     /// Records this purge deleted.
@@ -67,21 +53,6 @@ impl PurgeOutcome {
     }
 }
 
-/// Splits `records` into those the janitor may delete and those refused.
-fn purgeable(me: &Owner, cluster: &str, records: Vec<Record>) -> (Vec<Record>, Vec<Record>) {
-    let serves_cluster = is_cluster_tag_of(me.cluster_tag(), cluster);
-    let (ok, refused): (Vec<Record>, Vec<Record>) = records.into_iter().partition(|r| {
-        parse(&r.key.set_identifier).is_some_and(|p| {
-            serves_cluster && is_cluster_tag_of(p.cluster_tag, cluster) && p.owner != me.owner()
-        })
-    });
-    for r in &refused {
-        tracing::error!(record_name = %r.key.name, set_identifier = %r.key.set_identifier, cluster,
-            "Refusing to purge a record that is not a dead owner's of this cluster.");
-    }
-    (ok, refused)
-}
-
 fn log_removed(zone_id: &str, changes: &[Change]) {
     for c in changes {
         let r = c.record();
@@ -91,8 +62,7 @@ fn log_removed(zone_id: &str, changes: &[Change]) {
     }
 }
 
-/// Deletes `records` in batches; see the module docs for how failures are settled. Checks nothing: callers pass
-/// only records of dead owners of their cluster (the writer's [`Purge`] handler, the operator's `janitor --once`).
+/// Deletes `records` in batches; see the module docs for how failures are settled.
 pub async fn purge(api: &dyn DnsApi, zone_id: &str, records: Vec<Record>) -> PurgeOutcome {
     let mut out = PurgeOutcome::default();
     let mut pending = batches(records.into_iter().map(Change::Delete).collect()).into_iter();
@@ -114,7 +84,10 @@ async fn purge_batch(
     mut batch: Vec<Change>,
     out: &mut PurgeOutcome,
 ) -> Result<(), Vec<Change>> {
-    let mut backoff = new_backoff();
+    let mut backoff = FullJitter::new(
+        crate::route53::WRITER_BACKOFF.0,
+        crate::route53::WRITER_BACKOFF.1,
+    );
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
         let err = match api.change(zone_id, &batch).await {
@@ -189,20 +162,6 @@ async fn settle(
     identical
 }
 
-impl Handler<Purge> for Route53Actor {
-    type Result = ResponseFuture<PurgeOutcome>;
-
-    fn handle(&mut self, msg: Purge, _ctx: &mut Context<Self>) -> Self::Result {
-        let (records, refused) = purgeable(&self.owner, &msg.cluster, msg.records);
-        let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
-        Box::pin(async move {
-            let mut out = purge(&*api, &zone_id, records).await;
-            refused.iter().for_each(|r| out.keep(r));
-            out
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::rc::Rc;
@@ -213,25 +172,6 @@ mod tests {
 
     fn rec(name: &str, id: &str, ip: [u8; 4]) -> Record {
         Record::new(name.into(), id.into(), RecordValue::A(ip.into()), 60, 1)
-    }
-
-    #[test]
-    fn only_other_owners_of_this_cluster_are_purgeable() {
-        let me = Owner::new("prod", "me").unwrap();
-        let records = vec![
-            rec("a.z.", "r53d:prod:dead:t-1", [10, 0, 0, 1]),
-            rec("a.z.", "r53d:prod:me:t-2", [10, 0, 0, 2]),
-            rec("a.z.", "r53d:staging:dead:t-3", [10, 0, 0, 3]),
-            rec("a.z.", "hand-made", [10, 0, 0, 4]),
-        ];
-        let (ok, refused) = purgeable(&me, "prod", records.clone());
-        assert_eq!((ok, refused.len()), (vec![records[0].clone()], 3));
-        let (ok, refused) = purgeable(&me, "staging", records);
-        assert_eq!(
-            (ok.len(), refused.len()),
-            (0, 4),
-            "a janitor of another cluster"
-        );
     }
 
     #[actix_rt::test]
