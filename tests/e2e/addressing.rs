@@ -16,8 +16,9 @@ use self::helpers::{
     PORT_LABEL,
 };
 use crate::support::docker::{Container, Spec};
-use crate::support::ecs::{CLUSTER, INSTANCE_ID, SCOPE};
+use crate::support::ecs::{CLUSTER, SCOPE};
 use crate::support::imds::Mode;
+use crate::support::imds::INSTANCE_ID;
 use crate::support::moto::Typed;
 use crate::support::wait_for_result;
 use crate::{World, CONVERGE, HOST_IP, HOST_IPV6};
@@ -179,7 +180,12 @@ fn a_stopped_task_loses_every_record_and_the_instance_target_goes_with_the_last_
 fn forbidden_instance_metadata_skips_bridge_containers_while_awsvpc_tasks_are_registered() {
     let w = World::new("imds403");
     w.imds.set_mode(Mode::Forbidden);
-    let mut agent = w.agent();
+    // Without instance metadata the operator names the host (here by its EC2 instance id, as the janitor needs).
+    let config = w.config().replace(
+        "[agent]\n",
+        &format!("[agent]\nowner_id = \"{INSTANCE_ID}\"\n"),
+    );
+    let mut agent = crate::support::agent::Agent::start(&config, w.port);
     agent.wait_ready();
     let (br, _) = bridge(&w, ("web", "web"), &["80"], &[]);
     let (_app, _pause, tid) = awsvpc(&w, "vpc", Some("10.20.30.41"), &[], &[]);

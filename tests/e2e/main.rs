@@ -26,8 +26,9 @@ use std::time::Duration;
 
 use support::agent::{free_port, Agent};
 use support::docker::{Container, Spec};
-use support::ecs::{FakeEcsAgent, Task, CLUSTER, INSTANCE_ID, SCOPE};
+use support::ecs::{FakeEcsAgent, Task, CLUSTER, SCOPE};
 use support::imds::FakeImds;
+use support::imds::INSTANCE_ID;
 use support::moto::{Moto, Rec};
 
 /// The container instance's private IPv4, as every world's fake instance metadata serves it: bridge and host
@@ -47,6 +48,8 @@ static DOCKER: RwLock<()> = RwLock::new(());
 enum DockerHold {
     Shared(RwLockReadGuard<'static, ()>),
     Alone(RwLockWriteGuard<'static, ()>),
+    /// A host beside a world that holds Docker for the test.
+    Borrowed,
 }
 
 /// One test's world: a zone in moto, a fake ECS agent, a label key, a health port.
@@ -83,6 +86,23 @@ impl World {
     pub fn alone(test: &str) -> Self {
         let hold = DockerHold::Alone(DOCKER.write().unwrap_or_else(|e| e.into_inner()));
         Self::with(test, hold)
+    }
+
+    /// Another host in this world's zone (the test keeps this world's hold on Docker): its own fake ECS agent,
+    /// instance metadata, label, health port and state directory.
+    pub fn beside(&self, host: &str) -> Self {
+        Self {
+            name: support::unique(host),
+            moto: Moto::connect(),
+            zone_id: self.zone_id.clone(),
+            zone: self.zone.clone(),
+            ecs: FakeEcsAgent::start(),
+            imds: FakeImds::start(),
+            label: format!("r53d.e2e.{}", support::unique(host)),
+            port: free_port(),
+            state: tempfile::tempdir().expect("a state directory"),
+            _docker: DockerHold::Borrowed,
+        }
     }
 
     fn with(test: &str, hold: DockerHold) -> Self {
@@ -127,8 +147,6 @@ shutdown_grace_secs = 10
 lookup_retry_delay_secs = 1
 [health]
 listen = "127.0.0.1:{port}"
-[janitor]
-enabled = false
 "#,
             label = self.label,
             ecs = self.ecs.url,

@@ -28,7 +28,7 @@ const FAMILIES: &[&str] = &[
     "r53d_records_owned",
     "r53d_last_sync_timestamp_seconds",
     "r53d_skipped_labels_total",
-    "r53d_janitor_elections_won_total",
+    "r53d_janitor_cycles_total",
     "r53d_janitor_owners_found_dead_total",
     "r53d_janitor_records_removed_total",
     "r53d_janitor_cycles_skipped_total",

@@ -73,7 +73,7 @@ fn containers_that_are_not_ecs_tasks_are_keyed_by_container_id_and_bad_labels_sk
     let set_identifier = format!(
         "r53d:{CLUSTER}@{}:{}:c-{}",
         crate::support::ecs::SCOPE,
-        crate::support::ecs::INSTANCE_ID,
+        crate::support::imds::INSTANCE_ID,
         &good.id[..32]
     );
     let expected = crate::support::moto::Rec {

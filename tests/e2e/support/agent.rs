@@ -80,6 +80,15 @@ impl Agent {
 
     /// [`Agent::start`] with extra environment variables (later ones win over the defaults set here).
     pub fn start_with_env(toml: &str, health_port: u16, env: &[(&str, &str)]) -> Self {
+        Self::spawn(&[], toml, health_port, env)
+    }
+
+    /// The janitor service (`route53-discovery janitor`) with `toml` as its config file.
+    pub fn janitor(toml: &str, health_port: u16) -> Self {
+        Self::spawn(&["janitor"], toml, health_port, &[])
+    }
+
+    fn spawn(args: &[&str], toml: &str, health_port: u16, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("agent.toml");
         std::fs::File::create(&config)
@@ -92,6 +101,7 @@ impl Agent {
             cmd.env(k, v);
         }
         let child = cmd
+            .args(args)
             .arg("--config")
             .arg(&config)
             .env("RUST_LOG", "info,route53_discovery_actors=debug")

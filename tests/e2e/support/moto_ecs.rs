@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use aws_sdk_ecs::types::ContainerInstanceStatus;
 use aws_sdk_ecs::Client;
 
 /// A client of moto's ECS (and EC2) with its own runtime.
@@ -63,8 +62,8 @@ impl MotoEcs {
             .unwrap()
     }
 
-    /// Starts an EC2 instance in moto.
-    fn run_ec2_instance(&self) -> String {
+    /// Starts an EC2 instance in moto; returns its id.
+    pub fn run_ec2_instance(&self) -> String {
         let resp = self.ec2_query(&format!(
             "Action=RunInstances&Version=2016-11-15&ImageId={AMI}&MinCount=1&MaxCount=1&InstanceType=t3.micro"
         ));
@@ -95,13 +94,17 @@ impl MotoEcs {
         id
     }
 
-    /// Terminates the EC2 instance container instance `id` was registered for (ECS still lists it).
-    pub fn terminate_ec2(&self, id: &str) {
-        let ec2_id = self.ec2.lock().unwrap()[id].clone();
+    /// The EC2 instance container instance `id` was registered for.
+    pub fn ec2_of(&self, id: &str) -> String {
+        self.ec2.lock().unwrap()[id].clone()
+    }
+
+    /// Terminates EC2 instance `ec2_id` (ECS still lists a container instance registered for it).
+    pub fn terminate_ec2(&self, ec2_id: &str) {
         let resp = self.ec2_query(&format!(
             "Action=TerminateInstances&Version=2016-11-15&InstanceId.1={ec2_id}"
         ));
-        assert!(resp.contains(&ec2_id), "TerminateInstances: {resp}");
+        assert!(resp.contains(ec2_id), "TerminateInstances: {resp}");
     }
 
     /// Deregisters a container instance (moto then forgets it: describe reports it `MISSING`).
@@ -115,18 +118,5 @@ impl MotoEcs {
         self.rt
             .block_on(req.send())
             .expect("DeregisterContainerInstance");
-    }
-
-    /// Sets a container instance to DRAINING.
-    pub fn drain(&self, cluster: &str, id: &str) {
-        let req = self
-            .client
-            .update_container_instances_state()
-            .cluster(cluster)
-            .container_instances(id)
-            .status(ContainerInstanceStatus::Draining);
-        self.rt
-            .block_on(req.send())
-            .expect("UpdateContainerInstancesState");
     }
 }

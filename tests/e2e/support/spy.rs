@@ -1,22 +1,17 @@
-//! A spying proxy in front of moto_server for the janitor tests: it forwards every request (ECS, EC2 and Route53)
-//! and counts them by operation and outcome, and it can make ECS look different from what moto holds: an instance
-//! *hidden* (left out of listings, `MISSING` in descriptions) or *disconnected* (`agentConnected: false`), which
-//! moto itself cannot express for an instance that comes back under the same id; and it can make EC2 throttle
-//! (`RequestLimitExceeded`, HTTP 503, in EC2's error format).
+//! A spying proxy in front of moto_server: it forwards every request (ECS, EC2 and Route53) and counts them by
+//! operation and outcome, and it can make EC2 throttle (`RequestLimitExceeded`, HTTP 503, in EC2's error format)
+//! and throttle every n-th page of a zone read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
 
 #[derive(Default)]
 struct State {
     upstream: String,
     /// (operation, HTTP status) → count.
     calls: Mutex<BTreeMap<(String, u16), usize>>,
-    hidden: Mutex<BTreeSet<String>>,
-    disconnected: Mutex<BTreeSet<String>>,
     ec2_failing: Mutex<bool>,
     /// Every n-th zone-read page is throttled (0: none), and how many have come.
     throttle_pages: Mutex<(usize, usize)>,
@@ -59,53 +54,12 @@ fn operation(req: &HttpRequest, body: &[u8]) -> String {
     }
 }
 
-fn id_of(arn: &Value) -> String {
-    let s = arn.as_str().unwrap_or_default();
-    s.rsplit('/').next().unwrap_or(s).to_string()
-}
-
 impl State {
     /// True when this zone-read page is to be throttled.
     fn throttle_page(&self) -> bool {
         let mut t = self.throttle_pages.lock().unwrap();
         t.1 += 1;
         t.0 != 0 && t.1.is_multiple_of(t.0)
-    }
-
-    /// Rewrites moto's ECS answers for hidden and disconnected instances.
-    fn rewrite(&self, op: &str, body: Vec<u8>) -> Vec<u8> {
-        let Ok(mut v) = serde_json::from_slice::<Value>(&body) else {
-            return body;
-        };
-        let hidden = self.hidden.lock().unwrap().clone();
-        let disconnected = self.disconnected.lock().unwrap().clone();
-        if op == "ListContainerInstances" {
-            if let Some(arns) = v["containerInstanceArns"].as_array_mut() {
-                arns.retain(|a| !hidden.contains(&id_of(a)));
-            }
-        }
-        if op == "DescribeContainerInstances" {
-            let mut gone = Vec::new();
-            if let Some(list) = v["containerInstances"].as_array_mut() {
-                list.retain(|ci| {
-                    let arn = &ci["containerInstanceArn"];
-                    let keep = !hidden.contains(&id_of(arn));
-                    if !keep {
-                        gone.push(json!({"arn": arn, "reason": "MISSING"}));
-                    }
-                    keep
-                });
-                for ci in list.iter_mut() {
-                    if disconnected.contains(&id_of(&ci["containerInstanceArn"])) {
-                        ci["agentConnected"] = json!(false);
-                    }
-                }
-            }
-            if let Some(failures) = v["failures"].as_array_mut() {
-                failures.extend(gone);
-            }
-        }
-        serde_json::to_vec(&v).unwrap_or(body)
     }
 }
 
@@ -157,17 +111,7 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>
     let Ok(Some((status, ctype, bytes))) = result else {
         return HttpResponse::BadGateway().body("");
     };
-    *state
-        .calls
-        .lock()
-        .unwrap()
-        .entry((op.clone(), status))
-        .or_insert(0) += 1;
-    let bytes = if status == 200 {
-        state.rewrite(&op, bytes)
-    } else {
-        bytes
-    };
+    *state.calls.lock().unwrap().entry((op, status)).or_insert(0) += 1;
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
         .content_type(ctype)
         .body(bytes)
@@ -212,29 +156,14 @@ impl Spy {
             .sum()
     }
 
+    /// Requests answered so far, of every operation.
+    pub fn total(&self) -> usize {
+        self.state.calls.lock().unwrap().values().sum()
+    }
+
     /// Every count, for messages: `op status → n`.
     pub fn summary(&self) -> String {
         format!("{:?}", self.state.calls.lock().unwrap())
-    }
-
-    /// Hides an instance from ECS answers (as if ECS no longer knew it), or shows it again.
-    pub fn hide(&self, id: &str, hidden: bool) {
-        let mut set = self.state.hidden.lock().unwrap();
-        if hidden {
-            set.insert(id.into());
-        } else {
-            set.remove(id);
-        }
-    }
-
-    /// Reports an instance's agent as disconnected, or connected again.
-    pub fn disconnect(&self, id: &str, disconnected: bool) {
-        let mut set = self.state.disconnected.lock().unwrap();
-        if disconnected {
-            set.insert(id.into());
-        } else {
-            set.remove(id);
-        }
     }
 
     /// Makes every EC2 request fail as throttled, or pass again.
