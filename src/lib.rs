@@ -141,6 +141,7 @@ pub fn janitor_once(settings: Settings, allow_mass_delete: bool) -> i32 {
             let p = r.purge.unwrap_or_default();
             tracing::info!(
                 owners = r.owners,
+                unjudged = r.unjudged,
                 dead = r.dead.len(),
                 removed = p.removed,
                 already_gone = p.already_gone,

@@ -1,123 +1,144 @@
-//! Fleet simulation (issue 13, item 4): 2 000 agents × 10 tasks in one process, against the strict in-memory
-//! Route53 and ECS fakes behind account-wide buckets (Route53 5/s, burst 5; ECS cluster reads 20/s, burst 100),
-//! in a zone of 20 000 own + 10 000 foreign records, on tokio's paused clock (hours of fleet time in seconds).
-//! Each design runs four scenarios in a row:
-//!
-//! * (a) every agent restarts (start-up jitter 0–10 s): Route53 requests, time until all are ready, throttled;
-//! * (b) two hours of steady state with every agent's janitor cycle (300 s ± 20 %): the second hour's requests;
-//! * (c) 50 instances die at once: time until their records are gone, live records deleted;
-//! * (d) the janitor's own instance dies: time until its records are gone;
-//! * (e) every live agent loses its state directory and starts its janitor over (as at a first deployment): time
-//!   until every agent has a standing again, and the ECS calls until then (new design only).
-//!
-//! **new**: the writer (`Route53Actor`) restarting from its journal; the janitor cycle (`janitor::cycle::run`, as
-//! `JanitorActor` runs it) resuming the standing its last run saved (written here as the fleet's last full
-//! elections left it: janitor the lowest id, the lowest 100 knowing their rank), with deputies, the holds after
-//! failed elections and the paced zone read (`zone_read_per_sec` 0.2).
-//! **today** (the design when issue 13 was filed): the launch read modelled as it was — GetHostedZone, then the
-//! whole zone collected (`api::read_zone`), any failed page starting the read over after the writer's backoff,
-//! and the agent exiting after 300 s to be restarted by ECS 10 s later; the janitor cycle with its standing
-//! forgotten before every cycle (every agent elects in full, as before) and an unpaced zone read. Both designs'
-//! writers in (b)–(d) are the journal writers (the purge and the verification did not change).
-//! Left out in both: the agents' own client-side limits (1 Route53 request/s each, never the binding limit when
-//! 2 000 agents share 5/s). A dead agent's requests never arrive. `max_owners_per_cycle` is 50 (the default 5
-//! would hold scenario (c) by the brake, as designed).
+//! Fleet simulation of the janitor service at N = 2 000 hosts: one `JanitorActor` with the default settings
+//! against a strict in-memory Route53 zone of 124 000 records of this cluster (2 000 hosts × 62) and 6 000 of others,
+//! an in-memory EC2 that knows every host running, and an in-memory ECS, behind account-wide buckets, on tokio's
+//! paused clock (hours of fleet time in seconds). It reports the janitor's start, its calls per hour in steady
+//! state, and how long the records of hosts terminated at random times live, at two zone read paces.
 //!
 //! ```text
 //! cargo bench -p route53-discovery-actors --features test-util --bench fleet
 //! ```
 
-use std::cell::Cell;
-use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use actix_rt::time::{sleep, Instant};
+use actix_rt::time::{sleep, sleep_until, Instant};
 use async_trait::async_trait;
+use rand::seq::SliceRandom;
 use rand::Rng;
-use route53_discovery_actors::core::journal::{Journal, JournalKey};
-use route53_discovery_actors::core::ownership::{InstanceId, Owner};
+use route53_discovery_actors::core::ownership::{parse, InstanceId, Owner};
 use route53_discovery_actors::core::plan::Change;
-use route53_discovery_actors::core::record::{Record, RecordSet, RecordValue};
-use route53_discovery_actors::janitor::cycle::{self, Cycle};
-use route53_discovery_actors::janitor::fake::FakeEcs;
-use route53_discovery_actors::janitor::standing::Standing;
-use route53_discovery_actors::janitor::standing_file::StandingStore;
-use route53_discovery_actors::janitor::tracker::DeadTracker;
-use route53_discovery_actors::messages::probe;
-use route53_discovery_actors::route53::api::{read_zone, DnsApi, DnsError, ListPage, ListStart};
+use route53_discovery_actors::core::record::{Record, RecordSet, RecordValue, SrvValue};
+use route53_discovery_actors::janitor::ecs::cluster_scope;
+use route53_discovery_actors::janitor::fake::{FakeEc2, FakeEcs};
+use route53_discovery_actors::janitor::{Apis, JanitorActor, JanitorConfig};
+use route53_discovery_actors::messages::probe::Probe;
+use route53_discovery_actors::metrics::Metrics;
+use route53_discovery_actors::route53::api::{DnsApi, DnsError, ListPage, ListStart};
 use route53_discovery_actors::route53::fake::FakeRoute53;
-use route53_discovery_actors::route53::journal::{JournalStore, WriterJournal};
-use route53_discovery_actors::route53::{
-    Flush, Register, Route53Actor, Route53Config, Sweep, WRITER_BACKOFF,
-};
 use route53_discovery_actors::testkit::bucket::virtual_bucket;
 
-const AGENTS: usize = 2000;
-const TASKS: usize = 10;
-const FOREIGN: usize = 10_000;
+const HOSTS: usize = 2000;
+/// Tasks per host, each with an A, an AAAA and an SRV record; the host has an A and an AAAA of its own.
+const TASKS: usize = 20;
+const PER_HOST: usize = 3 * TASKS + 2;
+/// 100 tasks a service name: Route53's limit of weighted records per name and type.
+const SERVICES: usize = HOSTS * TASKS / 100;
+/// Another tool's records, and records of another cluster of the same account (never judged).
+const FOREIGN: usize = 4000;
+const OTHER_CLUSTER: usize = 2000;
 const ZONE: &str = "Z1";
 const ZONE_NAME: &str = "fleet.example.com.";
-const SCOPE: &str = "us-east-1.123456789012";
-const JITTER: Duration = Duration::from_secs(10);
+const CLUSTER: &str = "prod";
+const REGION: &str = "us-east-1";
+const ACCOUNT: &str = "123456789012";
+/// The defaults of `janitor.*`, and the binary's first cycle within 10 s of the start.
 const INTERVAL: Duration = Duration::from_secs(300);
 const GRACE: Duration = Duration::from_secs(600);
-const LATENCY: Duration = Duration::from_millis(30);
-const PACE: Duration = Duration::from_secs(5);
-const DEAD: std::ops::Range<usize> = 1000..1050;
+const MAX_OWNERS: usize = 5;
+const FIRST_WITHIN: Duration = Duration::from_secs(10);
+const STEADY: Duration = Duration::from_secs(3 * 3600);
+const DEATHS: usize = 20;
+/// Hosts dying in one wave, each at a random time within `WAVE`; the next wave starts once their records are gone.
+const AT_ONCE: usize = 3;
+const WAVE: Duration = Duration::from_secs(2400);
+/// EC2 stops listing a terminated instance about an hour later ("no such instance": dead too).
+const FORGOTTEN: Duration = Duration::from_secs(3600);
+const CAP: Duration = Duration::from_secs(6 * 3600);
 
-fn id(agent: usize) -> String {
-    format!("{:032x}", agent + 1)
-}
-
-fn owner(agent: usize) -> Owner {
-    Owner::scoped("prod", &id(agent), SCOPE).unwrap()
-}
-
-fn record(agent: usize, task: usize) -> Record {
-    let n = agent * TASKS + task;
-    Record::new(
-        format!("svc{}.{ZONE_NAME}", n % 200), // 100 tasks a name: Route53's weighted limit
-        owner(agent).set_identifier(&InstanceId::Task(format!("{n:032x}"))),
-        RecordValue::A(Ipv4Addr::from(0x0a00_0000 + n as u32)),
-        60,
-        1,
+fn instance(h: usize) -> String {
+    format!(
+        "i-{:017x}",
+        (h as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     )
 }
 
-/// Route53 as one agent's host reaches it: counted, and silent once the host is dead.
-struct Host {
-    zone: Rc<FakeRoute53>,
-    alive: Cell<bool>,
-    requests: Rc<Cell<usize>>,
+fn rec(name: &str, id: &str, value: RecordValue) -> RecordSet {
+    RecordSet::from_record(&Record::new(name.into(), id.into(), value, 60, 1))
 }
 
-impl Host {
-    fn reach(&self) -> Result<(), DnsError> {
-        match self.alive.get() {
-            true => {
-                self.requests.set(self.requests.get() + 1);
-                Ok(())
-            }
-            false => Err(DnsError::Transient("the host is gone".into())),
-        }
+/// Host `h`'s records in `cluster`: its own A and AAAA, and each task's A, AAAA and SRV (pointing at the host's).
+fn records(h: usize, cluster: &str) -> Vec<RecordSet> {
+    let owner = Owner::scoped(cluster, &instance(h), &format!("{REGION}.{ACCOUNT}")).unwrap();
+    let host = format!("{}.hosts.{ZONE_NAME}", instance(h));
+    let id = owner.set_identifier(&InstanceId::Host);
+    let v6 = |n: usize| RecordValue::Aaaa(Ipv6Addr::from((0x2600u128 << 112) + n as u128));
+    let mut out = vec![
+        rec(
+            &host,
+            &id,
+            RecordValue::A(Ipv4Addr::from(0x0a10_0000 + h as u32)),
+        ),
+        rec(&host, &id, v6(h << 20)),
+    ];
+    for t in 0..TASKS {
+        let n = h * TASKS + t;
+        let id = owner.set_identifier(&InstanceId::Task(format!("{n:032x}")));
+        let svc = format!("svc{}.{cluster}.{ZONE_NAME}", n % SERVICES);
+        let srv_name = format!("_svc{}._tcp.{cluster}.{ZONE_NAME}", n % SERVICES);
+        let srv = SrvValue {
+            priority: 1,
+            weight: 1,
+            port: 32768 + t as u16,
+            target: host.clone(),
+        };
+        out.extend([
+            rec(
+                &svc,
+                &id,
+                RecordValue::A(Ipv4Addr::from(0x0a00_0000 + n as u32)),
+            ),
+            rec(&svc, &id, v6(n)),
+            rec(&srv_name, &id, RecordValue::Srv(srv)),
+        ]);
     }
+    out
+}
+
+/// Route53 as the janitor reaches it: every request counted, the start of each zone read and each deleted record
+/// timed.
+#[derive(Default)]
+struct Meter {
+    zone: Rc<FakeRoute53>,
+    lists: Cell<usize>,
+    changes: Cell<usize>,
+    lookups: Cell<usize>,
+    reads: RefCell<Vec<Instant>>,
+    /// Owner → (records deleted, when the last went).
+    deleted: RefCell<BTreeMap<String, (usize, Instant)>>,
 }
 
 #[async_trait(?Send)]
-impl DnsApi for Host {
+impl DnsApi for Meter {
     async fn zone_name(&self, zone_id: &str) -> Result<String, DnsError> {
-        self.reach()?;
-        sleep(LATENCY).await;
+        self.lookups.set(self.lookups.get() + 1);
         self.zone.zone_name(zone_id).await
     }
 
     async fn change(&self, zone_id: &str, changes: &[Change]) -> Result<(), DnsError> {
-        self.reach()?;
-        self.zone.change(zone_id, changes).await
+        self.changes.set(self.changes.get() + 1);
+        self.zone.change(zone_id, changes).await?;
+        let mut deleted = self.deleted.borrow_mut();
+        for c in changes.iter().filter(|c| matches!(c, Change::Delete(_))) {
+            let owner = parse(&c.record().key.set_identifier).map_or("?", |p| p.owner);
+            let e = deleted.entry(owner.into()).or_insert((0, Instant::now()));
+            *e = (e.0 + 1, Instant::now());
+        }
+        Ok(())
     }
 
     async fn list(
@@ -126,398 +147,252 @@ impl DnsApi for Host {
         start: Option<&ListStart>,
         max: i32,
     ) -> Result<ListPage, DnsError> {
-        self.reach()?;
+        self.lists.set(self.lists.get() + 1);
+        if start.is_none() {
+            self.reads.borrow_mut().push(Instant::now());
+        }
         self.zone.list(zone_id, start, max).await
+    }
+}
+
+/// Requests so far: Route53 list pages, changes and zone lookups, EC2 `DescribeInstances`, ECS.
+#[derive(Clone, Copy)]
+struct Calls([usize; 5]);
+
+impl std::ops::Sub for Calls {
+    type Output = Calls;
+    fn sub(self, o: Calls) -> Calls {
+        Calls(std::array::from_fn(|i| self.0[i] - o.0[i]))
     }
 }
 
 struct World {
     zone: Rc<FakeRoute53>,
-    ecs: Rc<FakeEcs>,
-    requests: Rc<Cell<usize>>,
-    hosts: Vec<Rc<Host>>,
-    writers: Vec<Addr<Route53Actor>>,
-    stopped: Vec<Rc<Cell<bool>>>,
-    dir: tempfile::TempDir,
-}
-
-fn world() -> World {
-    let zone = Rc::new(FakeRoute53::new(ZONE, ZONE_NAME).with_latency(LATENCY));
-    for i in 0..FOREIGN {
-        zone.insert(RecordSet {
-            name: format!("ext{}.{ZONE_NAME}", i / 50),
-            record_type: "A".into(),
-            set_identifier: Some(format!("external-dns-{i}")),
-            weight: Some(1),
-            ttl: Some(60),
-            values: vec![Ipv4Addr::from(0x0b00_0000 + i as u32).to_string()],
-            has_extras: false,
-        });
-    }
-    let ecs = Rc::new(FakeEcs::new("prod", 100));
-    let dir = tempfile::tempdir().unwrap();
-    for a in 0..AGENTS {
-        (0..TASKS).for_each(|t| zone.insert(RecordSet::from_record(&record(a, t))));
-        ecs.register_candidate(&id(a), ZONE);
-        let store = JournalStore::open(&dir.path().join(id(a)), ZONE).unwrap();
-        store.save(&journal(a)).unwrap();
-    }
-    // The standings the fleet's last full elections left (each described the lowest 100 ids: the janitor's).
-    for a in 0..AGENTS {
-        let store = StandingStore::open(&dir.path().join(id(a)), ZONE, "prod", &id(a)).unwrap();
-        let rank = (a < 100).then_some(a);
-        let mut s = Standing::after_election(Some(id(0)), rank, true, AGENTS);
-        s.candidate = true;
-        store.save(&s);
-    }
-    let requests = Rc::new(Cell::new(0));
-    let hosts = (0..AGENTS)
-        .map(|_| {
-            Rc::new(Host {
-                zone: zone.clone(),
-                alive: Cell::new(true),
-                requests: requests.clone(),
-            })
-        })
-        .collect();
-    zone.set_account_bucket(virtual_bucket(5.0, 5));
-    ecs.set_account_bucket(virtual_bucket(20.0, 100));
-    World {
-        zone,
-        ecs,
-        requests,
-        hosts,
-        writers: Vec::new(),
-        stopped: (0..AGENTS).map(|_| Rc::new(Cell::new(false))).collect(),
-        dir,
-    }
-}
-
-fn journal(a: usize) -> Journal {
-    Journal {
-        key: JournalKey::of(ZONE, &owner(a)),
-        zone_name: ZONE_NAME.into(),
-        cluster_owners: AGENTS,
-        records: (0..TASKS).map(|t| record(a, t)).collect(),
-        unsure: BTreeSet::new(),
-    }
+    dns: Rc<Meter>,
+    ec2: Rc<FakeEc2>,
+    ecs: FakeEcs,
 }
 
 impl World {
-    fn writer(&self, a: usize, journal: bool) -> Addr<Route53Actor> {
-        let store = JournalStore::open(&self.dir.path().join(id(a)), ZONE).unwrap();
-        let loaded = journal.then(|| store.load(ZONE, &owner(a))).flatten();
-        let kept = WriterJournal::new(store, ZONE, ZONE_NAME, &owner(a));
-        let config = Route53Config {
-            verify_interval: Some(INTERVAL),
-            ..Route53Config::quiet(ZONE)
-        };
-        let (reporter, _) = probe::reporter();
-        Route53Actor::new(
-            self.hosts[a].clone(),
-            config,
-            owner(a),
-            reporter,
-            Arc::default(),
-            Arc::default(),
-        )
-        .with_journal(kept, loaded)
-        .start()
+    fn new() -> Self {
+        let zone = Rc::new(FakeRoute53::new(ZONE, ZONE_NAME));
+        let ec2 = Rc::new(FakeEc2::new(100));
+        for h in 0..HOSTS {
+            records(h, CLUSTER).into_iter().for_each(|r| zone.insert(r));
+            ec2.set(&instance(h), Some("running"));
+        }
+        for i in 0..FOREIGN {
+            let ip = RecordValue::A(Ipv4Addr::from(0x0b00_0000 + i as u32));
+            zone.insert(rec(
+                &format!("ext{}.{ZONE_NAME}", i / 50),
+                &format!("external-dns-{i}"),
+                ip,
+            ));
+        }
+        // Hosts of another cluster, unknown to this EC2: judged, they would look dead.
+        let staging = (0..).flat_map(|h| records(HOSTS + h, "staging"));
+        staging.take(OTHER_CLUSTER).for_each(|r| zone.insert(r));
+        zone.set_account_bucket(virtual_bucket(5.0, 5));
+        ec2.set_account_bucket(virtual_bucket(20.0, 100));
+        let ecs = FakeEcs::default();
+        ecs.create_cluster(CLUSTER, REGION, ACCOUNT);
+        let dns = Rc::new(Meter {
+            zone: zone.clone(),
+            ..Meter::default()
+        });
+        Self {
+            zone,
+            dns,
+            ec2,
+            ecs,
+        }
     }
 
-    /// The launch sync of agent `a`'s writer: its ten running tasks registered, then the sweep.
-    async fn sync(w: &Addr<Route53Actor>, a: usize) {
-        let mut keep = BTreeSet::new();
-        for t in 0..TASKS {
-            let r = record(a, t);
-            keep.insert(r.key.set_identifier.clone());
-            w.do_send(Register {
-                container_id: format!("{a}-{t}"),
-                records: vec![r],
+    fn calls(&self) -> Calls {
+        let d = &self.dns;
+        Calls([
+            d.lists.get(),
+            d.changes.get(),
+            d.lookups.get(),
+            self.ec2.calls(),
+            self.ecs.calls(),
+        ])
+    }
+}
+
+fn mins(d: Duration) -> String {
+    format!("{:.1} min", d.as_secs_f64() / 60.0)
+}
+
+/// (c): `DEATHS` hosts terminated in waves of `AT_ONCE`, each at a random time of its wave; the lifetime of each
+/// one's records (termination → its last record deleted), the records deleted of anyone else, and the calls.
+async fn deaths(w: &World) -> (Vec<Duration>, usize, Calls) {
+    let before = w.calls();
+    let mut hosts: Vec<usize> = (0..HOSTS).collect();
+    hosts.shuffle(&mut rand::thread_rng());
+    let died: Rc<RefCell<BTreeMap<String, Instant>>> = Rc::default();
+    let mut lifetimes = Vec::new();
+    for wave in hosts[..DEATHS].chunks(AT_ONCE) {
+        let start = Instant::now();
+        for &h in wave {
+            let (ec2, died) = (w.ec2.clone(), died.clone());
+            let at = start + WAVE.mul_f64(rand::thread_rng().gen_range(0.0..1.0));
+            actix_rt::spawn(async move {
+                sleep_until(at).await;
+                ec2.set(&instance(h), Some("terminated"));
+                died.borrow_mut().insert(instance(h), at);
+                sleep(FORGOTTEN).await;
+                ec2.set(&instance(h), None);
             });
         }
-        w.send(Sweep { keep }).await.unwrap();
-        w.send(Flush).await.unwrap();
-    }
-
-    fn standing_store(&self, a: usize) -> StandingStore {
-        StandingStore::open(&self.dir.path().join(id(a)), ZONE, "prod", &id(a)).unwrap()
-    }
-
-    fn own_left(&self, agents: impl Iterator<Item = usize>) -> usize {
-        let ids: BTreeSet<String> = agents
-            .flat_map(|a| (0..TASKS).map(move |t| record(a, t).key.set_identifier))
-            .collect();
-        let sets = self.zone.sets();
-        sets.iter()
-            .filter(|s| s.set_identifier.as_ref().is_some_and(|i| ids.contains(i)))
-            .count()
-    }
-}
-
-/// The launch before issue 13, as a model (see the header): requests until ready, or `None` at `cap`.
-async fn today_launch(host: Rc<Host>, cap: Instant) -> Option<Instant> {
-    let mut rng = rand::thread_rng();
-    loop {
-        let started = Instant::now();
-        let mut delay = WRITER_BACKOFF.0;
-        while started.elapsed() < Duration::from_secs(300) {
-            if Instant::now() > cap {
-                return None;
-            }
-            let read = match host.zone_name(ZONE).await {
-                Ok(_) => read_zone(&*host, ZONE).await.map(|_| ()),
-                Err(e) => Err(e),
-            };
-            if read.is_ok() {
-                return Some(Instant::now());
-            }
-            sleep(delay.mul_f64(rng.gen_range(0.0..1.0))).await;
-            delay = (delay * 2).min(WRITER_BACKOFF.1);
-        }
-        sleep(Duration::from_secs(10) + JITTER.mul_f64(rng.gen_range(0.0..1.0))).await;
-    }
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Design {
-    Today,
-    New,
-}
-
-/// (a): requests, seconds until all ready (None: not all within the cap), throttled, agents ready.
-async fn restart(w: &mut World, design: Design) -> (usize, Option<f64>, usize, usize) {
-    let (r0, t0, start) = (w.requests.get(), w.zone.throttled(), Instant::now());
-    let cap = start + Duration::from_secs(4 * 3600);
-    let mut runs = Vec::new();
-    for a in 0..AGENTS {
-        let jitter = JITTER.mul_f64(rand::thread_rng().gen_range(0.0..1.0));
-        let host = w.hosts[a].clone();
-        let writer = (design == Design::New).then(|| w.writer(a, true));
-        w.writers.extend(writer.clone());
-        runs.push(actix_rt::spawn(async move {
-            sleep(jitter).await;
-            match writer {
-                None => today_launch(host, cap).await,
-                Some(wr) => {
-                    World::sync(&wr, a).await;
-                    Some(Instant::now())
-                }
-            }
-        }));
-    }
-    let done: Vec<Option<Instant>> = futures::future::join_all(runs)
-        .await
-        .into_iter()
-        .map(|r| r.unwrap())
-        .collect();
-    let ready = done.iter().flatten().count();
-    let last = (ready == AGENTS).then(|| {
-        done.iter()
-            .flatten()
-            .max()
-            .unwrap()
-            .duration_since(start)
-            .as_secs_f64()
-    });
-    let out = (w.requests.get() - r0, last, w.zone.throttled() - t0, ready);
-    // (b)–(d) need every agent's writer (the same in both designs); today's are started here, uncounted.
-    if design == Design::Today {
-        for a in 0..AGENTS {
-            let wr = w.writer(a, true);
-            World::sync(&wr, a).await;
-            w.writers.push(wr);
-        }
-    }
-    out
-}
-
-/// Starts the janitor loops of `agents` (the cycle as `JanitorActor` runs it), resuming the standings saved in
-/// the state directories when `resume`; returns their cycles.
-fn janitors(
-    w: &World,
-    design: Design,
-    writers: &[Addr<Route53Actor>],
-    agents: &[usize],
-    resume: bool,
-) -> Vec<Rc<Cycle>> {
-    let mut cycles = Vec::new();
-    for &a in agents {
-        let writer = &writers[a];
-        let store = resume.then(|| w.standing_store(a));
-        let standing = store.as_ref().and_then(StandingStore::load);
-        let c = Rc::new(Cycle {
-            ecs: w.ecs.clone(),
-            ec2: w.ecs.clone(),
-            dns: w.hosts[a].clone(),
-            cluster: "prod".into(),
-            scope: Some(SCOPE.into()),
-            zone_id: ZONE.into(),
-            me: id(a),
-            health: Arc::default(),
-            max_owners: 50,
-            zone_pace: if design == Design::New {
-                PACE
-            } else {
-                Duration::ZERO
-            },
-            announced: Cell::new(true),
-            standing: std::cell::RefCell::new(standing),
-            store,
-            held: Default::default(),
-        });
-        cycles.push(c.clone());
-        let weak = writer.clone().recipient().downgrade();
-        let stopped = w.stopped[a].clone();
-        actix_rt::spawn(async move {
-            let mut tracker = DeadTracker::new(GRACE, INTERVAL * 2 + Duration::from_secs(30));
-            sleep(INTERVAL.mul_f64(rand::thread_rng().gen_range(0.0..1.0))).await;
-            while !stopped.get() {
-                if design == Design::Today {
-                    // Before issue 13: no standing and no holds (every cycle a full election).
-                    c.standing.replace(None);
-                    c.held.set((0, 0));
-                }
-                tracker = cycle::run(c.clone(), tracker, weak.clone()).await.0;
-                sleep(INTERVAL.mul_f64(rand::thread_rng().gen_range(0.8..1.2))).await;
-            }
-        });
-    }
-    cycles
-}
-
-fn ecs_calls(w: &World) -> usize {
-    let (l, d) = w.ecs.calls();
-    l + d
-}
-
-/// Kills `agents`' hosts; the seconds until their records are all gone (None: not within `cap`).
-async fn kill(w: &World, agents: std::ops::Range<usize>, cap: Duration) -> Option<f64> {
-    for a in agents.clone() {
-        w.hosts[a].alive.set(false);
-        w.stopped[a].set(true);
-        w.ecs.set(&id(a), "ACTIVE", false);
-        w.ecs.set_ec2(&id(a), Some("terminated"));
-    }
-    let start = Instant::now();
-    while start.elapsed() < cap {
-        sleep(Duration::from_secs(10)).await;
-        if w.own_left(agents.clone()) == 0 {
-            return Some(start.elapsed().as_secs_f64());
-        }
-    }
-    None
-}
-
-fn secs(t: Option<f64>) -> String {
-    t.map_or("not within the cap".into(), |t| format!("{t:.0} s"))
-}
-
-async fn run(design: Design) -> Vec<String> {
-    tokio::time::pause();
-    let mut w = world();
-    let (requests, all_ready, throttled, ready) = restart(&mut w, design).await;
-    let writers = w.writers.clone();
-    let all: Vec<usize> = (0..AGENTS).collect();
-    janitors(&w, design, &writers, &all, design == Design::New);
-    sleep(Duration::from_secs(3600)).await;
-    let (e0, et0, r0, rt0) = (
-        ecs_calls(&w),
-        w.ecs.throttled(),
-        w.requests.get(),
-        w.zone.throttled(),
-    );
-    sleep(Duration::from_secs(3600)).await;
-    let ecs_h = ecs_calls(&w) - e0;
-    let ecs_throttled = w.ecs.throttled() - et0;
-    let r53_h = w.requests.get() - r0;
-    let r53_throttled = w.zone.throttled() - rt0;
-    let cap = Duration::from_secs(3 * 3600);
-    let c = kill(&w, DEAD, cap).await;
-    let d = kill(&w, 0..1, cap).await;
-    let live_after = w.own_left((1..AGENTS).filter(|a| !DEAD.contains(a)));
-    let expected = (AGENTS - DEAD.len() - 1) * TASKS;
-    let e = cold_start(&w, design, &writers).await;
-    vec![
-        format!("{requests} ({:.1}/agent)", requests as f64 / AGENTS as f64),
-        match all_ready {
-            Some(t) => format!("{t:.0} s"),
-            None => format!("{ready} of {AGENTS} after 4 h"),
-        },
-        throttled.to_string(),
-        format!(
-            "{ecs_h} ({:.2}/s), {ecs_throttled} throttled",
-            ecs_h as f64 / 3600.0
-        ),
-        format!(
-            "{r53_h} ({:.1} % of 5/s), {r53_throttled} throttled",
-            r53_h as f64 / 3600.0 / 5.0 * 100.0
-        ),
-        secs(c),
-        format!("{}", expected.saturating_sub(live_after)),
-        secs(d),
-        e,
-    ]
-}
-
-/// (e): every live agent loses its state directory and starts over (a first deployment of the daemon on the
-/// whole cluster): the time until every agent has a standing again, and the ECS calls until then.
-async fn cold_start(w: &World, design: Design, writers: &[Addr<Route53Actor>]) -> String {
-    if design == Design::Today {
-        return "never: it keeps no standing (every cycle is (b))".into();
-    }
-    for s in &w.stopped {
-        s.set(true);
-    }
-    // Every loop has ended once a longest sleep has passed.
-    sleep(INTERVAL * 2).await;
-    let live: Vec<usize> = (1..AGENTS).filter(|a| !DEAD.contains(a)).collect();
-    for &a in &live {
-        w.stopped[a].set(false);
-    }
-    let (e0, t0, start) = (ecs_calls(w), w.ecs.throttled(), Instant::now());
-    let cycles = janitors(w, design, writers, &live, false);
-    let cap = Duration::from_secs(6 * 3600);
-    while start.elapsed() < cap {
-        sleep(Duration::from_secs(10)).await;
-        if cycles.iter().all(|c| c.standing.borrow().is_some()) {
-            let (calls, throttled) = (ecs_calls(w) - e0, w.ecs.throttled() - t0);
-            return format!(
-                "{}: {calls} ECS calls, {throttled} throttled",
-                secs(Some(start.elapsed().as_secs_f64()))
+        let gone = |h: &usize| {
+            let deleted = w.dns.deleted.borrow();
+            deleted
+                .get(&instance(*h))
+                .filter(|d| d.0 == PER_HOST)
+                .map(|d| d.1)
+        };
+        while wave.iter().any(|h| gone(h).is_none()) {
+            assert!(
+                start.elapsed() < CAP,
+                "a dead host's records outlived {CAP:?}"
             );
+            sleep(Duration::from_secs(10)).await;
         }
+        lifetimes.extend(
+            wave.iter()
+                .map(|h| gone(h).unwrap() - died.borrow()[&instance(*h)]),
+        );
+        sleep(INTERVAL.mul_f64(rand::thread_rng().gen_range(0.0..2.0))).await;
     }
-    let without = cycles
-        .iter()
-        .filter(|c| c.standing.borrow().is_none())
-        .count();
-    format!("{without} of {} without a standing after 6 h", live.len())
+    let (died, deleted) = (died.borrow(), w.dns.deleted.borrow());
+    let others = deleted.iter().filter(|(o, _)| !died.contains_key(*o));
+    (
+        lifetimes,
+        others.map(|(_, d)| d.0).sum(),
+        w.calls() - before,
+    )
+}
+
+/// One janitor's run at `per_sec` pages a second: the table's column.
+async fn run(per_sec: f64) -> Vec<String> {
+    tokio::time::pause();
+    let w = World::new();
+    let (t0, total) = (Instant::now(), w.zone.set_count());
+    // The start of `route53-discovery janitor`: the cluster's scope from ECS, the zone's name from Route53.
+    let scope = cluster_scope(&w.ecs, CLUSTER).await.unwrap();
+    w.dns.zone_name(ZONE).await.unwrap();
+    let started = w.calls();
+    let config = JanitorConfig {
+        cluster: CLUSTER.into(),
+        scope,
+        zone_id: ZONE.into(),
+        interval: INTERVAL,
+        first_within: FIRST_WITHIN,
+        grace: GRACE,
+        max_owners_per_cycle: MAX_OWNERS,
+        zone_pace: Duration::from_secs_f64(1.0 / per_sec),
+    };
+    let stats = Metrics::default().janitor.clone();
+    let apis = Apis {
+        ec2: w.ec2.clone(),
+        dns: w.dns.clone(),
+    };
+    let reporter = Probe::default().reporter();
+    let _janitor = JanitorActor::new(config, apis, stats.clone(), Arc::default(), reporter).start();
+    // (a) the first cycle.
+    while stats.cycles.get() == 0 {
+        sleep(Duration::from_secs(1)).await;
+    }
+    let (read_at, judged_at, pages) = (
+        w.dns.reads.borrow()[0] - t0,
+        t0.elapsed(),
+        w.dns.lists.get(),
+    );
+    // (b) steady state.
+    let (c0, reads0) = (w.calls(), w.dns.reads.borrow().len());
+    sleep(STEADY).await;
+    let [lists, changes, lookups, ec2, ecs] = (w.calls() - c0).0;
+    let reads = w.dns.reads.borrow()[reads0..].to_vec();
+    let period = (reads[reads.len() - 1] - reads[0]) / (reads.len() as u32 - 1);
+    let per_h = |n: usize| n as f64 * 3600.0 / STEADY.as_secs_f64();
+    let share = per_h(lists + changes + lookups) / 3600.0 / 5.0 * 100.0;
+    // (c) deaths.
+    let (mut life, others, c) = deaths(&w).await;
+    life.sort();
+    let (left, median) = (w.zone.set_count(), life[life.len() / 2]);
+    vec![
+        format!(
+            "{} DescribeClusters, {} GetHostedZone",
+            started.0[4], started.0[2]
+        ),
+        "0 (they run no janitor)".into(),
+        format!(
+            "read from {:.0} s, judged at {:.0} s ({pages} pages)",
+            read_at.as_secs_f64(),
+            judged_at.as_secs_f64()
+        ),
+        format!(
+            "{} (read {} + interval ±20 %)",
+            mins(period),
+            mins(Duration::from_secs_f64((pages - 1) as f64 / per_sec))
+        ),
+        format!(
+            "{:.0} list pages + {:.0} changes",
+            per_h(lists),
+            per_h(changes)
+        ),
+        format!(
+            "{share:.1} % ({:.0} % while reading)",
+            per_sec / 5.0 * 100.0
+        ),
+        format!("{:.1}", per_h(ec2)),
+        ecs.to_string(),
+        format!(
+            "{} / {} / {}",
+            mins(life[0]),
+            mins(median),
+            mins(life[life.len() - 1])
+        ),
+        format!(
+            "{} change requests, {} list pages, {} EC2 calls",
+            c.0[1], c.0[0], c.0[3]
+        ),
+        format!(
+            "{} / {others}; {left} of {total} left",
+            total - left - others
+        ),
+        format!("{} Route53, {} EC2", w.zone.throttled(), w.ec2.throttled()),
+    ]
 }
 
 fn main() {
     let rows = [
-        "(a) Route53 requests",
-        "(a) all ready after",
-        "(a) throttled answers",
-        "(b) ECS calls in an hour",
-        "(b) Route53 requests in an hour",
-        "(c) 50 dead: records gone after",
-        "(c)+(d) live records deleted",
-        "(d) janitor dead: records gone after",
-        "(e) state lost: all agents know the janitor after",
+        "(a) janitor start",
+        "(a) agents' ECS and EC2 calls for clean-up",
+        "(a) first cycle (starts within 10 s)",
+        "(b) cycle, start to start (mean)",
+        "(b) Route53 requests per hour",
+        "(b) Route53 share of 5/s (averaged over 3 h)",
+        "(b) EC2 DescribeInstances per hour",
+        "(b) ECS calls in 3 h",
+        "(c) dead host's records gone after: min / median / max",
+        "(c) cost of the deaths phase",
+        "(c) records deleted of dead hosts / of anyone else",
+        "throttled answers, whole run",
     ];
     let mut cols = Vec::new();
-    for design in [Design::Today, Design::New] {
-        let started = std::time::Instant::now();
-        cols.push(actix_rt::System::new().block_on(run(design)));
-        eprintln!("  simulated in {:.0} s", started.elapsed().as_secs_f64());
+    for per_sec in [0.2, 1.0] {
+        let wall = std::time::Instant::now();
+        cols.push(actix_rt::System::new().block_on(run(per_sec)));
+        eprintln!(
+            "  zone_read_per_sec {per_sec}: simulated in {:.0} s",
+            wall.elapsed().as_secs_f64()
+        );
     }
-    println!(
-        "Fleet of {AGENTS} agents × {TASKS} tasks, zone of {} own + {FOREIGN} foreign records\n",
-        AGENTS * TASKS
-    );
-    println!("| scenario | today | new |\n|---|---|---|");
+    let (own, other) = (HOSTS * PER_HOST, FOREIGN + OTHER_CLUSTER);
+    println!("Janitor service, {HOSTS} hosts × {PER_HOST} records = {own} + {other} others'; {DEATHS} hosts terminated, ≤ {AT_ONCE} at once\n");
+    println!("| | zone_read_per_sec 0.2 (default) | 1.0 |\n|---|---|---|");
     for (i, row) in rows.iter().enumerate() {
         println!("| {row} | {} | {} |", cols[0][i], cols[1][i]);
     }

@@ -1,6 +1,6 @@
 //! Files in `agent.state_dir` replaced atomically: a temporary file in the same directory, flushed to disk, renamed
 //! over the old one, then the directory flushed. A reader finds the old file or the new one, never a torn one, even
-//! when the agent is SIGKILLed mid-write. Used by the writer's journal and the janitor's standing.
+//! when the agent is SIGKILLed mid-write. Used by the writer's journal.
 
 use std::fs;
 use std::io::{self, Write};

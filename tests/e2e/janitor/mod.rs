@@ -69,7 +69,9 @@ impl Fleet {
     fn rec_in(&self, cluster: &str, scope: Option<&str>, owner: &str, n: u8) -> Rec {
         let tag = scope.map_or(cluster.to_string(), |s| format!("{cluster}@{s}"));
         Rec {
-            name: self.w.name_of(if n.is_multiple_of(2) { "web" } else { "api" }),
+            name: self
+                .w
+                .name_of(if n.is_multiple_of(2) { "web" } else { "api" }),
             set_identifier: format!("r53d:{tag}:{owner}:t-{:032x}", u128::from(n)),
             weight: 1,
             ttl: 60,
