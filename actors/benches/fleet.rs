@@ -9,7 +9,7 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -226,8 +226,8 @@ fn mins(d: Duration) -> String {
 
 /// (c): `DEATHS` hosts terminated in waves of `AT_ONCE`, each at a random time of its wave; the lifetime of each
 /// one's records (termination → its last record deleted), the records deleted of anyone else, and the calls.
-async fn deaths(w: &World) -> (Vec<Duration>, usize, Calls) {
-    let before = w.calls();
+async fn deaths(w: &World) -> (Vec<Duration>, usize, Calls, Duration) {
+    let (before, t) = (w.calls(), Instant::now());
     let mut hosts: Vec<usize> = (0..HOSTS).collect();
     hosts.shuffle(&mut rand::thread_rng());
     let died: Rc<RefCell<BTreeMap<String, Instant>>> = Rc::default();
@@ -267,11 +267,8 @@ async fn deaths(w: &World) -> (Vec<Duration>, usize, Calls) {
     }
     let (died, deleted) = (died.borrow(), w.dns.deleted.borrow());
     let others = deleted.iter().filter(|(o, _)| !died.contains_key(*o));
-    (
-        lifetimes,
-        others.map(|(_, d)| d.0).sum(),
-        w.calls() - before,
-    )
+    let others = others.map(|(_, d)| d.0).sum();
+    (lifetimes, others, w.calls() - before, t.elapsed())
 }
 
 /// One janitor's run at `per_sec` pages a second: the table's column.
@@ -318,7 +315,7 @@ async fn run(per_sec: f64) -> Vec<String> {
     let per_h = |n: usize| n as f64 * 3600.0 / STEADY.as_secs_f64();
     let share = per_h(lists + changes + lookups) / 3600.0 / 5.0 * 100.0;
     // (c) deaths.
-    let (mut life, others, c) = deaths(&w).await;
+    let (mut life, others, c, took) = deaths(&w).await;
     life.sort();
     let (left, median) = (w.zone.set_count(), life[life.len() / 2]);
     vec![
@@ -355,8 +352,11 @@ async fn run(per_sec: f64) -> Vec<String> {
             mins(life[life.len() - 1])
         ),
         format!(
-            "{} change requests, {} list pages, {} EC2 calls",
-            c.0[1], c.0[0], c.0[3]
+            "{:.1} h: {} change requests, {} list pages, {} EC2 calls",
+            took.as_secs_f64() / 3600.0,
+            c.0[1],
+            c.0[0],
+            c.0[3]
         ),
         format!(
             "{} / {others}; {left} of {total} left",
@@ -377,7 +377,7 @@ fn main() {
         "(b) EC2 DescribeInstances per hour",
         "(b) ECS calls in 3 h",
         "(c) dead host's records gone after: min / median / max",
-        "(c) cost of the deaths phase",
+        "(c) the deaths phase: length, calls",
         "(c) records deleted of dead hosts / of anyone else",
         "throttled answers, whole run",
     ];

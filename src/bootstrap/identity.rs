@@ -20,7 +20,9 @@ pub(super) async fn identity(settings: &Settings, budget: Duration) -> Result<Ow
     let mut cluster = settings.agent.cluster.clone();
     // `<region>.<account>` of the container instance, from the ECS agent; none when it is not asked.
     let mut scope = None;
-    if configured.is_none() || cluster.is_none() {
+    let ask =
+        cluster.is_none() || (configured.is_none() && settings.ecs.introspection_url.is_some());
+    if ask {
         let meta = registration(settings, budget, configured.is_some()).await?;
         cluster = cluster.or(Some(meta.cluster));
         scope = meta.scope;
@@ -49,8 +51,7 @@ async fn registration(
     budget: Duration,
     any: bool,
 ) -> Result<AgentMetadata, String> {
-    let ic = introspection(settings)
-        .ok_or("agent.owner_id and agent.cluster are needed without an ECS agent")?;
+    let ic = introspection(settings).ok_or("agent.cluster is needed without an ECS agent")?;
     let start = Instant::now();
     loop {
         match agent_metadata(&ic).await {

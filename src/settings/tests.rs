@@ -70,13 +70,21 @@ fn route53_mode_needs_a_zone_id_and_dry_run_needs_a_zone_name() {
 }
 
 #[test]
-fn no_ecs_agent_means_owner_and_cluster_are_required() {
+fn no_ecs_agent_means_the_cluster_is_required_and_the_owner_comes_from_instance_metadata() {
     let err = from_toml(&format!("{MINIMAL}[ecs]\nintrospection_url = \"\"\n"))
         .unwrap_err()
         .0;
-    assert!(
-        err[0].contains("agent.owner_id and agent.cluster"),
-        "{err:?}"
+    assert_eq!(
+        err,
+        ["agent.cluster: required when ecs.introspection_url is \"\" (no ECS agent to ask)"]
+    );
+    let s = from_toml(&format!(
+        "{MINIMAL}[ecs]\nintrospection_url = \"\"\n[agent]\ncluster = \"prod\"\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        (s.agent.cluster.as_deref(), s.agent.owner_id),
+        (Some("prod"), None)
     );
 }
 

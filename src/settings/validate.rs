@@ -141,8 +141,11 @@ pub fn validate(cfg: &Config) -> Result<Settings, SettingsError> {
     let log = log(&mut r);
     let janitor = janitor(&mut r);
     if let (Some(a), Some(e)) = (&agent, &ecs) {
-        if e.introspection_url.is_none() && (a.owner_id.is_none() || a.cluster.is_none()) {
-            r.errors.push("agent.owner_id and agent.cluster: required when ecs.introspection_url is \"\" (no ECS agent to ask)".into());
+        if e.introspection_url.is_none() && a.cluster.is_none() {
+            r.errors.push(
+                "agent.cluster: required when ecs.introspection_url is \"\" (no ECS agent to ask)"
+                    .into(),
+            );
         }
     }
     match (docker, ecs, route53, agent, health, log, janitor) {

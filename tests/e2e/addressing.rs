@@ -223,6 +223,19 @@ fn forbidden_instance_metadata_skips_bridge_containers_while_awsvpc_tasks_are_re
 }
 
 #[test]
+fn without_instance_metadata_or_an_owner_id_the_agent_stops_at_start_and_says_what_to_set() {
+    let w = World::new("noowner");
+    w.imds.set_mode(Mode::Forbidden);
+    let (status, _, stderr) = crate::support::agent::run_once(&["sync", "--once"], &w.config());
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("set agent.owner_id"), "{stderr}");
+    assert!(
+        w.records().is_empty(),
+        "nothing written under another owner"
+    );
+}
+
+#[test]
 fn a_changed_instance_address_moves_the_records_at_the_next_reconcile() {
     let w = World::new("moved");
     let config = w

@@ -153,6 +153,9 @@ impl JanitorActor {
     /// Logs the cycle and counts it.
     fn record(&self, report: Report) {
         match report {
+            Report::ZoneUnreadable(e) if self.stopping || self.cycle.stopping() => {
+                tracing::info!(cluster = %self.config.cluster, error = %e, "Janitor cycle cut short: stopping.");
+            }
             Report::ZoneUnreadable(e) => {
                 self.stats.cycles_skipped.inc();
                 tracing::warn!(cluster = %self.config.cluster, zone_id = %self.config.zone_id, error = %e, "Janitor could not read the zone; skipping this cycle.");

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use crate::support::docker::{docker, Container, Spec};
-use crate::support::ecs::{Task, CLUSTER, INSTANCE_ID, SCOPE};
+use crate::support::ecs::{Task, CLUSTER, SCOPE};
 use crate::support::imds::INSTANCE_ID as EC2_ID;
 use crate::support::moto::Typed;
 use crate::support::{task_id, wait_for_result};
@@ -83,7 +83,7 @@ impl Expect<'_> {
     }
 
     pub fn owner_host_id(&self) -> String {
-        format!("r53d:{CLUSTER}@{SCOPE}:{INSTANCE_ID}:h-host")
+        format!("r53d:{CLUSTER}@{SCOPE}:{EC2_ID}:h-host")
     }
 
     /// A bridge task at the instance's address with host port `port` (AAAA when Docker published it on `::`).

@@ -114,7 +114,7 @@ impl Fleet {
     /// Starts an agent on `host` (its ECS and EC2 endpoints through `spy`, Route53 straight to moto) and a bridge
     /// task for it to publish; waits until it is ready.
     fn agent(&self, host: &Host, spy: &Spy) -> OnHost {
-        let h = self.w.beside("host");
+        let h = self.w.beside(&format!("host-{}", host.ec2));
         h.ecs.set_identity("us-east-1", &self.cluster, &host.ci);
         h.imds.set_instance_id(&host.ec2);
         let config = h.config().replace(

@@ -15,7 +15,6 @@ fn a_terminated_hosts_records_go_and_live_hosts_keep_theirs_whatever_ecs_says() 
     let mut on_killed = f.agent(&killed, &agents_spy);
     let on_deregistered = f.agent(&deregistered, &agents_spy);
     let dead_recs = f.put_owned(&dead.ec2, 10);
-    let dead_srv = put_srv_records(&f, &dead.ec2);
     let mut all = [
         vec![
             on_live.record.clone(),
@@ -28,6 +27,8 @@ fn a_terminated_hosts_records_go_and_live_hosts_keep_theirs_whatever_ecs_says() 
     .concat();
     all.sort();
     f.w.wait_records(all.clone());
+    // The dead host's SRV record and per-instance target (A and AAAA) go with its A records.
+    let dead_srv = put_srv_records(&f, &dead.ec2);
     // The agent dies hard on a running instance; an operator deregisters a running instance (moto answers
     // MISSING at once, as ECS does an hour after a deregistration).
     on_killed.agent.kill();
