@@ -90,7 +90,7 @@ impl Bench {
 fn ours(b: &Bench) -> Vec<Duration> {
     let port = free_port();
     let config = format!(
-        "[docker]\nlabel = \"{}\"\n[ecs]\nintrospection_url = \"{}\"\n[route53]\nhosted_zone_id = \"{}\"\nendpoint_url = \"{}\"\nregion = \"us-east-1\"\nstartup_jitter_secs = 0\n[health]\nlisten = \"127.0.0.1:{port}\"\n[agent]\nhost_ip = \"10.0.1.23\"\n[janitor]\nenabled = false\n[log]\nformat = \"json\"\n",
+        "[docker]\nlabel = \"{}\"\n[ecs]\nintrospection_url = \"{}\"\n[route53]\nhosted_zone_id = \"{}\"\nendpoint_url = \"{}\"\nregion = \"us-east-1\"\nstartup_jitter_secs = 0\n[health]\nlisten = \"127.0.0.1:{port}\"\n[agent]\nowner_id = \"{INSTANCE_ID}\"\ncluster = \"{CLUSTER}\"\nhost_ip = \"10.0.1.23\"\n[log]\nformat = \"json\"\n",
         b.label, b.ecs.url, b.zone_id, b.moto.url
     );
     let mut agent = Agent::start(&config, port);

@@ -64,7 +64,7 @@ async fn registration(
             }
         }
         if start.elapsed() > budget {
-            return Err(format!("no cluster: the ECS agent at {} did not answer /v1/metadata within {budget:?}; set agent.cluster", ic.url));
+            return Err(format!("no cluster: the ECS agent at {} did not answer /v1/metadata within {budget:?}", ic.url));
         }
         actix_rt::time::sleep(Duration::from_secs(2)).await;
     }
@@ -97,7 +97,7 @@ async fn ec2_instance_id(settings: &Settings, budget: Duration) -> Result<String
     }
 }
 
-/// The host tag of an `agent.owner_id` override that is not a container instance id ([`host_tag`] of the EC2
+/// The host tag of an `agent.owner_id` override that is not an EC2 instance id ([`host_tag`] of the EC2
 /// instance id, read once from instance metadata): an owner id copied to several hosts then still names a
 /// distinct owner on each. Without instance metadata there is none, and a warning says what that risks.
 async fn host_tag_of(settings: &Settings) -> Option<String> {
