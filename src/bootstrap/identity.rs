@@ -64,7 +64,10 @@ async fn registration(
             }
         }
         if start.elapsed() > budget {
-            return Err(format!("no cluster: the ECS agent at {} did not answer /v1/metadata within {budget:?}", ic.url));
+            return Err(format!(
+                "no cluster: the ECS agent at {} did not answer /v1/metadata within {budget:?}",
+                ic.url
+            ));
         }
         actix_rt::time::sleep(Duration::from_secs(2)).await;
     }
