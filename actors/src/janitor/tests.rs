@@ -299,6 +299,56 @@ async fn a_cycle_that_finds_the_janitor_stopping_reads_no_page_and_sends_no_purg
     assert!(owners_left(&w.ids()).contains(&B));
 }
 
+/// The zone, starting the process's stop once its last page is served: the read completes, the purge must not go.
+struct StopAfterRead(Rc<FakeRoute53>, Arc<HealthState>);
+
+#[async_trait::async_trait(?Send)]
+impl DnsApi for StopAfterRead {
+    async fn zone_name(&self, zone_id: &str) -> Result<String, DnsError> {
+        self.0.zone_name(zone_id).await
+    }
+
+    async fn change(&self, zone_id: &str, changes: &[Change]) -> Result<(), DnsError> {
+        self.0.change(zone_id, changes).await
+    }
+
+    async fn list(
+        &self,
+        zone_id: &str,
+        start: Option<&ListStart>,
+        max: i32,
+    ) -> Result<ListPage, DnsError> {
+        let page = self.0.list(zone_id, start, max).await;
+        if page.as_ref().is_ok_and(|p| p.next.is_none()) {
+            self.1.set_draining();
+        }
+        page
+    }
+}
+
+#[actix_rt::test]
+async fn a_stop_that_comes_after_the_read_sends_no_purge() {
+    let w = world().await;
+    w.ec2.set(B, Some("terminated"));
+    let (t, _) = w.run(new_tracker(Duration::from_millis(1))).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let changes = w.zone.change_requests().len();
+    let c = w.cycle_through(Rc::new(StopAfterRead(w.zone.clone(), w.health.clone())));
+    let (_, r) = cycle::run(c, t).await;
+    let Report::Done(done) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(done.doomed.len(), 1, "B was due");
+    let p = done.purge.expect("a purge outcome");
+    assert!(
+        p.error.as_deref().is_some_and(|e| e.contains("stopping")),
+        "{p:?}"
+    );
+    assert_eq!((p.removed, p.kept), (0, 2));
+    assert_eq!(w.zone.change_requests().len(), changes, "nothing sent");
+    assert!(owners_left(&w.ids()).contains(&B));
+}
+
 fn actor(w: &World, probe: &Probe, interval: Duration) -> Addr<JanitorActor> {
     let config = JanitorConfig {
         cluster: "prod".into(),
