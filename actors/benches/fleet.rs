@@ -10,7 +10,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,9 +20,9 @@ use actix_rt::time::{sleep, sleep_until, Instant};
 use async_trait::async_trait;
 use rand::seq::SliceRandom;
 use rand::Rng;
-use route53_discovery_actors::core::ownership::{parse, InstanceId, Owner};
+use route53_discovery_actors::core::ownership::parse;
 use route53_discovery_actors::core::plan::Change;
-use route53_discovery_actors::core::record::{Record, RecordSet, RecordValue, SrvValue};
+use route53_discovery_actors::core::record::{Record, RecordSet, RecordValue};
 use route53_discovery_actors::janitor::ecs::cluster_scope;
 use route53_discovery_actors::janitor::fake::{FakeEc2, FakeEcs};
 use route53_discovery_actors::janitor::{Apis, JanitorActor, JanitorConfig};
@@ -31,6 +31,7 @@ use route53_discovery_actors::metrics::Metrics;
 use route53_discovery_actors::route53::api::{DnsApi, DnsError, ListPage, ListStart};
 use route53_discovery_actors::route53::fake::FakeRoute53;
 use route53_discovery_actors::testkit::bucket::virtual_bucket;
+use route53_discovery_actors::testkit::fleet::{host_records, instance, HostShape};
 
 const HOSTS: usize = 2000;
 /// Tasks per host, each with an A, an AAAA and an SRV record; the host has an A and an AAAA of its own.
@@ -60,53 +61,17 @@ const WAVE: Duration = Duration::from_secs(2400);
 const FORGOTTEN: Duration = Duration::from_secs(3600);
 const CAP: Duration = Duration::from_secs(6 * 3600);
 
-fn instance(h: usize) -> String {
-    format!(
-        "i-{:017x}",
-        (h as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-    )
-}
-
-fn rec(name: &str, id: &str, value: RecordValue) -> RecordSet {
-    RecordSet::from_record(&Record::new(name.into(), id.into(), value, 60, 1))
-}
-
-/// Host `h`'s records in `cluster`: its own A and AAAA, and each task's A, AAAA and SRV (pointing at the host's).
+/// One host's records (the same shape as J1's zone).
 fn records(h: usize, cluster: &str) -> Vec<RecordSet> {
-    let owner = Owner::scoped(cluster, &instance(h), &format!("{REGION}.{ACCOUNT}")).unwrap();
-    let host = format!("{}.hosts.{ZONE_NAME}", instance(h));
-    let id = owner.set_identifier(&InstanceId::Host);
-    let v6 = |n: usize| RecordValue::Aaaa(Ipv6Addr::from((0x2600u128 << 112) + n as u128));
-    let mut out = vec![
-        rec(
-            &host,
-            &id,
-            RecordValue::A(Ipv4Addr::from(0x0a10_0000 + h as u32)),
-        ),
-        rec(&host, &id, v6(h << 20)),
-    ];
-    for t in 0..TASKS {
-        let n = h * TASKS + t;
-        let id = owner.set_identifier(&InstanceId::Task(format!("{n:032x}")));
-        let svc = format!("svc{}.{cluster}.{ZONE_NAME}", n % SERVICES);
-        let srv_name = format!("_svc{}._tcp.{cluster}.{ZONE_NAME}", n % SERVICES);
-        let srv = SrvValue {
-            priority: 1,
-            weight: 1,
-            port: 32768 + t as u16,
-            target: host.clone(),
-        };
-        out.extend([
-            rec(
-                &svc,
-                &id,
-                RecordValue::A(Ipv4Addr::from(0x0a00_0000 + n as u32)),
-            ),
-            rec(&svc, &id, v6(n)),
-            rec(&srv_name, &id, RecordValue::Srv(srv)),
-        ]);
-    }
-    out
+    let scope = format!("{REGION}.{ACCOUNT}");
+    let shape = HostShape {
+        cluster,
+        scope: &scope,
+        zone_name: ZONE_NAME,
+        tasks: TASKS,
+        services: SERVICES,
+    };
+    host_records(h, shape)
 }
 
 /// Route53 as the janitor reaches it: every request counted, the start of each zone read and each deleted record
@@ -183,11 +148,9 @@ impl World {
         }
         for i in 0..FOREIGN {
             let ip = RecordValue::A(Ipv4Addr::from(0x0b00_0000 + i as u32));
-            zone.insert(rec(
-                &format!("ext{}.{ZONE_NAME}", i / 50),
-                &format!("external-dns-{i}"),
-                ip,
-            ));
+            let name = format!("ext{}.{ZONE_NAME}", i / 50);
+            let id = format!("external-dns-{i}");
+            zone.insert(RecordSet::from_record(&Record::new(name, id, ip, 60, 1)));
         }
         // Hosts of another cluster, unknown to this EC2: judged, they would look dead.
         let staging = (0..).flat_map(|h| records(HOSTS + h, "staging"));

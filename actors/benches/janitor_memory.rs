@@ -13,15 +13,14 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-use route53_discovery_actors::core::ownership::{InstanceId, Owner};
-use route53_discovery_actors::core::record::{Record, RecordSet, RecordValue, SrvValue};
+use route53_discovery_actors::core::record::Record;
 use route53_discovery_actors::janitor::plan::owner_of;
 use route53_discovery_actors::janitor::zone::{read_owners, Reader};
 use route53_discovery_actors::route53::api::read_zone;
 use route53_discovery_actors::route53::fake::FakeRoute53;
+use route53_discovery_actors::testkit::fleet::{host_records, instance, HostShape};
 
 const HOSTS: usize = 2000;
 const TASKS: usize = 20;
@@ -33,43 +32,19 @@ const CLUSTER: &str = "prod";
 const SCOPE: &str = "us-east-1.123456789012";
 const MODE: &str = "R53D_JANITOR_MEMORY_MODE";
 
-fn instance(h: usize) -> String {
-    format!(
-        "i-{:017x}",
-        (h as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-    )
-}
-
-fn rec(name: &str, id: &str, value: RecordValue) -> RecordSet {
-    RecordSet::from_record(&Record::new(name.into(), id.into(), value, 60, 1))
-}
-
 fn zone() -> FakeRoute53 {
     let fake = FakeRoute53::new("Z1", ZONE_NAME);
-    let v6 = |n: usize| RecordValue::Aaaa(Ipv6Addr::from((0x2600u128 << 112) + n as u128));
+    let shape = HostShape {
+        cluster: CLUSTER,
+        scope: SCOPE,
+        zone_name: ZONE_NAME,
+        tasks: TASKS,
+        services: SERVICES,
+    };
     for h in 0..HOSTS {
-        let owner = Owner::scoped(CLUSTER, &instance(h), SCOPE).unwrap();
-        let host = format!("{}.hosts.{ZONE_NAME}", instance(h));
-        let id = owner.set_identifier(&InstanceId::Host);
-        let ip = RecordValue::A(Ipv4Addr::from(0x0a10_0000 + h as u32));
-        fake.insert(rec(&host, &id, ip));
-        fake.insert(rec(&host, &id, v6(h << 20)));
-        for t in 0..TASKS {
-            let n = h * TASKS + t;
-            let id = owner.set_identifier(&InstanceId::Task(format!("{n:032x}")));
-            let svc = format!("svc{}.{ZONE_NAME}", n % SERVICES);
-            let srv = SrvValue {
-                priority: 1,
-                weight: 1,
-                port: 32768 + t as u16,
-                target: host.clone(),
-            };
-            let ip = RecordValue::A(Ipv4Addr::from(0x0a00_0000 + n as u32));
-            fake.insert(rec(&svc, &id, ip));
-            fake.insert(rec(&svc, &id, v6(n)));
-            let srv_name = format!("_svc{}._tcp.{ZONE_NAME}", n % SERVICES);
-            fake.insert(rec(&srv_name, &id, RecordValue::Srv(srv)));
-        }
+        host_records(h, shape)
+            .into_iter()
+            .for_each(|r| fake.insert(r));
     }
     assert_eq!(fake.set_count(), HOSTS * PER_HOST);
     fake
