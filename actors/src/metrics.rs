@@ -16,6 +16,7 @@
 //! | `r53d_route53_quarantined_total` | counter | | changes put aside after failing on their own |
 //! | `r53d_route53_refused_full_total` | counter | | new records refused: the name holds 100 weighted records |
 //! | `r53d_route53_drift_total` | counter | | own records found different from what the agent expected |
+//! | `r53d_launch_read_pages_total` | counter | | pages of the zone read at a start without a journal |
 //! | `r53d_queue_depth` | gauge | `queue` | work waiting: `registrar` (container events), `route53` (changes) |
 //! | `r53d_records_owned` | gauge | `type` | records this agent holds, by record type |
 //! | `r53d_last_sync_timestamp_seconds` | gauge | | Unix time of the last successful sync with Docker |
@@ -166,6 +167,8 @@ pub struct Metrics {
     pub refused_full: IntCounter,
     /// `r53d_route53_drift_total`.
     pub drift: IntCounter,
+    /// `r53d_launch_read_pages_total`.
+    pub launch_read_pages: IntCounter,
     /// `r53d_queue_depth{queue}`.
     pub queue_depth: IntGaugeVec,
     /// `r53d_records_owned`.
@@ -297,6 +300,11 @@ impl Default for Metrics {
                 &r,
                 "r53d_route53_drift_total",
                 "Own records found different from what the agent expected.",
+            ),
+            launch_read_pages: counter(
+                &r,
+                "r53d_launch_read_pages_total",
+                "Pages of the zone read at a start without a journal.",
             ),
             records_owned: gauge_vec(
                 &r,

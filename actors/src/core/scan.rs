@@ -28,8 +28,8 @@ pub struct Scanned {
 
 /// A scan in progress.
 #[derive(Debug)]
-pub struct ZoneScan<'a> {
-    owner: &'a Owner,
+pub struct ZoneScan {
+    owner: Owner,
     /// The current name's sets, and whether one of them is this owner's.
     group: Vec<RecordSet>,
     group_is_ours: bool,
@@ -39,11 +39,11 @@ pub struct ZoneScan<'a> {
     seen: usize,
 }
 
-impl<'a> ZoneScan<'a> {
+impl ZoneScan {
     /// A scan on behalf of `owner`.
-    pub fn new(owner: &'a Owner) -> Self {
+    pub fn new(owner: &Owner) -> Self {
         Self {
-            owner,
+            owner: owner.clone(),
             group: Vec::new(),
             group_is_ours: false,
             kept: Vec::new(),
@@ -90,7 +90,7 @@ impl<'a> ZoneScan<'a> {
         let Some(id) = set.set_identifier.as_deref() else {
             return;
         };
-        let o = self.owner;
+        let o = &self.owner;
         self.group_is_ours |= o.owns(id) || o.owns_untagged(id);
         let Some(p) = parse(id) else {
             return;

@@ -108,6 +108,24 @@ impl Schedule {
         take_due(&mut self.recheck, now)
     }
 
+    /// The earliest name whose recheck is due at `now`, taken off the list: one read per request, so a failure
+    /// costs only that name and the rest keep their turn.
+    pub fn take_due_recheck(&mut self, now: Instant) -> Option<String> {
+        let (name, _) = self
+            .recheck
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .min_by_key(|(_, t)| **t)?;
+        let name = name.clone();
+        self.recheck.remove(&name);
+        Some(name)
+    }
+
+    /// True when a recheck of `name` is still waiting.
+    pub fn recheck_pending(&self, name: &str) -> bool {
+        self.recheck.contains_key(name)
+    }
+
     /// The next periodic verification is due at `at`.
     pub fn verify_at(&mut self, at: Instant) {
         self.verify_due = Some(at);
@@ -153,6 +171,23 @@ impl Schedule {
         self.next_wake()
             .map(|t| t.saturating_duration_since(now).min(tick))
     }
+}
+
+/// One verification round of `names` starting at `now`: the names' reads spread evenly over `spread`, so an
+/// agent's verification costs at most `names / spread` requests a second at any moment, from its first round on.
+pub fn verify_round(
+    names: &BTreeSet<String>,
+    now: Instant,
+    spread: Duration,
+) -> Vec<(String, Instant)> {
+    let step = spread
+        .checked_div(names.len().max(1) as u32)
+        .unwrap_or_default();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), now + step * i as u32))
+        .collect()
 }
 
 /// The keys of `map` due at `now`, taken out of it.

@@ -101,12 +101,17 @@ impl RecordBook {
         }
     }
 
-    /// Keeps `records` (untagged ones of this owner id) apart: see `inherited`.
-    pub fn load_inherited(&mut self, records: Vec<Record>) {
-        self.inherited = records
+    /// Keeps `records` (untagged ones of this owner id, as a read found them) apart: see `inherited`. Those of a
+    /// task a container here registered already are replaced at once.
+    pub fn add_inherited(&mut self, records: Vec<Record>) {
+        let slots = records
             .into_iter()
-            .filter_map(|r| Some((task_slot(&r.key)?, r)))
-            .collect();
+            .filter_map(|r| Some((task_slot(&r.key)?, r)));
+        self.inherited.extend(slots);
+        let wanted: Vec<RecordKey> = self.desired.keys().cloned().collect();
+        for key in &wanted {
+            self.adopt_inherited(key);
+        }
     }
 
     /// A container here registers `key`: an inherited record of the same task becomes this owner's, to be
@@ -339,6 +344,12 @@ impl RecordBook {
             .collect()
     }
 
+    /// Every key under `names` that a container wants.
+    pub fn desired_keys_under(&self, names: &BTreeSet<String>) -> BTreeSet<RecordKey> {
+        let under = self.desired.keys().filter(|k| names.contains(&k.name));
+        under.cloned().collect()
+    }
+
     /// Every name this owner has or wants records under.
     pub fn names(&self) -> BTreeSet<String> {
         self.desired
@@ -346,6 +357,52 @@ impl RecordBook {
             .chain(self.actual.keys())
             .map(|k| k.name.clone())
             .collect()
+    }
+
+    /// True when some key waits to be planned.
+    pub fn has_dirty(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
+    /// True when `name` is the target of an SRV record this owner wants: a per-task or per-instance name that
+    /// only this owner writes.
+    pub fn is_own_target(&self, name: &str) -> bool {
+        self.desired
+            .values()
+            .flat_map(|h| h.values())
+            .any(|r| match &r.value {
+                RecordValue::Srv(s) => s.target == name,
+                _ => false,
+            })
+    }
+
+    /// True when this owner neither has nor wants a record under `name`.
+    pub fn holds_nothing_under(&self, name: &str) -> bool {
+        let under = |k: &RecordKey| k.name == name;
+        !self.desired.keys().any(under) && !self.actual.keys().any(under)
+    }
+
+    /// Drops the group sizes and adopted TTLs kept for `name`.
+    pub fn forget_name(&mut self, name: &str) {
+        self.counts.retain(|(n, _), _| n != name);
+        self.foreign_ttl.retain(|(n, _), _| n != name);
+    }
+
+    /// Takes what a full read found (this owner's records, every owner's weighted counts) for every name but
+    /// `newer`, whose state the writer learnt after the read passed them.
+    pub fn merge_actual(
+        &mut self,
+        records: Vec<Record>,
+        counts: HashMap<Group, usize>,
+        newer: &BTreeSet<String>,
+    ) {
+        self.actual.retain(|k, _| newer.contains(&k.name));
+        self.counts.retain(|(n, _), _| newer.contains(n));
+        let fresh = records.into_iter().filter(|r| !newer.contains(&r.key.name));
+        self.actual.extend(fresh.map(|r| (r.key.clone(), r)));
+        self.counts
+            .extend(counts.into_iter().filter(|((n, _), _)| !newer.contains(n)));
+        self.dirty.extend(self.desired.keys().cloned());
     }
 
     /// The records that exist, for `/records`.

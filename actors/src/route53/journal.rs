@@ -15,7 +15,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::Route53Actor;
+use super::writer::Writer;
 use crate::core::journal::{decode, encode, Journal, JournalKey};
 use crate::core::ownership::Owner;
 use crate::core::plan::Change;
@@ -106,9 +106,13 @@ impl WriterJournal {
     }
 }
 
-impl Route53Actor {
-    /// Saves the journal as the book stands (no-op without one).
+impl Writer {
+    /// Saves the journal as the book stands (no-op without one, or before the launch read has ended).
     pub(super) fn save_journal(&mut self) {
+        if self.launch.scanning() {
+            // The book holds only part of this owner's records until the launch read ends.
+            return;
+        }
         let records = self.book.actual_records();
         let owners = self.cluster_owners;
         let Some(j) = self.journal.as_mut() else {

@@ -14,7 +14,7 @@ use crate::core::record::{Record, RecordSet};
 use crate::messages::probe;
 use crate::route53::fake::FakeRoute53;
 use crate::route53::tests::{owner, plain_config, rec};
-use crate::route53::{Flush, Register, Route53Actor, Sweep};
+use crate::route53::{Flush, Register, Route53Actor, Route53Config, Sweep};
 
 fn journal(records: Vec<Record>) -> Journal {
     Journal {
@@ -70,10 +70,17 @@ fn a_state_dir_that_cannot_be_written_is_refused_at_open() {
 }
 
 fn writer(fake: &Rc<FakeRoute53>, store: &JournalStore) -> Addr<Route53Actor> {
+    writer_with(fake, store, plain_config(Duration::from_secs(3600)))
+}
+
+fn writer_with(
+    fake: &Rc<FakeRoute53>,
+    store: &JournalStore,
+    config: Route53Config,
+) -> Addr<Route53Actor> {
     let loaded = store.load("Z1", &owner());
     let journal = WriterJournal::new(store.clone(), "Z1", "example.com.", &owner());
     let (reporter, _failures) = probe::reporter();
-    let config = plain_config(Duration::from_secs(3600));
     Route53Actor::new(
         fake.clone(),
         config,
@@ -122,6 +129,8 @@ async fn a_restart_with_a_journal_reads_nothing_and_still_removes_a_task_that_st
             records: vec![rec(task, [10, 0, 0, 1])],
         });
     }
+    let keep = BTreeSet::from([id("a"), id("b")]);
+    first.send(Sweep { keep }).await.unwrap();
     first.send(Flush).await.unwrap();
     let full = fake.list_requests();
     assert!(full >= 3, "the first start reads the zone: {full} pages");
@@ -227,5 +236,55 @@ fn a_save_that_fails_removes_the_old_journal_so_it_is_never_trusted_stale() {
     assert!(
         store.load("Z1", &owner()).is_none(),
         "the stale journal is gone"
+    );
+}
+
+/// A fleet of 2 000 agents restarted at once, each from its journal, must not read every name of every agent a
+/// few minutes later: each agent's first verification round is spread over the interval the fleet's budget asks
+/// for (2 000 agents × 10 names at 0.25 reads/s: 80 000 s), so within the first hour it reads one name or two.
+#[actix_rt::test]
+async fn a_journal_start_in_a_large_fleet_spreads_its_first_verification_over_the_fleet_interval() {
+    tokio::time::pause();
+    let dir = tempfile::tempdir().unwrap();
+    let store = JournalStore::open(dir.path(), "Z1").unwrap();
+    let fake = Rc::new(FakeRoute53::new("Z1", "example.com."));
+    let records: Vec<Record> = (0..10)
+        .map(|n| {
+            let mut r = rec(&format!("t{n}"), [10, 0, 0, n as u8 + 1]);
+            r.key.name = format!("svc{n}.example.com.");
+            r
+        })
+        .collect();
+    for r in &records {
+        fake.insert(RecordSet::from_record(r));
+    }
+    store
+        .save(&Journal {
+            cluster_owners: 2000,
+            ..journal(records.clone())
+        })
+        .unwrap();
+    let config = Route53Config {
+        verify_interval: Some(Duration::from_secs(300)),
+        ..plain_config(Duration::from_secs(3600))
+    };
+    let w = writer_with(&fake, &store, config);
+    for (n, r) in records.iter().enumerate() {
+        w.do_send(Register {
+            container_id: format!("c{n}"),
+            records: vec![r.clone()],
+        });
+    }
+    let keep = records
+        .iter()
+        .map(|r| r.key.set_identifier.clone())
+        .collect();
+    w.send(Sweep { keep }).await.unwrap();
+    w.send(Flush).await.unwrap();
+    actix_rt::time::sleep(Duration::from_secs(3600)).await;
+    let reads = fake.list_requests();
+    assert!(
+        reads <= 2,
+        "{reads} reads in the first hour after a journal start"
     );
 }

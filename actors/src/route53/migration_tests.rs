@@ -138,12 +138,10 @@ async fn with_an_owner_id_on_two_hosts_neither_deletes_the_others_records_and_un
         container_id: "c-a".into(),
         records: vec![a],
     });
+    // The untagged record of task a is replaced by the registration (before or by the sweep, as the launch
+    // read's pages and the registration interleave); nothing else is stale.
     let keep = BTreeSet::from([id(&here, "a")]);
-    assert_eq!(
-        h.addr.send(Sweep { keep }).await.unwrap(),
-        1,
-        "only the replaced one"
-    );
+    assert!(h.addr.send(Sweep { keep }).await.unwrap() <= 1);
     h.addr.send(Flush).await.unwrap();
     let expected = BTreeSet::from([id(&here, "a"), id(&untagged, "other"), id(&there, "b")]);
     assert_eq!(ids(&h.fake), expected);

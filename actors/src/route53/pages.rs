@@ -44,7 +44,7 @@ pub async fn walk_zone(
 ) -> Result<Walked, DnsError> {
     let fresh = || FullJitter::new(walk.backoff.0, walk.backoff.1);
     let (mut backoff, mut out) = (fresh(), Walked::default());
-    let (mut start, mut stuck) = (None::<ListStart>, 0u32);
+    let mut cursor = Cursor::default();
     let mut next_at = Instant::now();
     loop {
         sleep_until(next_at).await;
@@ -52,7 +52,7 @@ pub async fn walk_zone(
             return Err(DnsError::Transient("the agent is draining".into()));
         }
         next_at = Instant::now() + walk.pace;
-        let page = match api.list(zone_id, start.as_ref(), FULL_PAGE).await {
+        let page = match api.list(zone_id, cursor.start(), FULL_PAGE).await {
             Ok(page) => page,
             Err(e) if e.class() == ErrorClass::Transient => {
                 let delay = backoff.next().unwrap_or(walk.backoff.1).max(walk.pace);
@@ -66,18 +66,44 @@ pub async fn walk_zone(
         backoff = fresh();
         out.pages += 1;
         feed(page.sets);
-        match page.next {
-            None => return Ok(out),
-            Some(next) if Some(&next) == start.as_ref() => {
-                stuck += 1;
-                if stuck >= STUCK_LIMIT {
+        if cursor.advance(page.next)? {
+            return Ok(out);
+        }
+    }
+}
+
+/// Where a whole-zone listing stands: the next page's start, and how often in a row it failed to move.
+#[derive(Debug, Default)]
+pub struct Cursor {
+    start: Option<ListStart>,
+    stuck: u32,
+}
+
+impl Cursor {
+    /// Where the next page starts (`None`: the zone's beginning).
+    pub fn start(&self) -> Option<&ListStart> {
+        self.start.as_ref()
+    }
+
+    /// Moves past a page whose continuation is `next`: true when the listing has ended. A cursor that does not
+    /// advance [`STUCK_LIMIT`] times in a row ends the read with a permanent error.
+    pub fn advance(&mut self, next: Option<ListStart>) -> Result<bool, DnsError> {
+        match next {
+            None => Ok(true),
+            Some(next) if Some(&next) == self.start.as_ref() => {
+                self.stuck += 1;
+                if self.stuck >= STUCK_LIMIT {
                     return Err(DnsError::Permanent {
                         code: "ListingStuck".into(),
                         message: format!("the listing did not advance past {}", next.name),
                     });
                 }
+                Ok(false)
             }
-            Some(next) => (start, stuck) = (Some(next), 0),
+            Some(next) => {
+                (self.start, self.stuck) = (Some(next), 0);
+                Ok(false)
+            }
         }
     }
 }

@@ -1,225 +1,149 @@
-//! The writer's sending and its one timer: group commit (when idle a change goes at once; while a request is in
-//! flight further changes coalesce into the next batch), error classes, backoff, quarantine. Whether a request
-//! may go, and when the timer must fire, is [`Schedule`]'s to say; this file does the I/O and follows it.
-//!
-//! [`Schedule`]: crate::core::schedule::Schedule
+//! The writer's change requests and what each outcome does to the book: acknowledged changes are recorded; a
+//! transient failure backs off; a timeout (the request may still land) makes its names unsure, read before any
+//! further change and once more after `recheck_after`; a refused batch (`InvalidChangeBatch`) makes its names
+//! unsure and its keys suspects, sent alone after the re-read, and a suspect refused alone is quarantined; a
+//! permanent failure is reported.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 
-use actix::prelude::*;
-
-use super::api::{DnsError, ErrorClass};
-use super::conflict::AfterRead;
-use super::io::{send_all, SendOutcome};
-use super::{Route53Actor, ACTOR};
-use crate::backoff::FullJitter;
-use crate::core::ownership::Owner;
-use crate::core::plan::Change;
+use super::api::{DnsApi, DnsError, ErrorClass};
+use super::writer::{now, Writer};
+use super::ACTOR;
+use crate::core::plan::{batches, Change};
 use crate::core::record::RecordKey;
 
-/// The longest the timer sleeps: a drain is never held up by a long timer, and stops the checks within this.
-pub(super) const TICK: Duration = Duration::from_secs(1);
+/// What a run of batches achieved.
+struct SendOutcome {
+    applied: Vec<Change>,
+    failed: Option<(Vec<Change>, DnsError)>,
+}
 
-impl Route53Actor {
-    /// Everything up to change number `upto` has been attempted: wake the flush waiters.
-    pub(super) fn complete(&mut self, upto: u64) {
-        let done = self.schedule.complete(upto);
-        for (_, tx) in self.waiters.extract_if(.., |(n, _)| *n <= done) {
-            let _ = tx.send(());
+/// Sends `changes` in batches within Route53's limits, stopping at the first failure.
+async fn send_all(api: &dyn DnsApi, zone_id: &str, changes: Vec<Change>) -> SendOutcome {
+    let mut applied = Vec::new();
+    let mut pending = batches(changes).into_iter();
+    while let Some(batch) = pending.next() {
+        tracing::debug!(zone_id, changes = batch.len(), "Sending change batch.");
+        if let Err(e) = api.change(zone_id, &batch).await {
+            let rest = batch.into_iter().chain(pending.flatten()).collect();
+            return SendOutcome {
+                applied,
+                failed: Some((rest, e)),
+            };
         }
-        self.track_queue();
+        applied.extend(batch);
     }
-
-    /// `r53d_queue_depth{queue="route53"}`: changes received and not yet attempted.
-    fn track_queue(&self) {
-        let depth = self.metrics.queue_depth.with_label_values(&["route53"]);
-        depth.set(self.schedule.queued() as i64);
+    SendOutcome {
+        applied,
+        failed: None,
     }
+}
 
-    /// Sends what is dirty, unless a request is under way or a backoff is running; re-arms the timer.
-    pub(super) fn kick(&mut self, ctx: &mut Context<Self>) {
-        self.track_queue();
-        let now = Instant::now();
-        if !self.schedule.ready(now) {
-            return self.arm(ctx);
-        }
-        let due = self.schedule.release_quarantine(now);
-        self.book.mark_dirty(due);
-        let upto = self.schedule.latest();
-        let plan = self.book.take_plan();
-        self.refuse(plan.refused);
-        let mut changes = plan.changes;
-        changes.retain(|c| may_send(&self.owner, c));
-        let unread = self.unread_names(&changes);
-        if !unread.is_empty() {
-            // Others' TTL and the group's size there are learnt first; then everything is planned again.
-            let keys: BTreeSet<RecordKey> =
-                changes.iter().map(|c| c.record().key.clone()).collect();
-            tracing::debug!(zone_id = %self.config.zone_id, names = unread.len(), "Reading names before the first write into them.");
-            return self.read_names(unread, keys, AfterRead::Learn, ctx);
-        }
-        if changes.is_empty() {
-            self.complete(upto);
-            return self.arm(ctx);
-        }
+impl Writer {
+    /// Sends `changes` and records the outcome.
+    pub(super) async fn send(&mut self, changes: Vec<Change>) {
         self.journal_sending(&changes);
-        self.schedule.set_in_flight(true);
-        let (api, zone_id) = (self.api.clone(), self.config.zone_id.clone());
-        let fut = async move { send_all(&*api, &zone_id, changes).await };
-        ctx.spawn(
-            fut.into_actor(self)
-                .map(move |outcome, act, ctx| act.on_sent(outcome, upto, ctx)),
-        );
-    }
-
-    fn on_sent(&mut self, outcome: SendOutcome, upto: u64, ctx: &mut Context<Self>) {
-        self.schedule.set_in_flight(false);
+        let alone = changes.len() == 1;
+        let outcome = send_all(&*self.api, &self.config.zone_id, changes).await;
         self.log_applied(&outcome.applied);
         self.book.applied(&outcome.applied);
-        self.publish();
-        self.journal_settled(&settled(&outcome));
-        let Some((rest, err)) = outcome.failed else {
-            self.succeeded();
-            self.complete(upto);
-            return self.kick(ctx);
-        };
-        match (err.class(), &err) {
-            (_, DnsError::Ambiguous(_)) => self.reread(rest, AfterRead::Retry(err), ctx),
-            (ErrorClass::Transient, _) => {
-                let keys = rest.iter().map(|c| c.record().key.clone()).collect();
-                self.retry_later(keys, &err, ctx);
-            }
-            (ErrorClass::Conflict, _) => {
-                tracing::warn!(zone_id = %self.config.zone_id, error = %err, changes = rest.len(), "Change batch conflicts with the zone; re-reading.");
-                self.metrics.conflicts.inc();
-                self.reread(rest, AfterRead::SendEach(upto), ctx);
-            }
-            (ErrorClass::Permanent, _) => {
-                self.reporter
-                    .failed(ACTOR, format!("zone {}: {err}", self.config.zone_id));
-                self.complete(upto);
-                self.arm(ctx);
-            }
+        for c in &outcome.applied {
+            self.suspects.remove(&c.record().key);
+            self.launch.touched(&c.record().key.name);
         }
+        self.publish();
+        let failed: BTreeSet<&String> = outcome
+            .failed
+            .iter()
+            .flat_map(|(rest, _)| rest.iter().map(|c| &c.record().key.name))
+            .collect();
+        let settled: BTreeSet<String> = outcome
+            .applied
+            .iter()
+            .map(|c| c.record().key.name.clone())
+            .filter(|n| !failed.contains(n))
+            .collect();
+        self.journal_settled(&settled);
+        self.forget_empty(&settled);
+        match outcome.failed {
+            None => self.succeeded(),
+            Some((rest, err)) => self.send_failed(rest, err, alone),
+        }
+    }
+
+    fn send_failed(&mut self, rest: Vec<Change>, err: DnsError, alone: bool) {
+        let keys: BTreeSet<RecordKey> = rest.iter().map(|c| c.record().key.clone()).collect();
+        let names: BTreeSet<String> = keys.iter().map(|k| k.name.clone()).collect();
+        match (err.class(), &err) {
+            (_, DnsError::Ambiguous(_)) => {
+                self.names.doubt(names.iter().cloned());
+                for key in &keys {
+                    let under = self.ambiguous.entry(key.name.clone()).or_default();
+                    under.insert(key.clone());
+                }
+                let at = now() + self.config.recheck_after;
+                self.schedule.recheck_at(names, at);
+                self.retry_later(keys, &err);
+            }
+            (ErrorClass::Transient, _) => self.retry_later(keys, &err),
+            (ErrorClass::Conflict, _) => {
+                self.metrics.conflicts.inc();
+                self.names.doubt(names);
+                if alone && keys.is_subset(&self.suspects) {
+                    return self.quarantine(rest, &err);
+                }
+                tracing::warn!(zone_id = %self.config.zone_id, error = %err, changes = rest.len(), "Change batch conflicts with the zone; re-reading.");
+                self.suspects.extend(keys.iter().cloned());
+                self.book.mark_dirty(keys);
+            }
+            (ErrorClass::Permanent, _) => self.fail(format!("zone {}: {err}", self.config.zone_id)),
+        }
+    }
+
+    /// Puts the changes aside for `config.quarantine`: the same change is not sent again before then.
+    fn quarantine(&mut self, changes: Vec<Change>, err: &DnsError) {
+        for change in changes {
+            let key = change.record().key.clone();
+            tracing::error!(zone_id = %self.config.zone_id, record_name = %key.name, set_identifier = %key.set_identifier,
+                action = change.action(), error = %err, retry_in = ?self.config.quarantine, "Change quarantined.");
+            self.metrics.quarantined.inc();
+            self.suspects.remove(&key);
+            self.schedule
+                .quarantine([key.clone()], now() + self.config.quarantine);
+            self.held.insert(key, change);
+        }
+    }
+
+    /// A permanent failure: reported to the supervisor (which drains the agent); nothing more is sent.
+    pub(super) fn fail(&mut self, error: String) {
+        self.reporter.failed(ACTOR, error);
+        self.failed = true;
+        self.complete(self.schedule.latest());
     }
 
     /// A request went through: the backoff starts afresh.
     pub(super) fn succeeded(&mut self) {
         self.schedule.succeeded();
-        self.backoff = FullJitter::new(self.config.backoff.0, self.config.backoff.1);
+        self.backoff =
+            crate::backoff::FullJitter::new(self.config.backoff.0, self.config.backoff.1);
     }
 
-    /// The next delay of the backoff.
-    pub(super) fn next_delay(&mut self) -> Duration {
-        self.backoff.next().unwrap_or(self.config.backoff.1)
-    }
-
-    /// Keeps `keys` dirty and sends nothing before the backoff's next delay.
-    pub(super) fn retry_later(
-        &mut self,
-        keys: BTreeSet<RecordKey>,
-        err: &DnsError,
-        ctx: &mut Context<Self>,
-    ) {
-        let delay = self.next_delay();
+    /// Keeps `keys` dirty and makes no request before the backoff's next delay.
+    pub(super) fn retry_later(&mut self, keys: BTreeSet<RecordKey>, err: &DnsError) {
+        let delay = self.backoff.next().unwrap_or(self.config.backoff.1);
         tracing::warn!(zone_id = %self.config.zone_id, error = %err, changes = keys.len(), ?delay, "Route53 request failed; retrying.");
         self.book.mark_dirty(keys);
-        self.schedule.back_off(Instant::now() + delay);
-        self.arm(ctx);
+        self.schedule.back_off(now() + delay);
     }
 
-    /// Puts keys aside for `config.quarantine`.
-    pub(super) fn quarantine(&mut self, keys: impl IntoIterator<Item = RecordKey>) {
-        let until = Instant::now() + self.config.quarantine;
-        self.schedule.quarantine(keys, until);
-    }
-
-    /// Arms the one timer at the schedule's next wake (at most [`TICK`] away), unless it fires sooner already.
-    pub(super) fn arm(&mut self, ctx: &mut Context<Self>) {
-        let now = Instant::now();
-        let Some(sleep) = self.schedule.sleep(now, TICK) else {
-            return;
-        };
-        let at = now + sleep;
-        match self.timer.take() {
-            Some((h, t)) if t <= at => self.timer = Some((h, t)),
-            old => {
-                if let Some((h, _)) = old {
-                    ctx.cancel_future(h);
-                }
-                self.timer = Some((ctx.run_later(sleep, Self::wake), at));
+    /// Drops what is kept about those of `names` that no longer hold anything of this owner's, so a long-running
+    /// agent does not keep every task name it ever wrote.
+    pub(super) fn forget_empty(&mut self, names: &BTreeSet<String>) {
+        for name in names {
+            if self.book.holds_nothing_under(name) && !self.schedule.recheck_pending(name) {
+                self.names.forget(name);
+                self.book.forget_name(name);
             }
         }
-    }
-
-    /// The timer fired: in a drain (nothing holds the writer's address) the checks end so the writer can stop;
-    /// then due verification, sends and rechecks run, and the timer is armed again.
-    fn wake(&mut self, ctx: &mut Context<Self>) {
-        self.timer = None;
-        if !ctx.connected() {
-            self.schedule.drain();
-        }
-        let now = Instant::now();
-        self.verify_if_due(now);
-        self.kick(ctx);
-        self.run_due_rechecks(now, ctx);
-        self.arm(ctx);
-    }
-
-    /// Logs and counts changes Route53 accepted.
-    pub(super) fn log_applied(&self, changes: &[Change]) {
-        let zone_id = self.config.zone_id.as_str();
-        let stats = &self.metrics;
-        for c in changes {
-            let r = c.record();
-            let (family, what) = match c {
-                Change::Upsert(_) => (&stats.registrations, "Registered record."),
-                Change::Delete(_) => (&stats.deregistrations, "Removed record."),
-            };
-            family
-                .with_label_values(&[r.key.record_type.as_str()])
-                .inc();
-            tracing::info!(zone_id, record_name = %r.key.name, record_type = %r.key.record_type, set_identifier = %r.key.set_identifier, value = %r.value, "{what}");
-        }
-    }
-}
-
-/// The last safety net: a change goes out only for this owner's records, or to delete an untagged record of its
-/// owner id that the book replaced ([`Owner::owns_untagged`]).
-fn may_send(owner: &Owner, change: &Change) -> bool {
-    let id = &change.record().key.set_identifier;
-    owner.owns(id) || (matches!(change, Change::Delete(_)) && owner.owns_untagged(id))
-}
-
-/// Names whose changes in `outcome` were all acknowledged.
-fn settled(outcome: &SendOutcome) -> BTreeSet<String> {
-    let name = |c: &Change| c.record().key.name.clone();
-    let failed: BTreeSet<String> = outcome
-        .failed
-        .iter()
-        .flat_map(|(rest, _)| rest.iter().map(name))
-        .collect();
-    outcome
-        .applied
-        .iter()
-        .map(name)
-        .filter(|n| !failed.contains(n))
-        .collect()
-}
-
-impl Route53Actor {
-    /// Names that `changes` write into (an upsert) and that this run has not read yet: neither kept by the launch
-    /// read (which keeps only the names holding this owner's records) nor read since. Before the first write into
-    /// such a name it is read once (one request), so a record joining a weighted group of other writers adopts
-    /// their TTL instead of rewriting it, and the group's size is known.
-    fn unread_names(&self, changes: &[Change]) -> BTreeSet<String> {
-        changes
-            .iter()
-            .filter(|c| matches!(c, Change::Upsert(_)))
-            .map(|c| &c.record().key.name)
-            .filter(|n| !self.read_names.contains(*n))
-            .cloned()
-            .collect()
     }
 }
