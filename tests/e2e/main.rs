@@ -20,6 +20,7 @@ mod owner_id;
 mod pipeline;
 mod restart;
 mod support;
+mod writer;
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;

@@ -1,7 +1,7 @@
-//! The Route53 writer's timing, as pure state over injected instants: whether a request may go now (one at a
-//! time, none during a backoff), which keys sit in quarantine until when, which names are read again when (an
-//! ambiguous failure's recheck, the periodic verification), and how far the flush accounting has come. The
-//! writer actor keeps one timer, armed at [`Schedule::next_wake`], and does what the schedule says.
+//! The Route53 writer's timing, as pure state over injected instants: whether a request may go now (none during a
+//! backoff), which keys sit in quarantine until when, which names are read again when (an ambiguous failure's
+//! recheck, the periodic verification, spread over its interval), and how far the flush accounting has come. The
+//! writer's loop sleeps until [`Schedule::next_wake`] when it has nothing else to do.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -11,8 +11,6 @@ use crate::core::record::RecordKey;
 /// The writer's schedule.
 #[derive(Debug, Default)]
 pub struct Schedule {
-    /// A request (or a re-read) is under way.
-    in_flight: bool,
     /// No request goes before this (a backoff).
     retry_at: Option<Instant>,
     quarantine: BTreeMap<RecordKey, Instant>,
@@ -51,23 +49,12 @@ impl Schedule {
         self.received.saturating_sub(self.done)
     }
 
-    /// True when a request may go at `now`: none under way, no backoff running (a backoff that has run out is
-    /// over).
+    /// True when a request may go at `now`: no backoff running (a backoff that has run out is over).
     pub fn ready(&mut self, now: Instant) -> bool {
         if self.retry_at.is_some_and(|t| t <= now) {
             self.retry_at = None;
         }
-        !self.in_flight && self.retry_at.is_none()
-    }
-
-    /// True while a request or re-read is under way.
-    pub fn in_flight(&self) -> bool {
-        self.in_flight
-    }
-
-    /// A request or re-read starts, or has ended.
-    pub fn set_in_flight(&mut self, on: bool) {
-        self.in_flight = on;
+        self.retry_at.is_none()
     }
 
     /// A request failed transiently: nothing goes before `until`.
@@ -98,14 +85,6 @@ impl Schedule {
             let due = self.recheck.entry(name).or_insert(at);
             *due = (*due).max(at);
         }
-    }
-
-    /// The names due for a re-read at `now`, taken off the list; none while a request is under way.
-    pub fn take_due_rechecks(&mut self, now: Instant) -> BTreeSet<String> {
-        if self.in_flight {
-            return BTreeSet::new();
-        }
-        take_due(&mut self.recheck, now)
     }
 
     /// The earliest name whose recheck is due at `now`, taken off the list: one read per request, so a failure
@@ -149,12 +128,8 @@ impl Schedule {
     }
 
     /// When something is due next: the end of a backoff, a recheck, the verification, a quarantined key (not
-    /// before the backoff ends: it would only wait for it). While a request is under way only the verification
-    /// counts: the request's end re-arms the timer.
+    /// before the backoff ends: it would only wait for it).
     pub fn next_wake(&self) -> Option<Instant> {
-        if self.in_flight {
-            return self.verify_due;
-        }
         let quarantine = self.quarantine.values().copied().min();
         let quarantine = quarantine.map(|q| self.retry_at.map_or(q, |r| q.max(r)));
         let rechecks = self.recheck.values().copied();
@@ -163,13 +138,6 @@ impl Schedule {
             .chain(quarantine)
             .chain(self.verify_due)
             .min()
-    }
-
-    /// How long to sleep at `now` until the next wake, capped at `tick` (a drain is never held by a long
-    /// timer); `None` when nothing is due.
-    pub fn sleep(&self, now: Instant, tick: Duration) -> Option<Duration> {
-        self.next_wake()
-            .map(|t| t.saturating_duration_since(now).min(tick))
     }
 }
 

@@ -388,8 +388,9 @@ impl RecordBook {
         self.foreign_ttl.retain(|(n, _), _| n != name);
     }
 
-    /// Takes what a full read found (this owner's records, every owner's weighted counts) for every name but
-    /// `newer`, whose state the writer learnt after the read passed them.
+    /// Takes what a full read found for every name but `newer`, whose state the writer learnt after the read
+    /// passed them: this owner's records (none elsewhere), and the weighted counts of the names the read kept
+    /// (the counts targeted reads found under other names stay).
     pub fn merge_actual(
         &mut self,
         records: Vec<Record>,
@@ -397,7 +398,6 @@ impl RecordBook {
         newer: &BTreeSet<String>,
     ) {
         self.actual.retain(|k, _| newer.contains(&k.name));
-        self.counts.retain(|(n, _), _| newer.contains(n));
         let fresh = records.into_iter().filter(|r| !newer.contains(&r.key.name));
         self.actual.extend(fresh.map(|r| (r.key.clone(), r)));
         self.counts

@@ -117,6 +117,13 @@ impl FakeRoute53 {
         self.sets.borrow_mut().retain(|_, s| s.name != name);
     }
 
+    /// Removes the set of `name` with `set_identifier` (another writer deleting its record).
+    pub fn remove_set(&self, name: &str, set_identifier: &str) {
+        self.sets
+            .borrow_mut()
+            .retain(|_, s| s.name != name || s.set_identifier.as_deref() != Some(set_identifier));
+    }
+
     /// How many record sets the zone holds.
     pub fn set_count(&self) -> usize {
         self.settle_late();

@@ -69,6 +69,12 @@ impl JournalStore {
         }
     }
 
+    /// How long ago the journal was last saved (`None`: no journal, or its time cannot be read).
+    pub fn age(&self) -> Option<std::time::Duration> {
+        let saved = fs::metadata(&self.path).and_then(|m| m.modified()).ok()?;
+        saved.elapsed().ok()
+    }
+
     /// Replaces the journal with `journal`, atomically ([`state_file::replace`]). When that fails the old journal
     /// is removed (best effort): it no longer tells what the agent has written, and the next start must read the
     /// zone instead.
@@ -161,6 +167,11 @@ impl Writer {
             j.unsure.remove(name);
         }
         self.save_journal();
+    }
+
+    /// How long ago the journal was last saved, when there is one.
+    pub(super) fn journal_age(&self) -> Option<std::time::Duration> {
+        self.journal.as_ref().and_then(|j| j.store.age())
     }
 
     /// Names a previous run left unsure (to read at once).

@@ -10,7 +10,7 @@ use actix::prelude::*;
 
 use super::*;
 use crate::core::ownership::InstanceId;
-use crate::core::record::{Record, RecordSet};
+use crate::core::record::{Record, RecordSet, RecordValue};
 use crate::messages::probe;
 use crate::route53::fake::FakeRoute53;
 use crate::route53::tests::{owner, plain_config, rec};
@@ -287,4 +287,75 @@ async fn a_journal_start_in_a_large_fleet_spreads_its_first_verification_over_th
         reads <= 2,
         "{reads} reads in the first hour after a journal start"
     );
+}
+
+/// A bridge task's SRV record and its target, the host's own per-instance name.
+fn bridge_task() -> Vec<Record> {
+    let host = owner().set_identifier(&InstanceId::Host);
+    let target = "i-0abc.hosts.example.com.";
+    let srv = crate::core::record::SrvValue {
+        priority: 1,
+        weight: 1,
+        port: 32768,
+        target: target.into(),
+    };
+    vec![
+        Record::new(
+            target.into(),
+            host,
+            RecordValue::A([10, 0, 0, 5].into()),
+            60,
+            1,
+        ),
+        Record::new(
+            "_web._tcp.example.com.".into(),
+            id("a"),
+            RecordValue::Srv(srv),
+            60,
+            1,
+        ),
+    ]
+}
+
+/// The host was stopped longer than the janitor's grace: the janitor removed its records, the per-instance name
+/// included, while the journal still lists them. At the start the agent reads its own per-instance name, finds
+/// it empty and writes it again; after a quick restart (a fresh journal) it reads nothing.
+#[actix_rt::test]
+async fn after_a_long_stop_the_journal_start_reads_its_per_instance_name_and_restores_it() {
+    let records = bridge_task();
+    for (age, reads) in [(Duration::from_secs(3600), 1), (Duration::ZERO, 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = JournalStore::open(dir.path(), "Z1").unwrap();
+        let fake = Rc::new(FakeRoute53::new("Z1", "example.com."));
+        fake.insert(RecordSet::from_record(&records[1]));
+        store.save(&journal(records.clone())).unwrap();
+        let saved = std::time::SystemTime::now() - age;
+        let file = std::fs::File::options()
+            .write(true)
+            .open(store.path())
+            .unwrap();
+        file.set_modified(saved).unwrap();
+        let w = writer(&fake, &store);
+        w.do_send(Register {
+            container_id: "c-a".into(),
+            records: records.clone(),
+        });
+        w.send(Sweep {
+            keep: BTreeSet::from([id("a")]),
+        })
+        .await
+        .unwrap();
+        w.send(Flush).await.unwrap();
+        let start = std::time::Instant::now();
+        while fake.sets().len() < 2 && start.elapsed() < Duration::from_secs(2) && reads > 0 {
+            actix_rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(fake.list_requests(), reads, "journal {age:?} old");
+        assert_eq!(
+            fake.sets().len(),
+            1 + reads,
+            "journal {age:?} old: {:?}",
+            fake.sets()
+        );
+    }
 }

@@ -82,12 +82,14 @@ impl Writer {
         }
     }
 
-    /// The launch from a trusted journal: no zone read. The names a previous run left unsure, and this host's
-    /// own per-instance name (which a janitor may have emptied while the host was stopped), are read once the
-    /// launch sweep has said which containers run.
+    /// The launch from a trusted journal: no zone read. The names a previous run left unsure are read once the
+    /// launch sweep has said which containers run, and so is this host's own per-instance name when the agent was
+    /// down long enough for the janitor to have judged the host stopped and removed it ([`DOWN_LONG`]).
     fn launch_from(&mut self, journal: Journal) {
         let mut unsure = self.take_unsure_from(&journal);
-        unsure.extend(host_names(&journal.records));
+        if self.journal_age().is_none_or(|age| age > DOWN_LONG) {
+            unsure.extend(host_names(&journal.records));
+        }
         self.cluster_owners = journal.cluster_owners;
         tracing::info!(zone_id = %self.config.zone_id, records = journal.records.len(), unsure = unsure.len(),
             cluster_owners = self.cluster_owners, "Launch from the journal: no zone read.");
@@ -196,6 +198,11 @@ impl Writer {
         let _ = reply.send(stale);
     }
 }
+
+/// A journal older than this was left by an agent down long enough for its host to be judged: a stopped EC2
+/// instance's records go after the janitor's grace (10 minutes by default; two sightings). A daemon rollout's
+/// restart takes seconds and reads nothing.
+const DOWN_LONG: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The names of this owner's per-instance records (the SRV target of its bridge and host containers).
 fn host_names(records: &[Record]) -> BTreeSet<String> {

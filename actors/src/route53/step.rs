@@ -59,6 +59,11 @@ impl Names {
         self.unsure.extend(names);
     }
 
+    /// True when `name` must be read before any change goes into it.
+    pub(super) fn is_unsure(&self, name: &str) -> bool {
+        self.unsure.contains(name)
+    }
+
     /// No record of this owner is under `name` any more: its state is dropped.
     pub(super) fn forget(&mut self, name: &str) {
         self.known.remove(name);
@@ -120,7 +125,14 @@ impl Writer {
         }
         let upto = self.schedule.latest();
         let plan = self.book.take_plan();
-        self.refuse(plan.refused);
+        // A refusal counted on a group size in doubt waits for the name's read instead.
+        let (recount, refused): (Vec<_>, Vec<_>) = plan
+            .refused
+            .into_iter()
+            .partition(|k| self.names.is_unsure(&k.name));
+        self.refuse(refused);
+        let recount_name = recount.first().map(|k| k.name.clone());
+        self.book.mark_dirty(recount);
         let (send, waiting) = self.split(plan.changes);
         let (send, held_back) = hold_back(send, &waiting, |n| self.book.is_own_target(n));
         let unplanned = waiting.iter().chain(&held_back);
@@ -129,8 +141,9 @@ impl Writer {
         if !send.is_empty() {
             return Step::Send(self.alone_if_suspect(send));
         }
-        if let Some(first) = waiting.first() {
-            return Step::Read(first.record().key.name.clone(), Why::Before);
+        let first = waiting.first().map(|c| c.record().key.name.clone());
+        if let Some(name) = first.or(recount_name) {
+            return Step::Read(name, Why::Before);
         }
         self.complete(upto);
         if let Some(name) = self.schedule.take_due_recheck(now) {

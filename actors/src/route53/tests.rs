@@ -407,3 +407,92 @@ async fn a_quarantined_change_is_retried_on_its_own_once_the_conflict_is_gone() 
 
 #[path = "recheck_tests.rs"]
 mod recheck;
+
+/// Polls `check` every 20 ms for at most `limit`.
+async fn within(limit: Duration, check: impl Fn() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    check()
+}
+
+/// A refusal at the 100 limit is retried with the group's size read again: once room has freed (another writer's
+/// record went), the task is registered when its quarantine ends, not only at the next verification.
+#[actix_rt::test]
+async fn a_record_refused_at_the_limit_is_registered_once_room_frees() {
+    let fake = FakeRoute53::new("Z1", "example.com.");
+    for i in 0..100 {
+        fake.insert(RecordSet {
+            set_identifier: Some(format!("other-{i}")),
+            ..foreign()
+        });
+    }
+    let h = start_with(fake, Duration::from_millis(200));
+    h.addr.do_send(Register {
+        container_id: "full".into(),
+        records: vec![rec("full", [10, 0, 0, 1])],
+    });
+    h.addr.send(Flush).await.unwrap();
+    assert_eq!(h.fake.sets().len(), 100, "refused");
+    h.fake.remove_set("web.example.com.", "other-0");
+    let mine = rec("full", [0; 4]).key.set_identifier;
+    let registered = || {
+        h.fake
+            .sets()
+            .iter()
+            .any(|s| s.set_identifier.as_deref() == Some(mine.as_str()))
+    };
+    assert!(
+        within(Duration::from_secs(3), registered).await,
+        "registered once room freed"
+    );
+}
+
+/// A change refused on its own is quarantined, and the same change is not sent again before the quarantine
+/// ends, however often its key is planned again (here: a second container registering the same record); a new
+/// change of the record goes at once.
+#[actix_rt::test]
+async fn a_quarantined_change_is_not_sent_again_when_its_key_is_planned_again() {
+    let fake = FakeRoute53::new("Z1", "example.com.");
+    // A simple (non-weighted) record of someone else makes Route53 refuse weighted records under the name.
+    fake.insert(RecordSet {
+        set_identifier: None,
+        weight: None,
+        ..foreign()
+    });
+    let h = start_with(fake, Duration::from_secs(3600));
+    let record = rec("shared", [10, 0, 0, 7]);
+    h.addr.do_send(Register {
+        container_id: "c1".into(),
+        records: vec![record.clone()],
+    });
+    h.addr.send(Flush).await.unwrap();
+    assert_eq!(
+        h.fake.change_requests().len(),
+        2,
+        "the batch, then the change alone"
+    );
+    h.addr.do_send(Register {
+        container_id: "c2".into(),
+        records: vec![record],
+    });
+    h.addr.send(Flush).await.unwrap();
+    assert_eq!(h.fake.change_requests().len(), 2, "held: the same change");
+    h.addr.do_send(Register {
+        container_id: "c1".into(),
+        records: vec![rec("shared", [10, 0, 0, 8])],
+    });
+    h.addr.do_send(Register {
+        container_id: "c2".into(),
+        records: vec![rec("shared", [10, 0, 0, 8])],
+    });
+    h.addr.send(Flush).await.unwrap();
+    assert!(
+        h.fake.change_requests().len() > 2,
+        "a new change goes at once"
+    );
+}

@@ -167,6 +167,34 @@ impl Moto {
         recs
     }
 
+    /// The weighted record sets of one name (any type), read from that name on: one request even in a zone of
+    /// thousands of records, for polling a big zone.
+    pub fn typed_at(&self, zone_id: &str, name: &str) -> Vec<Typed> {
+        let req = self
+            .client
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .start_record_name(name)
+            .max_items(100);
+        let page = self
+            .rt
+            .block_on(req.send())
+            .expect("ListResourceRecordSets");
+        let mut recs: Vec<Typed> = page
+            .resource_record_sets()
+            .iter()
+            .filter(|s| s.name().eq_ignore_ascii_case(name) && s.set_identifier().is_some())
+            .map(|s| Typed {
+                name: s.name().to_string(),
+                rtype: s.r#type().as_str().to_string(),
+                set_identifier: s.set_identifier().unwrap().to_string(),
+                values: values_of(s),
+            })
+            .collect();
+        recs.sort();
+        recs
+    }
+
     /// Creates a weighted record of any type directly (weight 1, TTL 60).
     pub fn put_typed(&self, zone_id: &str, rec: &Typed) {
         let rtype = RrType::from(rec.rtype.as_str());

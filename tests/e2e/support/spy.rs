@@ -1,6 +1,6 @@
 //! A spying proxy in front of moto_server: it forwards every request (ECS, EC2 and Route53) and counts them by
 //! operation and outcome, and it can make EC2 throttle (`RequestLimitExceeded`, HTTP 503, in EC2's error format)
-//! and throttle every n-th page of a zone read.
+//! and throttle every n-th page of a zone read, or every n-th Route53 request of any kind.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -15,6 +15,8 @@ struct State {
     ec2_failing: Mutex<bool>,
     /// Every n-th zone-read page is throttled (0: none), and how many have come.
     throttle_pages: Mutex<(usize, usize)>,
+    /// Every n-th Route53 request of any operation is throttled (0: none), and how many have come.
+    throttle_r53: Mutex<(usize, usize)>,
 }
 
 /// Route53's answer when the account's request bucket is empty.
@@ -61,6 +63,13 @@ impl State {
         t.1 += 1;
         t.0 != 0 && t.1.is_multiple_of(t.0)
     }
+
+    /// True when this Route53 request is to be throttled (every n-th one, whatever its operation).
+    fn throttle_r53(&self) -> bool {
+        let mut t = self.throttle_r53.lock().unwrap();
+        t.1 += 1;
+        t.0 != 0 && t.1.is_multiple_of(t.0)
+    }
 }
 
 fn send(
@@ -92,7 +101,8 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>
             .content_type("text/xml;charset=UTF-8")
             .body(EC2_THROTTLED);
     }
-    if op == "r53:list" && state.throttle_page() {
+    let r53 = op.starts_with("r53:");
+    if (op == "r53:list" && state.throttle_page()) || (r53 && state.throttle_r53()) {
         *state.calls.lock().unwrap().entry((op, 400)).or_insert(0) += 1;
         return HttpResponse::BadRequest()
             .content_type("text/xml")
@@ -134,6 +144,22 @@ impl Spy {
     /// Throttles every `n`-th page of a zone read from now on (`Throttling`, HTTP 400; 0: none).
     pub fn throttle_pages(&self, n: usize) {
         *self.state.throttle_pages.lock().unwrap() = (n, 0);
+    }
+
+    /// Throttles every `n`-th Route53 request of any operation from now on (`Throttling`, HTTP 400; 0: none):
+    /// `n = 2` refuses every other request, half of them, deterministically.
+    pub fn throttle_every(&self, n: usize) {
+        *self.state.throttle_r53.lock().unwrap() = (n, 0);
+    }
+
+    /// Route53 requests (`r53:*`, any operation) answered so far, and how many of them were answered HTTP 400 (the
+    /// spy's throttling, or a batch moto refused).
+    pub fn r53(&self) -> (usize, usize) {
+        let calls = self.state.calls.lock().unwrap();
+        let r53 = calls.iter().filter(|((o, _), _)| o.starts_with("r53:"));
+        let all = r53.clone().map(|(_, n)| n).sum();
+        let throttled = r53.filter(|((_, s), _)| *s == 400).map(|(_, n)| n).sum();
+        (all, throttled)
     }
 
     /// Requests of `op` answered so far (any status).

@@ -1,5 +1,5 @@
-//! The writer's schedule over injected instants: one request at a time, backoffs, quarantine, rechecks (the
-//! later window wins), the verification, the drain and the one timer's next wake.
+//! The writer's schedule over injected instants: backoffs, quarantine, rechecks (the later window wins, one name
+//! at a time), the verification and its spread, the drain and the next wake.
 
 use super::*;
 use crate::core::record::RecordType;
@@ -17,12 +17,9 @@ fn ms(n: u64) -> Duration {
 }
 
 #[test]
-fn one_request_at_a_time_and_none_during_a_backoff() {
+fn no_request_during_a_backoff() {
     let (mut s, t) = (Schedule::default(), Instant::now());
     assert!(s.ready(t));
-    s.set_in_flight(true);
-    assert!(!s.ready(t));
-    s.set_in_flight(false);
     s.back_off(t + ms(250));
     assert!(!s.ready(t + ms(249)));
     assert_eq!(s.next_wake(), Some(t + ms(250)));
@@ -58,29 +55,42 @@ fn quarantined_keys_come_back_when_due() {
         Some(t + ms(900)),
         "a due key waits for the backoff, without waking before"
     );
-    s.set_in_flight(true);
-    assert_eq!(s.next_wake(), None, "nor while a request is under way");
 }
 
 #[test]
-fn a_name_rechecked_twice_waits_for_the_later_window_and_waits_for_a_request_under_way() {
+fn a_name_rechecked_twice_waits_for_the_later_window_and_due_names_come_one_at_a_time() {
     let (mut s, t) = (Schedule::default(), Instant::now());
     s.recheck_at(["a.".to_string()], t + ms(400));
-    s.recheck_at(["a.".to_string(), "b.".to_string()], t + ms(100));
+    s.recheck_at(
+        ["a.".to_string(), "b.".to_string(), "c.".to_string()],
+        t + ms(100),
+    );
     assert_eq!(s.next_wake(), Some(t + ms(100)));
-    s.set_in_flight(true);
-    assert_eq!(s.next_wake(), None, "the end of the request re-arms");
-    assert!(s.take_due_rechecks(t + ms(500)).is_empty());
-    s.set_in_flight(false);
+    assert_eq!(s.take_due_recheck(t + ms(50)), None);
+    let first = s.take_due_recheck(t + ms(100));
+    let second = s.take_due_recheck(t + ms(100));
     assert_eq!(
-        s.take_due_rechecks(t + ms(100)),
-        BTreeSet::from(["b.".to_string()])
+        BTreeSet::from([first.unwrap(), second.unwrap()]),
+        BTreeSet::from(["b.".to_string(), "c.".to_string()])
     );
     assert_eq!(
-        s.take_due_rechecks(t + ms(400)),
-        BTreeSet::from(["a.".to_string()])
+        s.take_due_recheck(t + ms(399)),
+        None,
+        "a. waits for its later window"
     );
+    assert!(s.recheck_pending("a."));
+    assert_eq!(s.take_due_recheck(t + ms(400)), Some("a.".to_string()));
     assert_eq!(s.next_wake(), None);
+}
+
+#[test]
+fn a_verification_round_spreads_its_names_evenly_over_the_spread() {
+    let t = Instant::now();
+    let names: BTreeSet<String> = (0..4).map(|n| format!("n{n}.")).collect();
+    let round = verify_round(&names, t, ms(4000));
+    let times: Vec<Duration> = round.iter().map(|(_, at)| *at - t).collect();
+    assert_eq!(times, vec![ms(0), ms(1000), ms(2000), ms(3000)]);
+    assert!(verify_round(&BTreeSet::new(), t, ms(4000)).is_empty());
 }
 
 #[test]
@@ -101,21 +111,6 @@ fn a_drain_drops_the_checks_but_not_a_backoff_of_pending_changes() {
     s.back_off(t + ms(700));
     s.drain();
     assert_eq!(s.next_wake(), Some(t + ms(700)));
-}
-
-#[test]
-fn the_timer_sleeps_until_the_next_wake_capped_at_the_tick() {
-    let (mut s, t) = (Schedule::default(), Instant::now());
-    assert_eq!(s.sleep(t, ms(1000)), None);
-    s.verify_at(t + ms(3_600_000));
-    assert_eq!(s.sleep(t, ms(1000)), Some(ms(1000)));
-    s.back_off(t + ms(20));
-    assert_eq!(s.sleep(t, ms(1000)), Some(ms(20)));
-    assert_eq!(
-        s.sleep(t + ms(50), ms(1000)),
-        Some(Duration::ZERO),
-        "overdue: at once"
-    );
 }
 
 #[test]
