@@ -359,3 +359,64 @@ async fn after_a_long_stop_the_journal_start_reads_its_per_instance_name_and_res
         );
     }
 }
+
+/// A change that timed out may land after the writer's immediate re-read: its name stays unsure in the journal
+/// until the recheck `recheck_after` later has read it. An agent restarted before that reads the name at its
+/// start and removes the record, landed meanwhile, of a container that stopped.
+#[actix_rt::test]
+async fn a_timed_out_change_stays_unsure_in_the_journal_until_its_recheck() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = JournalStore::open(dir.path(), "Z1").unwrap();
+    let fake = Rc::new(FakeRoute53::new("Z1", "example.com."));
+    store.save(&journal(vec![])).unwrap();
+    let first = writer(&fake, &store);
+    first
+        .send(Sweep {
+            keep: BTreeSet::new(),
+        })
+        .await
+        .unwrap();
+    fake.land_late(Duration::from_millis(300));
+    first.do_send(Register {
+        container_id: "c-a".into(),
+        records: vec![rec("a", [10, 0, 0, 1])],
+    });
+    // The UPSERT "times out"; the name is read, nothing found, the UPSERT sent again and acknowledged.
+    first.send(Flush).await.unwrap();
+    assert_eq!(fake.change_requests().len(), 2);
+    // The container stops; its DELETE is acknowledged; the agent is restarted before the recheck.
+    first.do_send(crate::route53::Deregister {
+        container_id: "c-a".into(),
+    });
+    first.send(Flush).await.unwrap();
+    assert!(ids(&fake).is_empty());
+    drop(first);
+    actix_rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        ids(&fake),
+        BTreeSet::from([id("a")]),
+        "the UPSERT landed late"
+    );
+    let saved = store.load("Z1", &owner()).unwrap();
+    assert!(
+        saved.unsure.contains("web.example.com."),
+        "{:?}",
+        saved.unsure
+    );
+
+    let second = writer(&fake, &store);
+    second
+        .send(Sweep {
+            keep: BTreeSet::new(),
+        })
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !ids(&fake).is_empty() && start.elapsed() < Duration::from_secs(3) {
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        ids(&fake).is_empty(),
+        "the late record of a stopped container is removed"
+    );
+}

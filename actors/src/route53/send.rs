@@ -61,8 +61,9 @@ impl Writer {
             .applied
             .iter()
             .map(|c| c.record().key.name.clone())
-            .filter(|n| !failed.contains(n))
+            .filter(|n| !failed.contains(n) && !self.ambiguous.contains_key(n))
             .collect();
+        // A name with a timed-out change stays unsure until its recheck: that change may still land.
         self.journal_settled(&settled);
         self.forget_empty(&settled);
         match outcome.failed {
