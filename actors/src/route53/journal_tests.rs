@@ -13,7 +13,7 @@ use crate::core::ownership::InstanceId;
 use crate::core::record::{Record, RecordSet};
 use crate::messages::probe;
 use crate::route53::fake::FakeRoute53;
-use crate::route53::tests::{owner, plain_config, rec};
+use crate::route53::tests::{listed, owner, plain_config, rec};
 use crate::route53::{Flush, Register, Route53Actor, Sweep};
 
 fn journal(records: Vec<Record>) -> Journal {
@@ -135,7 +135,7 @@ async fn a_restart_with_a_journal_reads_nothing_and_still_removes_a_task_that_st
         container_id: "c-a".into(),
         records: vec![rec("a", [10, 0, 0, 1])],
     });
-    let keep = BTreeSet::from([id("a")]);
+    let keep = listed([("c-a", id("a"))]);
     assert_eq!(second.send(Sweep { keep }).await.unwrap(), 1, "b's record");
     second.send(Flush).await.unwrap();
     assert_eq!(fake.list_requests(), full, "no read at the restart");
@@ -158,11 +158,7 @@ async fn names_left_unsure_by_a_killed_run_are_read_at_the_launch() {
     j.unsure.insert("web.example.com.".into());
     store.save(&j).unwrap();
     let w = writer(&fake, &store);
-    w.send(Sweep {
-        keep: BTreeSet::new(),
-    })
-    .await
-    .unwrap();
+    w.send(Sweep { keep: listed([]) }).await.unwrap();
     // The unsure name is read, b's record found, and (its task not running) removed.
     let mut waited = 0;
     while ids(&fake).contains(&id("b")) && waited < 50 {
@@ -200,7 +196,7 @@ async fn an_unsure_name_is_not_read_before_the_launch_sweep_so_a_live_tasks_land
         records: vec![rec("a", [10, 0, 0, 1])],
     });
     w.send(Sweep {
-        keep: BTreeSet::from([id("a")]),
+        keep: listed([("c-a", id("a"))]),
     })
     .await
     .unwrap();
