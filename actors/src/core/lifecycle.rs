@@ -1,7 +1,7 @@
 //! One registrar's book of its containers, as a pure state machine over injected instants: which event is each
 //! container's latest (its generation), which lookups are under way, which lookup runs once more when the one
-//! under way ends, which stopping containers keep their records until when, and whose SetIdentifier a stop must
-//! unprotect. The registrar actor only does the I/O each step asks for.
+//! under way ends, and which stopping containers keep their records until when. The registrar actor only does the
+//! I/O each step asks for.
 //!
 //! Rules (README, event semantics):
 //! * A lookup's answer is applied only if no newer event of its container came meanwhile (events of one
@@ -46,8 +46,14 @@ pub struct Lookup {
 pub struct Stop {
     /// Full container id.
     pub container_id: String,
-    /// The SetIdentifier its records had, when known: its listing protection ends too.
-    pub set_identifier: Option<String>,
+}
+
+impl Stop {
+    fn of(container_id: &str) -> Self {
+        Self {
+            container_id: container_id.to_string(),
+        }
+    }
 }
 
 /// What an event asks the glue to do.
@@ -105,8 +111,6 @@ pub struct Book {
     again: HashMap<String, Labels>,
     /// Stopping containers and when their records go.
     delayed: HashMap<String, Instant>,
-    /// The SetIdentifier of each container looked up here, for the stop.
-    identities: HashMap<String, String>,
     retries: u32,
     retry_delay: Duration,
     deregister_delay: Duration,
@@ -137,7 +141,7 @@ impl Book {
             }
             Event::Stopping | Event::Stopped => {
                 self.forget(container_id);
-                return Step::Deregister(self.stop(container_id));
+                return Step::Deregister(Stop::of(container_id));
             }
         };
         if self.latest.contains_key(container_id) && self.looking.contains_key(container_id) {
@@ -148,10 +152,9 @@ impl Book {
         Step::Lookup(self.lookup(container_id, labels, 0))
     }
 
-    /// The glue started `lookup` for a container whose records carry `set_identifier`.
-    pub fn started(&mut self, lookup: &Lookup, set_identifier: String) {
+    /// The glue started `lookup`.
+    pub fn started(&mut self, lookup: &Lookup) {
         let id = lookup.container_id.clone();
-        self.identities.insert(id.clone(), set_identifier);
         *self.looking.entry(id).or_insert(0) += 1;
     }
 
@@ -204,7 +207,7 @@ impl Book {
         due.iter()
             .map(|id| {
                 self.delayed.remove(id);
-                self.stop(id)
+                Stop::of(id)
             })
             .collect()
     }
@@ -232,13 +235,6 @@ impl Book {
     fn forget(&mut self, container_id: &str) {
         self.latest.remove(container_id);
         self.again.remove(container_id);
-    }
-
-    fn stop(&mut self, container_id: &str) -> Stop {
-        Stop {
-            container_id: container_id.to_string(),
-            set_identifier: self.identities.remove(container_id),
-        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! Everything here is plain functions and types, unit-tested without a runtime. The actors call into it.
 
 pub mod address;
+pub mod claim;
 pub mod desired;
 pub mod events;
 pub mod instance;

@@ -20,6 +20,7 @@ use actix::prelude::*;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use bollard::models::EventMessage;
 
+use crate::core::claim::Claim;
 use crate::core::desired::RecordPolicy;
 use crate::core::events::{event_work, parse_event, DrainWindow, EventWork};
 use crate::core::listing::{Seen, Tickets};
@@ -193,8 +194,7 @@ impl EventWatcherActor {
             self.finish_launch(keep, ctx);
             self.schedule_reconcile(ctx);
         } else {
-            let running = keep.into_values().collect();
-            self.route53.protect.do_send(Protect { running });
+            self.route53.protect.do_send(Protect { running: keep });
         }
     }
 
@@ -204,15 +204,14 @@ impl EventWatcherActor {
     /// exited during the launch lookups has had its stop handed on, and its (inherited) record must go too (one
     /// being stopped keeps them until its delayed deregistration); so must one that a newer listing (a
     /// reconnect's, which also clears the event bookkeeping before it) no longer found.
-    fn finish_launch(&mut self, keep: BTreeMap<String, String>, ctx: &mut Context<Self>) {
+    fn finish_launch(&mut self, keep: BTreeMap<String, Claim>, ctx: &mut Context<Self>) {
         let barrier = self.pool.clone();
         let fut = async move { barrier.barrier().await }.into_actor(self);
         let fut = fut.then(move |res, act, _| {
-            let keep: BTreeSet<String> = keep
+            let keep: BTreeMap<String, Claim> = keep
                 .into_iter()
                 .filter(|(id, _)| act.last_keep.contains(id))
                 .filter(|(id, _)| act.seen.get(id).is_none_or(Seen::still_running))
-                .map(|(_, sid)| sid)
                 .collect();
             // Sent now, so every deregistration of a later stop event reaches the writer after the sweep.
             let (route53, health, metrics) =

@@ -14,13 +14,14 @@ use actix::prelude::*;
 use super::source::Running;
 use super::EventWatcherActor;
 use crate::backoff::uniform;
+use crate::core::claim::Claim;
 use crate::core::listing::listing_work;
 use crate::registrar::Work;
 use crate::route53::Protect;
 
 impl EventWatcherActor {
-    /// Dispatches a listing; returns the SetIdentifier of each listed container whose records it keeps, by
-    /// container id (the launch sweep keeps their records, a later listing protects them).
+    /// Dispatches a listing; returns the claim of each listed container whose records it keeps, by container id
+    /// (the launch sweep keeps their records, a later listing protects them).
     ///
     /// `listed_at` is the event number current when the listing was requested: a container with a newer event
     /// is left to that event ([`listing_work`]); one whose newer event says it exited is not kept, one being
@@ -29,7 +30,7 @@ impl EventWatcherActor {
         &mut self,
         running: Running,
         listed_at: u64,
-    ) -> BTreeMap<String, String> {
+    ) -> BTreeMap<String, Claim> {
         let ids: Vec<String> = running.iter().map(|(id, _)| id.clone()).collect();
         let work = listing_work(&self.known, &self.seen, &ids, listed_at);
         self.seen.retain(|_, s| s.seq > listed_at);
@@ -51,7 +52,7 @@ impl EventWatcherActor {
                 kept.contains(&container_id),
                 self.policy.identity(&container_id, &labels),
             ) {
-                keep.insert(container_id.clone(), identity.set_identifier);
+                keep.insert(container_id.clone(), Claim::of(&identity));
             }
             if !start.contains(&container_id) {
                 continue;
@@ -105,7 +106,7 @@ impl EventWatcherActor {
             }
             Ok(listed) => {
                 tracing::debug!("Periodic reconcile.");
-                let running = act.apply_listing(listed, listed_at).into_values().collect();
+                let running = act.apply_listing(listed, listed_at);
                 act.route53.protect.do_send(Protect { running });
                 act.metrics.synced_now();
             }

@@ -31,7 +31,7 @@ use crate::core::record::RecordType;
 use crate::messages::Reporter;
 use crate::metadata::{MetadataError, Resolution, Resolve};
 use crate::metrics::Metrics;
-use crate::route53::{Deregister, Register, Unprotect, Withhold, WriterLink};
+use crate::route53::{Deregister, Register, Withhold, WriterLink};
 
 const ACTOR: &str = "registrar";
 
@@ -146,7 +146,7 @@ impl RegistrarActor {
                 return;
             }
         };
-        self.book.started(&lookup, identity.set_identifier.clone());
+        self.book.started(&lookup);
         let ask = self.metadata.send(Resolve {
             container_id: id,
             labels: lookup.labels.clone(),
@@ -236,11 +236,7 @@ impl RegistrarActor {
                         records,
                     });
                 } else {
-                    let set_identifier = identity.set_identifier.clone();
-                    self.route53.withhold.do_send(Withhold {
-                        container_id,
-                        set_identifier,
-                    });
+                    self.route53.withhold.do_send(Withhold { container_id });
                 }
             }
         }
@@ -288,13 +284,10 @@ impl RegistrarActor {
 const DELAY_TICK: Duration = Duration::from_millis(250);
 
 impl RegistrarActor {
-    /// Deregisters a container now. With its SetIdentifier known, the writer also ends any listing protection
-    /// of that task's records, so records an earlier agent wrote for a container this one never registered (its
-    /// lookups failed, its task was stopping) go with its stop, not at the next listing.
+    /// Deregisters a container now. The writer also ends the listing protection of the container's claim, so
+    /// records an earlier agent wrote for a container this one never registered (its lookups failed, its task was
+    /// stopping) go with its stop, not at the next listing; the other containers of its task keep theirs.
     fn deregister(&self, stop: Stop) {
-        if let Some(set_identifier) = stop.set_identifier {
-            self.route53.unprotect.do_send(Unprotect { set_identifier });
-        }
         let container_id = stop.container_id;
         self.route53.deregister.do_send(Deregister { container_id });
     }

@@ -5,11 +5,15 @@
 //!   holds the per-instance target; the first holder's value is used, and when it stops the next holder's);
 //! * `actual`: this owner's records as they exist in Route53 (read at launch, then kept by applied changes);
 //! * `dirty`: keys whose desired and actual state may differ. A later change of a key simply re-marks it, so a
-//!   start and a stop inside one window plan nothing.
+//!   start and a stop inside one window plan nothing;
+//! * `protected`: per running container that holds nothing here, the records it would own ([`Claim`]): existing
+//!   ones stay. Protection is per container, not per task: two containers of one task share the SetIdentifier
+//!   under different names, and one of them registering, being withheld or stopping leaves the other's records.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::core::ownership::{legacy_form, parse, InstanceId};
+use crate::core::claim::Claim;
+use crate::core::ownership::{parse, InstanceId};
 use crate::core::plan::{plan_key, Change, Group, MAX_WEIGHTED_PER_NAME};
 use crate::core::record::{Record, RecordKey, RecordType, RecordValue};
 
@@ -22,13 +26,14 @@ pub struct RecordBook {
     dirty: BTreeSet<RecordKey>,
     /// Weighted sets per group (name and type), of every owner, as last read (and kept by our own changes).
     counts: HashMap<Group, usize>,
-    /// SetIdentifiers of containers the latest listing found running that hold no record here (not resolved
-    /// yet, or skipped: instance address unknown, unhealthy). Their existing records are never deleted; the
-    /// protection ends when such a container registers, or when a later listing no longer finds it.
-    protected: BTreeSet<String>,
-    /// Running containers that must have no records now (unhealthy, their task stopping), with their task's
-    /// SetIdentifier: a listing does not protect it until the container registers records again or stops.
-    withheld: HashMap<String, String>,
+    /// Claims of the containers the latest listing found running that hold no record here (not resolved yet, or
+    /// skipped: instance address unknown), by container id. The existing records a claim covers are never
+    /// deleted; a container's protection ends when it registers records, is withheld or stops, or when a later
+    /// listing no longer finds it.
+    protected: BTreeMap<String, Claim>,
+    /// Running containers that must have no records now (unhealthy, their task stopping): a listing does not
+    /// protect their records until they register records again or stop.
+    withheld: BTreeSet<String>,
     /// TTLs of weighted groups that hold other writers' sets: our records there adopt them
     /// ([`crate::core::plan::foreign_ttls`]).
     foreign_ttl: HashMap<Group, i64>,
@@ -57,30 +62,20 @@ fn group(key: &RecordKey) -> Group {
     (key.name.clone(), key.record_type)
 }
 
-/// True when `ids` holds `set_identifier`, or the scoped identifier whose legacy form it is (a record an earlier
-/// version of this owner wrote for the same task: protected with it until it is migrated).
-fn covers(ids: &BTreeSet<String>, set_identifier: &str) -> bool {
-    ids.contains(set_identifier)
-        || ids
-            .iter()
-            .any(|id| legacy_form(id).as_deref() == Some(set_identifier))
-}
-
 fn is_host_target(key: &RecordKey) -> bool {
     key.record_type != RecordType::Srv
         && parse(&key.set_identifier).is_some_and(|p| p.instance == InstanceId::Host.to_string())
 }
 
 impl RecordBook {
-    /// Container `container_id` wants exactly `records` to exist (an empty list: none, as after a stop).
+    /// Container `container_id` wants exactly `records` to exist (an empty list: none, as after a stop). Records
+    /// end its withholding and its protection (not that of the other containers of its task).
     pub fn register(&mut self, container_id: &str, records: Vec<Record>) {
         if !records.is_empty() {
             self.withheld.remove(container_id);
+            self.end_protection(container_id);
         }
         let wanted: BTreeSet<RecordKey> = records.iter().map(|r| r.key.clone()).collect();
-        for r in &records {
-            self.protected.remove(&r.key.set_identifier);
-        }
         let old = self.by_container.remove(container_id).unwrap_or_default();
         for key in old.difference(&wanted) {
             self.release(container_id, key);
@@ -124,18 +119,21 @@ impl RecordBook {
         self.actual.insert(old.key.clone(), old);
     }
 
-    /// Container `container_id` runs but must have no records now: its records go, and so do those of its task
-    /// (`set_identifier`) that no container holds, inherited ones included; listings no longer protect them.
-    pub fn withhold(&mut self, container_id: &str, set_identifier: &str) {
+    /// Container `container_id` runs but must have no records now: its records go, and so do the existing ones
+    /// its claim covers that no container holds, inherited ones included; listings no longer protect them. The
+    /// other containers of its task keep theirs. (Its SetIdentifier is not needed: the claim came with the
+    /// listing.)
+    pub fn withhold(&mut self, container_id: &str) {
         self.register(container_id, Vec::new());
-        self.withheld
-            .insert(container_id.to_string(), set_identifier.to_string());
-        self.unprotect(set_identifier);
+        self.withheld.insert(container_id.to_string());
+        self.end_protection(container_id);
     }
 
-    /// Container `container_id` stopped; each of its records goes once no other container holds it.
+    /// Container `container_id` stopped; each of its records goes once no other container holds it, and so do
+    /// the existing ones its claim protected.
     pub fn deregister(&mut self, container_id: &str) {
         self.withheld.remove(container_id);
+        self.end_protection(container_id);
         for key in self.by_container.remove(container_id).unwrap_or_default() {
             self.release(container_id, &key);
         }
@@ -179,59 +177,61 @@ impl RecordBook {
             .extend(found.into_iter().map(|r| (r.key.clone(), r)));
     }
 
-    /// A listing found the containers with these SetIdentifiers running: the records of those that hold nothing
-    /// here are protected from now on, and records whose protection ends are planned again (deleted, unless
-    /// someone holds them).
-    pub fn protect(&mut self, running: &BTreeSet<String>) {
-        let held: BTreeSet<&String> = self.desired.keys().map(|k| &k.set_identifier).collect();
-        let withheld: BTreeSet<&String> = self.withheld.values().collect();
-        let now: BTreeSet<String> = running
+    /// A listing found these containers running (their claims by container id): the records claimed by those
+    /// that hold nothing here and are not withheld are protected from now on, and records whose protection ends
+    /// are planned again (deleted, unless someone holds them).
+    pub fn protect(&mut self, running: &BTreeMap<String, Claim>) {
+        let now: BTreeMap<String, Claim> = running
             .iter()
-            .filter(|id| !held.contains(id) && !withheld.contains(id))
-            .cloned()
+            .filter(|(id, _)| !self.by_container.contains_key(*id) && !self.withheld.contains(*id))
+            .map(|(id, claim)| (id.clone(), claim.clone()))
             .collect();
-        let ended: BTreeSet<String> = self.protected.difference(&now).cloned().collect();
+        let ended: Vec<Claim> = self
+            .protected
+            .iter()
+            .filter(|(id, claim)| now.get(*id) != Some(claim))
+            .map(|(_, claim)| claim.clone())
+            .collect();
         self.protected = now;
         self.replan_unprotected(&ended);
     }
 
-    /// Marks the records of tasks whose protection `ended` (and the per-instance targets, which a protected SRV
-    /// may have kept) to be planned again.
-    fn replan_unprotected(&mut self, ended: &BTreeSet<String>) {
+    /// Marks the records of the claims whose protection `ended` (and the per-instance targets, which a protected
+    /// SRV may have kept) to be planned again.
+    fn replan_unprotected(&mut self, ended: &[Claim]) {
         let replan: Vec<RecordKey> = self
             .actual
             .keys()
-            .filter(|k| covers(ended, &k.set_identifier) || is_host_target(k))
+            .filter(|k| ended.iter().any(|c| c.covers(k)) || is_host_target(k))
             .cloned()
             .collect();
         self.dirty.extend(replan);
     }
 
-    /// The task with `set_identifier` stopped: its records lose their protection and are planned again.
-    pub fn unprotect(&mut self, set_identifier: &str) {
-        if self.protected.remove(set_identifier) {
-            self.replan_unprotected(&BTreeSet::from([set_identifier.to_string()]));
+    /// Container `container_id`'s records lose their protection, if they had one, and are planned again.
+    fn end_protection(&mut self, container_id: &str) {
+        if let Some(claim) = self.protected.remove(container_id) {
+            self.replan_unprotected(&[claim]);
         }
     }
 
-    /// True when `key` must not be deleted although no container holds it: its task is protected, or it is the
-    /// per-instance target of a protected SRV record.
+    /// True when `key` must not be deleted although no container holds it: a protected container claims it, or
+    /// it is the per-instance target of a protected SRV record.
     fn is_protected(&self, key: &RecordKey) -> bool {
-        if covers(&self.protected, &key.set_identifier) {
+        let claimed = |k: &RecordKey| self.protected.values().any(|c| c.covers(k));
+        if claimed(key) {
             return true;
         }
         is_host_target(key)
             && self.actual.values().any(|r| match &r.value {
-                RecordValue::Srv(s) => {
-                    s.target == key.name && covers(&self.protected, &r.key.set_identifier)
-                }
+                RecordValue::Srv(s) => s.target == key.name && claimed(&r.key),
                 _ => false,
             })
     }
 
-    /// Launch sync: protects the records of the listed containers (`keep`, their SetIdentifiers) and marks for
+    /// Launch sync: protects the records the listed containers claim (`keep`, by container id) and marks for
     /// deletion every other record no running container holds. Returns how many.
-    pub fn sweep(&mut self, keep: &BTreeSet<String>) -> usize {
+    pub fn sweep(&mut self, keep: &BTreeMap<String, Claim>) -> usize {
         self.protect(keep);
         let stale: Vec<RecordKey> = self
             .actual

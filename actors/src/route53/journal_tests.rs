@@ -1,7 +1,7 @@
 //! The journal file (every way it is unusable falls back, a save is atomic) and the writer's launch from it:
 //! no zone read, unsure names read at once, a stopped task's record removed by the launch sweep.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,11 +9,12 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use super::*;
+use crate::core::claim::Claim;
 use crate::core::ownership::InstanceId;
 use crate::core::record::{Record, RecordSet, RecordValue};
 use crate::messages::probe;
 use crate::route53::fake::FakeRoute53;
-use crate::route53::tests::{owner, plain_config, rec};
+use crate::route53::tests::{listed, owner, plain_config, rec};
 use crate::route53::{Flush, Register, Route53Actor, Route53Config, Sweep};
 
 fn journal(records: Vec<Record>) -> Journal {
@@ -129,7 +130,7 @@ async fn a_restart_with_a_journal_reads_nothing_and_still_removes_a_task_that_st
             records: vec![rec(task, [10, 0, 0, 1])],
         });
     }
-    let keep = BTreeSet::from([id("a"), id("b")]);
+    let keep = listed([("c-a", id("a")), ("c-b", id("b"))]);
     first.send(Sweep { keep }).await.unwrap();
     first.send(Flush).await.unwrap();
     let full = fake.list_requests();
@@ -144,7 +145,7 @@ async fn a_restart_with_a_journal_reads_nothing_and_still_removes_a_task_that_st
         container_id: "c-a".into(),
         records: vec![rec("a", [10, 0, 0, 1])],
     });
-    let keep = BTreeSet::from([id("a")]);
+    let keep = listed([("c-a", id("a"))]);
     assert_eq!(second.send(Sweep { keep }).await.unwrap(), 1, "b's record");
     second.send(Flush).await.unwrap();
     assert_eq!(fake.list_requests(), full, "no read at the restart");
@@ -167,11 +168,7 @@ async fn names_left_unsure_by_a_killed_run_are_read_at_the_launch() {
     j.unsure.insert("web.example.com.".into());
     store.save(&j).unwrap();
     let w = writer(&fake, &store);
-    w.send(Sweep {
-        keep: BTreeSet::new(),
-    })
-    .await
-    .unwrap();
+    w.send(Sweep { keep: listed([]) }).await.unwrap();
     // The unsure name is read, b's record found, and (its task not running) removed.
     let mut waited = 0;
     while ids(&fake).contains(&id("b")) && waited < 50 {
@@ -209,7 +206,7 @@ async fn an_unsure_name_is_not_read_before_the_launch_sweep_so_a_live_tasks_land
         records: vec![rec("a", [10, 0, 0, 1])],
     });
     w.send(Sweep {
-        keep: BTreeSet::from([id("a")]),
+        keep: listed([("c-a", id("a"))]),
     })
     .await
     .unwrap();
@@ -277,7 +274,18 @@ async fn a_journal_start_in_a_large_fleet_spreads_its_first_verification_over_th
     }
     let keep = records
         .iter()
-        .map(|r| r.key.set_identifier.clone())
+        .enumerate()
+        .map(|(n, r)| {
+            let names = BTreeSet::from([r.key.name.clone()]);
+            let set_identifier = r.key.set_identifier.clone();
+            (
+                format!("c{n}"),
+                Claim {
+                    set_identifier,
+                    names,
+                },
+            )
+        })
         .collect();
     w.send(Sweep { keep }).await.unwrap();
     w.send(Flush).await.unwrap();
@@ -341,7 +349,7 @@ async fn after_a_long_stop_the_journal_start_reads_its_per_instance_name_and_res
             records: records.clone(),
         });
         w.send(Sweep {
-            keep: BTreeSet::from([id("a")]),
+            keep: listed([("c-a", id("a"))]),
         })
         .await
         .unwrap();
@@ -372,7 +380,7 @@ async fn a_timed_out_change_stays_unsure_in_the_journal_until_its_recheck() {
     let first = writer(&fake, &store);
     first
         .send(Sweep {
-            keep: BTreeSet::new(),
+            keep: BTreeMap::new(),
         })
         .await
         .unwrap();
@@ -407,7 +415,7 @@ async fn a_timed_out_change_stays_unsure_in_the_journal_until_its_recheck() {
     let second = writer(&fake, &store);
     second
         .send(Sweep {
-            keep: BTreeSet::new(),
+            keep: BTreeMap::new(),
         })
         .await
         .unwrap();

@@ -4,13 +4,14 @@
 //! containers that no longer run) waits for the scan, since only a full read knows every record of this owner;
 //! until then `/readyz` says the agent is syncing and `r53d_launch_read_pages` counts the pages read.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tokio::sync::oneshot;
 
 use super::api::{ErrorClass, FULL_PAGE};
 use super::pages::Cursor;
 use super::writer::{now, Writer};
+use crate::core::claim::Claim;
 use crate::core::journal::Journal;
 use crate::core::ownership::{parse, InstanceId, Owner};
 use crate::core::plan::weighted_counts;
@@ -36,7 +37,7 @@ pub(super) struct Scan {
     /// scan's.
     touched: BTreeSet<String>,
     /// The launch sweep, once asked for: the containers to keep and who waits for the answer.
-    sweep: Option<(BTreeSet<String>, oneshot::Sender<usize>)>,
+    sweep: Option<(BTreeMap<String, Claim>, oneshot::Sender<usize>)>,
 }
 
 impl Launch {
@@ -184,7 +185,7 @@ impl Writer {
 
     /// Launch sync: marks this owner's records that no running container holds and `keep` does not protect for
     /// deletion, and answers how many. Waits for the zone read when it is still under way.
-    pub(super) fn sweep(&mut self, keep: BTreeSet<String>, reply: oneshot::Sender<usize>) {
+    pub(super) fn sweep(&mut self, keep: BTreeMap<String, Claim>, reply: oneshot::Sender<usize>) {
         if let Launch::Scanning(scan) = &mut self.launch {
             scan.sweep = Some((keep, reply));
             return;

@@ -1,10 +1,11 @@
 //! The messages the Route53 writer receives: registrations, deregistrations, the launch sweep, listing
 //! protection and flush barriers, and [`WriterLink`], the writer as its senders hold it.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use actix::{Actor, Addr, Context, Handler, Message, Recipient};
 
+use crate::core::claim::Claim;
 use crate::core::record::Record;
 
 /// Container `container_id` runs and should have exactly `records` (its A, AAAA and SRV records and the SRV
@@ -19,18 +20,18 @@ pub struct Register {
 }
 
 /// Container `container_id` runs but must have no records now (unhealthy in `healthy` mode, not running, its task
-/// stopping): its records go, and so do those an earlier agent wrote for its task (`set_identifier`); listings do
-/// not protect them until the container registers records again or stops.
+/// stopping): its records go, and so do those an earlier agent wrote that its [`Claim`] covers; listings do not
+/// protect them until the container registers records again or stops. The other containers of its task keep
+/// theirs.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Withhold {
     /// Full container id.
     pub container_id: String,
-    /// Its task's (or its own) SetIdentifier.
-    pub set_identifier: String,
 }
 
-/// Container `container_id` stopped; remove its record (unless another container of the task holds it).
+/// Container `container_id` stopped; remove its records (unless another container of the task holds them), and
+/// those an earlier agent wrote that its [`Claim`] covers.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Deregister {
@@ -43,26 +44,17 @@ pub struct Deregister {
 #[derive(Debug, Message)]
 #[rtype(result = "usize")]
 pub struct Sweep {
-    /// SetIdentifiers of running labelled containers, registered or not yet registered.
-    pub keep: BTreeSet<String>,
+    /// Claims of the running labelled containers, registered or not yet registered, by container id.
+    pub keep: BTreeMap<String, Claim>,
 }
 
-/// A periodic listing found these containers running: the records of those not registered (yet) are kept, and
-/// records of containers no longer listed lose that protection (the record book's `protect`).
+/// A periodic listing found these containers running: the records claimed by those not registered (yet) are
+/// kept, and records of containers no longer listed lose that protection (the record book's `protect`).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Protect {
-    /// SetIdentifiers of the running labelled containers.
-    pub running: BTreeSet<String>,
-}
-
-/// The container of the task with this SetIdentifier stopped: its records lose the protection a listing gave
-/// them (they go unless a container holds them).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Unprotect {
-    /// The task's (or container's) SetIdentifier.
-    pub set_identifier: String,
+    /// Claims of the running labelled containers, by container id.
+    pub running: BTreeMap<String, Claim>,
 }
 
 /// Answers once every change sent to the writer before it has been attempted.
@@ -80,8 +72,6 @@ pub struct WriterLink {
     pub withhold: Recipient<Withhold>,
     /// [`Deregister`].
     pub deregister: Recipient<Deregister>,
-    /// [`Unprotect`].
-    pub unprotect: Recipient<Unprotect>,
     /// [`Protect`].
     pub protect: Recipient<Protect>,
     /// [`Sweep`].
@@ -98,7 +88,6 @@ impl WriterLink {
             + Handler<Register>
             + Handler<Withhold>
             + Handler<Deregister>
-            + Handler<Unprotect>
             + Handler<Protect>
             + Handler<Sweep>
             + Handler<Flush>,
@@ -107,7 +96,6 @@ impl WriterLink {
             register: addr.clone().recipient(),
             withhold: addr.clone().recipient(),
             deregister: addr.clone().recipient(),
-            unprotect: addr.clone().recipient(),
             protect: addr.clone().recipient(),
             sweep: addr.clone().recipient(),
             flush: addr.clone().recipient(),

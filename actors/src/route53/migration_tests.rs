@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::core::ownership::{InstanceId, Owner};
 use crate::core::record::{Record, RecordSet, RecordValue};
 use crate::route53::fake::FakeRoute53;
-use crate::route53::tests::{plain_config, start_as};
+use crate::route53::tests::{listed, plain_config, start_as};
 use crate::route53::{Flush, Protect, Register, Sweep};
 
 const SCOPE: &str = "us-west-2.111122223333";
@@ -77,7 +77,7 @@ async fn legacy_records_of_this_owner_are_migrated_and_another_scopes_are_left_a
         container_id: "c-a".into(),
         records: vec![a],
     });
-    let keep = BTreeSet::from([id(&me(), "a")]);
+    let keep = listed([("c-a", id(&me(), "a"))]);
     assert_eq!(
         h.addr.send(Sweep { keep }).await.unwrap(),
         2,
@@ -92,7 +92,7 @@ async fn legacy_records_of_this_owner_are_migrated_and_another_scopes_are_left_a
 async fn a_legacy_record_of_a_running_task_not_looked_up_yet_stays_until_its_protection_ends() {
     let fake = zone(&[set(&legacy("b"), [10, 0, 0, 8])]);
     let h = start_as(fake, plain_config(Duration::from_secs(3600)), me());
-    let keep = BTreeSet::from([id(&me(), "b")]);
+    let keep = listed([("c-b", id(&me(), "b"))]);
     assert_eq!(
         h.addr.send(Sweep { keep }).await.unwrap(),
         0,
@@ -101,7 +101,7 @@ async fn a_legacy_record_of_a_running_task_not_looked_up_yet_stays_until_its_pro
     h.addr.send(Flush).await.unwrap();
     assert_eq!(ids(&h.fake), BTreeSet::from([legacy("b")]));
     h.addr.do_send(Protect {
-        running: BTreeSet::new(),
+        running: listed([]),
     });
     h.addr.send(Flush).await.unwrap();
     assert!(
@@ -140,7 +140,7 @@ async fn with_an_owner_id_on_two_hosts_neither_deletes_the_others_records_and_un
     });
     // The untagged record of task a is replaced by the registration (before or by the sweep, as the launch
     // read's pages and the registration interleave); nothing else is stale.
-    let keep = BTreeSet::from([id(&here, "a")]);
+    let keep = listed([("c-a", id(&here, "a"))]);
     assert!(h.addr.send(Sweep { keep }).await.unwrap() <= 1);
     h.addr.send(Flush).await.unwrap();
     let expected = BTreeSet::from([id(&here, "a"), id(&untagged, "other"), id(&there, "b")]);

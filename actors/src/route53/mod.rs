@@ -34,7 +34,7 @@ mod step;
 mod tests;
 mod writer;
 
-pub use messages::{Deregister, Flush, Protect, Register, Sweep, Unprotect, Withhold, WriterLink};
+pub use messages::{Deregister, Flush, Protect, Register, Sweep, Withhold, WriterLink};
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -182,14 +182,6 @@ impl Handler<Protect> for Route53Actor {
 
     fn handle(&mut self, msg: Protect, _: &mut Context<Self>) {
         self.forward(Input::Protect(msg));
-    }
-}
-
-impl Handler<Unprotect> for Route53Actor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Unprotect, _: &mut Context<Self>) {
-        self.forward(Input::Unprotect(msg));
     }
 }
 

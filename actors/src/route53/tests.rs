@@ -1,6 +1,6 @@
 //! Actor tests of the writer against the strict fake: coalescing, retries, conflicts, ownership, launch sweep.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use actix::prelude::*;
 use super::api::DnsError;
 use super::fake::FakeRoute53;
 use super::*;
+use crate::core::claim::Claim;
 use crate::core::ownership::InstanceId;
 use crate::core::plan::Change;
 use crate::core::record::{Record, RecordSet, RecordValue};
@@ -18,6 +19,25 @@ use crate::messages::probe;
 
 pub(super) fn owner() -> Owner {
     Owner::new("prod", "me").unwrap()
+}
+
+/// What a listing hands on for running containers of service `web`: by container id, the claim of its task's
+/// SetIdentifier on the service's A and SRV names.
+pub(super) fn listed<const N: usize>(containers: [(&str, String); N]) -> BTreeMap<String, Claim> {
+    let names = BTreeSet::from(["web.example.com.".into(), "_web._tcp.example.com.".into()]);
+    containers
+        .into_iter()
+        .map(|(id, set_identifier)| {
+            let names = names.clone();
+            (
+                id.to_string(),
+                Claim {
+                    set_identifier,
+                    names,
+                },
+            )
+        })
+        .collect()
 }
 
 pub(super) fn rec(task: &str, ip: [u8; 4]) -> Record {
@@ -246,12 +266,7 @@ async fn foreign_records_under_the_same_name_are_never_touched() {
     h.addr.do_send(Deregister {
         container_id: "a".into(),
     });
-    h.addr
-        .send(Sweep {
-            keep: BTreeSet::new(),
-        })
-        .await
-        .unwrap();
+    h.addr.send(Sweep { keep: listed([]) }).await.unwrap();
     h.addr.send(Flush).await.unwrap();
     assert_eq!(h.fake.sets(), vec![foreign()]);
 }
@@ -308,7 +323,7 @@ async fn launch_sweep_removes_only_stale_records_of_this_owner() {
         ..foreign()
     });
     let h = start(fake);
-    let keep = BTreeSet::from([rec("starting", [0; 4]).key.set_identifier]);
+    let keep = listed([("c-starting", rec("starting", [0; 4]).key.set_identifier)]);
     assert_eq!(h.addr.send(Sweep { keep }).await.unwrap(), 1);
     h.addr.send(Flush).await.unwrap();
     let ids: BTreeSet<_> = h

@@ -15,7 +15,7 @@ use super::journal::WriterJournal;
 use super::launch::Launch;
 use super::notes::Notes;
 use super::step::{Names, Step};
-use super::{Deregister, Protect, Register, Route53Config, Unprotect, Withhold, ACTOR};
+use super::{Deregister, Protect, Register, Route53Config, Withhold, ACTOR};
 use crate::backoff::{uniform, FullJitter};
 use crate::core::journal::Journal;
 use crate::core::ownership::Owner;
@@ -33,7 +33,6 @@ pub(super) enum Input {
     Withhold(Withhold),
     Deregister(Deregister),
     Protect(Protect),
-    Unprotect(Unprotect),
     Sweep(super::Sweep, oneshot::Sender<usize>),
     Flush(oneshot::Sender<()>),
 }
@@ -169,10 +168,9 @@ impl Writer {
             }
             Input::Withhold(m) => {
                 self.schedule.received();
-                self.book.withhold(&m.container_id, &m.set_identifier);
+                self.book.withhold(&m.container_id);
             }
             Input::Protect(m) => self.book.protect(&m.running),
-            Input::Unprotect(m) => self.book.unprotect(&m.set_identifier),
             Input::Sweep(m, reply) => {
                 self.schedule.received();
                 self.sweep(m.keep, reply);

@@ -25,7 +25,7 @@ fn lookup_of(step: Step) -> Lookup {
 
 fn start(b: &mut Book, now: Instant, v: &str) -> Lookup {
     let l = lookup_of(b.on_event(ID, Event::Running(labels(v)), now));
-    b.started(&l, "sid-1".into());
+    b.started(&l);
     l
 }
 
@@ -44,8 +44,7 @@ fn an_answer_is_applied_unless_a_newer_event_came() {
     assert_eq!(
         stop,
         Step::Deregister(Stop {
-            container_id: ID.into(),
-            set_identifier: Some("sid-1".into())
+            container_id: ID.into()
         })
     );
     assert_eq!(
@@ -85,7 +84,7 @@ fn a_failed_lookup_is_retried_after_the_delay_or_at_once_when_an_event_came_and_
         panic!("expected a retry")
     };
     assert_eq!((l1.attempt, after), (1, Duration::from_millis(500)));
-    b.started(&l1, "sid-1".into());
+    b.started(&l1);
     assert_eq!(
         b.on_event(ID, Event::Running(labels("web")), t),
         Step::Queued
@@ -98,7 +97,7 @@ fn a_failed_lookup_is_retried_after_the_delay_or_at_once_when_an_event_came_and_
         (2, Duration::ZERO),
         "the event is the retry, at once"
     );
-    b.started(&l2, "sid-1".into());
+    b.started(&l2);
     assert_eq!(b.finished(&l2, Outcome::Failed), Next::GiveUp);
 }
 
@@ -128,7 +127,7 @@ fn a_stopping_container_keeps_its_record_until_the_delay_and_a_newer_event_cance
     assert_eq!(b.due(t + Duration::from_secs(1), false), vec![]);
     let stops = b.due(t + Duration::from_secs(2), false);
     assert_eq!(stops.len(), 1);
-    assert_eq!(stops[0].set_identifier.as_deref(), Some("sid-1"));
+    assert_eq!(stops[0].container_id, ID);
     assert!(!b.has_delayed());
     // A restart during the wait cancels it.
     let l = start(&mut b, t, "web");
@@ -143,7 +142,7 @@ fn a_drain_sends_every_waiting_deregistration_and_die_cuts_a_wait_short() {
     let (mut b, t) = (book(60_000), Instant::now());
     for id in ["a", "b"] {
         let l = lookup_of(b.on_event(id, Event::Running(labels("web")), t));
-        b.started(&l, format!("sid-{id}"));
+        b.started(&l);
         b.finished(&l, Outcome::Answered);
         b.on_event(id, Event::Stopping, t);
     }
@@ -160,13 +159,12 @@ fn a_drain_sends_every_waiting_deregistration_and_die_cuts_a_wait_short() {
 }
 
 #[test]
-fn a_stop_without_a_lookup_here_has_no_set_identifier() {
+fn a_stop_without_a_lookup_here_deregisters_at_once() {
     let (mut b, t) = (book(0), Instant::now());
     assert_eq!(
         b.on_event(ID, Event::Stopped, t),
         Step::Deregister(Stop {
-            container_id: ID.into(),
-            set_identifier: None
+            container_id: ID.into()
         })
     );
 }

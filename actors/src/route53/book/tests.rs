@@ -1,4 +1,5 @@
-//! Unit tests of the record book: holders, sweeps, protection, the per-instance target, the 100 limit.
+//! Unit tests of the record book: holders, sweeps, protection per container, the per-instance target, the 100
+//! limit.
 use super::*;
 
 use crate::core::record::SrvValue;
@@ -24,6 +25,26 @@ fn host(ip: [u8; 4]) -> Record {
         60,
         1,
     )
+}
+
+/// The claim of a container of task `id` whose service is `web`.
+fn web(id: &str) -> Claim {
+    claim(id, &["web.example.com.", "_web._tcp.example.com."])
+}
+
+fn claim(id: &str, names: &[&str]) -> Claim {
+    Claim {
+        set_identifier: id.into(),
+        names: names.iter().map(|n| n.to_string()).collect(),
+    }
+}
+
+/// What a listing hands on: claims by container id.
+fn listed<const N: usize>(claims: [(&str, Claim); N]) -> BTreeMap<String, Claim> {
+    claims
+        .into_iter()
+        .map(|(id, c)| (id.to_string(), c))
+        .collect()
 }
 
 fn srv(id: &str, port: u16) -> Record {
@@ -98,7 +119,7 @@ fn sweep_removes_only_unprotected_records() {
         HashMap::new(),
     );
     b.register("c-live", vec![rec("live", [10, 0, 0, 1])]);
-    let keep = BTreeSet::from(["kept".to_string()]);
+    let keep = listed([("c-live", web("live")), ("c-kept", web("kept"))]);
     assert!(
         b.take_plan().changes.is_empty(),
         "loading alone deletes nothing"
@@ -216,9 +237,9 @@ fn sweep_keeps_the_target_of_a_protected_srv_and_removes_an_unused_one() {
         vec![srv("kept", 32768), host([10, 0, 0, 9])],
         HashMap::new(),
     );
-    assert_eq!(b.sweep(&BTreeSet::from(["kept".to_string()])), 0);
+    assert_eq!(b.sweep(&listed([("c-kept", web("kept"))])), 0);
     assert!(b.take_plan().changes.is_empty());
-    assert_eq!(b.sweep(&BTreeSet::new()), 2);
+    assert_eq!(b.sweep(&listed([])), 2);
     assert_eq!(b.take_plan().changes.len(), 2);
 }
 
@@ -253,19 +274,19 @@ fn a_listed_container_that_never_registers_keeps_its_records_until_a_listing_mis
         ],
         HashMap::new(),
     );
-    let listed = BTreeSet::from(["skipped".to_string()]);
-    assert_eq!(b.sweep(&listed), 0);
+    let running = listed([("c-skipped", web("skipped"))]);
+    assert_eq!(b.sweep(&running), 0);
     let all = b.keys_under(&b.names());
     assert!(
         b.plan_keys(&all).changes.is_empty(),
         "a verify or recheck deletes nothing protected"
     );
-    b.protect(&listed);
+    b.protect(&running);
     assert!(
         b.take_plan().changes.is_empty(),
         "still listed: still protected"
     );
-    b.protect(&BTreeSet::new());
+    b.protect(&listed([]));
     let plan = b.take_plan().changes;
     assert_eq!(
         plan.len(),
@@ -280,7 +301,7 @@ fn a_registered_container_is_not_protected_so_its_stop_deletes() {
     b.register("c1", vec![rec("t1", [10, 0, 0, 1])]);
     let plan = b.take_plan().changes;
     b.applied(&plan);
-    b.protect(&BTreeSet::from(["t1".to_string()]));
+    b.protect(&listed([("c1", web("t1"))]));
     b.deregister("c1");
     assert_eq!(
         b.take_plan().changes,
@@ -307,13 +328,8 @@ fn the_per_instance_target_takes_the_address_resolved_last() {
 fn a_stop_ends_the_protection_of_a_container_that_never_registered() {
     let mut b = RecordBook::default();
     b.load_actual(vec![rec("skipped", [10, 0, 0, 1])], HashMap::new());
-    assert_eq!(b.sweep(&BTreeSet::from(["skipped".to_string()])), 0);
+    assert_eq!(b.sweep(&listed([("c-skipped", web("skipped"))])), 0);
     b.deregister("c-skipped");
-    assert!(
-        b.take_plan().changes.is_empty(),
-        "a stop without its SetIdentifier cannot end the protection"
-    );
-    b.unprotect("skipped");
     assert_eq!(
         b.take_plan().changes,
         vec![Change::Delete(rec("skipped", [10, 0, 0, 1]))]
@@ -324,10 +340,10 @@ fn a_stop_ends_the_protection_of_a_container_that_never_registered() {
 fn a_withheld_container_loses_its_inherited_records_and_listings_do_not_protect_them_again() {
     let mut b = RecordBook::default();
     b.load_actual(vec![rec("t1", [10, 0, 0, 1])], HashMap::new());
-    let listed = BTreeSet::from(["t1".to_string()]);
-    assert_eq!(b.sweep(&listed), 0, "listed: protected");
-    b.withhold("c1", "t1");
-    b.protect(&listed);
+    let running = listed([("c1", web("t1"))]);
+    assert_eq!(b.sweep(&running), 0, "listed: protected");
+    b.withhold("c1");
+    b.protect(&running);
     assert_eq!(
         b.take_plan().changes,
         vec![Change::Delete(rec("t1", [10, 0, 0, 1]))],
@@ -335,9 +351,80 @@ fn a_withheld_container_loses_its_inherited_records_and_listings_do_not_protect_
     );
     b.register("c1", vec![rec("t1", [10, 0, 0, 2])]);
     b.deregister("c1");
-    b.protect(&listed);
+    b.protect(&running);
     assert!(
-        b.protected.contains("t1"),
+        b.protected.contains_key("c1"),
         "withholding ends with the container's registration or stop"
     );
+}
+
+fn named(name: &str, id: &str, ip: [u8; 4]) -> Record {
+    Record::new(name.into(), id.into(), RecordValue::A(ip.into()), 60, 1)
+}
+
+/// One task, two labelled containers (an app under `a.`, a sidecar under `b.`), both with records an earlier
+/// run wrote; the listing claims each container's name.
+fn two_containers_of_one_task() -> (RecordBook, Record, Record) {
+    const S: &str = "r53d:c:o:t-1";
+    let (a, side) = (named("a.", S, [10, 0, 0, 1]), named("b.", S, [10, 0, 0, 2]));
+    let mut b = RecordBook::default();
+    b.load_actual(vec![a.clone(), side.clone()], HashMap::new());
+    b.protect(&task_listing());
+    (b, a, side)
+}
+
+fn task_listing() -> BTreeMap<String, Claim> {
+    const S: &str = "r53d:c:o:t-1";
+    listed([
+        ("a-container", claim(S, &["a."])),
+        ("b-container", claim(S, &["b."])),
+    ])
+}
+
+#[test]
+fn withholding_one_container_of_a_task_keeps_the_inherited_record_of_the_other() {
+    let (mut b, a, side) = two_containers_of_one_task();
+    b.withhold("b-container");
+    assert_eq!(b.plan(&a.key), None, "the app's inherited record is kept");
+    assert_eq!(b.plan(&side.key), Some(Change::Delete(side.clone())));
+    b.protect(&task_listing());
+    assert_eq!(b.plan(&a.key), None, "a later listing keeps it too");
+    assert_eq!(b.plan(&side.key), Some(Change::Delete(side)));
+}
+
+#[test]
+fn one_container_of_a_task_registering_keeps_the_inherited_record_of_the_other() {
+    let (mut b, a, side) = two_containers_of_one_task();
+    b.register(
+        "a-container",
+        vec![named("a.", &a.key.set_identifier, [10, 0, 0, 3])],
+    );
+    assert_eq!(b.plan(&side.key), None);
+    b.protect(&task_listing());
+    assert_eq!(b.plan(&side.key), None, "a later listing keeps it too");
+}
+
+#[test]
+fn one_container_of_a_task_stopping_keeps_the_inherited_record_of_the_other() {
+    let (mut b, a, side) = two_containers_of_one_task();
+    b.deregister("b-container");
+    assert_eq!(b.plan(&a.key), None);
+    assert_eq!(b.plan(&side.key), Some(Change::Delete(side)));
+}
+
+#[test]
+fn a_listing_without_the_task_or_its_stop_ends_the_protection_of_all_its_names() {
+    let (mut b, a, side) = two_containers_of_one_task();
+    b.protect(&listed([]));
+    let deleted = vec![Change::Delete(a.clone()), Change::Delete(side.clone())];
+    assert_eq!(b.take_plan().changes, deleted);
+}
+
+#[test]
+fn a_claim_protects_only_its_task_under_its_names() {
+    let (mut b, a, _) = two_containers_of_one_task();
+    let other = named("a.", "r53d:c:o:t-2", [10, 0, 0, 4]);
+    b.load_actual(vec![a.clone(), other.clone()], HashMap::new());
+    assert_eq!(b.plan(&a.key), None);
+    assert_eq!(b.plan(&other.key), Some(Change::Delete(other)));
 }
