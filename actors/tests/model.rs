@@ -156,8 +156,16 @@ fn run_case(ops: Vec<Op>, faults: Vec<DnsError>, late: Vec<u64>) -> Result<(), T
     })
 }
 
+/// `MODEL_CASES` sets the number of cases (default 32).
+fn cases() -> u32 {
+    std::env::var("MODEL_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn the_zone_always_converges_to_the_model(ops in prop::collection::vec(op(), 1..80), faults in prop::collection::vec(fault(), 0..8), late in prop::collection::vec(10u64..300, 0..3)) {

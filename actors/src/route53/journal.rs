@@ -115,7 +115,7 @@ impl WriterJournal {
 impl Writer {
     /// Saves the journal as the book stands (no-op without one, or before the launch read has ended).
     pub(super) fn save_journal(&mut self) {
-        if self.launch.scanning() {
+        if !self.launch.complete() {
             // The book holds only part of this owner's records until the launch read ends.
             return;
         }

@@ -428,3 +428,34 @@ async fn a_timed_out_change_stays_unsure_in_the_journal_until_its_recheck() {
         "the late record of a stopped container is removed"
     );
 }
+
+/// A drain that ends the launch read before its end saves no journal: the book knows only part of this owner's
+/// records, and a journal trusted at the next start would hide the rest for ever.
+#[actix_rt::test]
+async fn a_drain_during_the_launch_read_saves_no_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = JournalStore::open(dir.path(), "Z1").unwrap();
+    let zone = FakeRoute53::new("Z1", "example.com.").with_latency(Duration::from_millis(20));
+    let fake = Rc::new(zone);
+    (0..3000).for_each(|n| fake.insert(foreign(n)));
+    let w = writer(&fake, &store);
+    w.do_send(Register {
+        container_id: "c-a".into(),
+        records: vec![rec("a", [10, 0, 0, 1])],
+    });
+    w.send(Flush).await.unwrap();
+    assert!(fake.list_requests() < 10, "the launch read is still going");
+    w.do_send(crate::route53::Deregister {
+        container_id: "c-a".into(),
+    });
+    drop(w);
+    actix_rt::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        ids(&fake).iter().all(|i| !i.starts_with("r53d:")),
+        "the drain sent the DELETE"
+    );
+    assert!(
+        store.load("Z1", &owner()).is_none(),
+        "no journal of a partial read"
+    );
+}

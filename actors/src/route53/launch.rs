@@ -26,6 +26,8 @@ pub(super) enum Launch {
     Scanning(Box<Scan>),
     /// Launched.
     Done,
+    /// A drain ended the zone read: the book does not know every record of this owner, so no journal is saved.
+    Abandoned,
 }
 
 /// A zone read in progress.
@@ -67,8 +69,13 @@ impl Launch {
     /// A drain ends an unfinished launch read; its sweep never runs.
     pub(super) fn abandon(&mut self) {
         if self.scanning() {
-            *self = Self::Done;
+            *self = Self::Abandoned;
         }
+    }
+
+    /// True when the book knows every record of this owner (from the journal or a whole zone read).
+    pub(super) fn complete(&self) -> bool {
+        matches!(self, Self::Done)
     }
 }
 
