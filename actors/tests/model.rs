@@ -1,7 +1,8 @@
 //! Model-based property test of the writer: random sequences of container starts, stops and restarts (with new
-//! addresses), over many containers, with injected Route53 faults (throttling, 5xx, lost responses, spurious
-//! batch rejections, requests that time out for the agent but land later), against the strict fake. Whatever happens, the zone ends equal to the model: one record
-//! per running container at its latest address, and the foreign record untouched.
+//! addresses), over many containers, with injected Route53 faults (throttling, 5xx, lost responses, credentials
+//! rejected as expired, spurious batch rejections, requests that time out for the agent but land later), against
+//! the strict fake. Whatever happens, the zone ends equal to the model: one record per running container at its
+//! latest address, and the foreign record untouched.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -50,6 +51,10 @@ fn fault() -> impl Strategy<Value = DnsError> {
         }),
         Just(DnsError::Transient("HTTP 503".into())),
         Just(DnsError::Ambiguous("timeout".into())),
+        Just(DnsError::CredentialsExpired {
+            code: "ExpiredToken".into(),
+            message: "The security token included in the request is expired".into()
+        }),
         Just(DnsError::InvalidChangeBatch("spurious".into())),
     ]
 }

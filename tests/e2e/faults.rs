@@ -272,6 +272,28 @@ fn route53_throttling_5xx_and_timeouts_lose_nothing() {
     );
 }
 
+/// Route53 rejects the next change's credentials as expired: the agent refreshes them, retries, and keeps
+/// running; the record lands.
+#[test]
+fn credentials_rejected_as_expired_are_refreshed_and_the_change_retried() {
+    use crate::support::faulty::{Fault, FaultyRoute53};
+    let w = World::new("r53expired");
+    let proxy = FaultyRoute53::start(&w.moto.url);
+    let config = w.config().replace(&w.moto.url, &proxy.url);
+    let mut agent = Agent::start(&config, w.port);
+    agent.wait_ready();
+    proxy.inject([Fault::ExpiredToken]);
+    let (_c, tid) = w.bridge_task("web", 0);
+    w.wait_records(vec![w.expected("web", &tid, crate::HOST_IP)]);
+    assert_eq!(proxy.counts(), (1, 0), "the fault was served");
+    let logs = agent.logs();
+    assert!(
+        logs.contains("Route53 rejected the credentials as expired; refreshing them."),
+        "{logs}"
+    );
+    assert!(agent.is_running(), "{logs}");
+}
+
 /// One worker and an ECS agent that hangs on one container's lookup: another container's stop still reaches
 /// Route53 within seconds (lookups run side by side; a stop never waits behind one).
 #[test]

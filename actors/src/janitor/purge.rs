@@ -272,4 +272,20 @@ mod tests {
         assert_eq!(denied.kept_owners, BTreeSet::from(["dead".to_string()]));
         assert!(denied.error.unwrap().contains("AccessDenied"));
     }
+
+    #[actix_rt::test]
+    async fn a_delete_rejected_for_expired_credentials_is_retried() {
+        let fake = Rc::new(FakeRoute53::new("Z1", "z."));
+        let a = rec("a.z.", "r53d:prod:dead:t-1", [10, 0, 0, 1]);
+        fake.change("Z1", &[Change::Upsert(a.clone())])
+            .await
+            .unwrap();
+        fake.fail_next([DnsError::CredentialsExpired {
+            code: "ExpiredToken".into(),
+            message: "The security token included in the request is expired".into(),
+        }]);
+        let out = purge(&*fake, "Z1", vec![a]).await;
+        assert_eq!((out.removed, out.error), (1, None));
+        assert!(fake.sets().is_empty());
+    }
 }

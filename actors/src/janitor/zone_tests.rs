@@ -1,5 +1,5 @@
 //! Tests of the janitor's zone read: it counts this cluster's owners, keeps only the records asked for, paces its
-//! pages, and resumes a failed page instead of starting over.
+//! pages, and resumes a failed page (throttled, or its credentials rejected as expired) instead of starting over.
 
 use std::cell::Cell;
 use std::collections::BTreeSet;
@@ -161,4 +161,19 @@ async fn a_permanent_error_or_a_drain_ends_the_read() {
     .unwrap_err();
     assert!(e.to_string().contains("draining"), "{e}");
     assert_eq!(fake.list_requests(), 1 + 2, "stopped before the third page");
+}
+
+#[actix_rt::test]
+async fn a_page_rejected_for_expired_credentials_is_tried_again() {
+    tokio::time::pause();
+    let fake = zone();
+    fake.fail_next([DnsError::CredentialsExpired {
+        code: "ExpiredToken".into(),
+        message: "The security token included in the request is expired".into(),
+    }]);
+    let read = read_owners(&fake, reader(Duration::ZERO), &keep(&[OTHER]), || true)
+        .await
+        .unwrap();
+    assert_eq!((read.retries, read.pages), (1, 5));
+    assert_eq!(read.kept[OTHER].len(), 100);
 }

@@ -11,13 +11,25 @@ use crate::core::record::{RecordSet, RecordType};
 /// How a failure should be handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
-    /// Retry the same request later with backoff (throttling, 5xx, timeouts, connection errors).
+    /// Retry the same request later with backoff (throttling, 5xx, timeouts, connection errors, credentials
+    /// rejected as expired).
     Transient,
     /// The batch conflicts with what is in the zone: re-read, re-plan, split.
     Conflict,
     /// Retrying cannot help (no such zone, access denied, invalid input): stop the agent.
     Permanent,
 }
+
+/// Codes with which AWS rejects credentials that have expired, or a request whose signature has (signed more than
+/// 15 minutes before it arrived: `RequestExpired`). Fresh credentials and a new signature fix them; a signature
+/// that does not match (`SignatureDoesNotMatch`, also Route53's answer to a clock that is minutes off) and unknown
+/// or denied credentials (`InvalidClientTokenId`, `AccessDenied`) are not among them.
+const EXPIRED_CREDENTIALS: [&str; 4] = [
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "TokenRefreshRequired",
+];
 
 /// A failed Route53 call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,10 +50,21 @@ pub enum DnsError {
         "Route53 request outcome unknown (timeout or lost response), will re-read and retry: {0}"
     )]
     Ambiguous(String),
+    /// `ExpiredToken`, `RequestExpired` and the like: Route53 rejected the request's credentials as expired before
+    /// the client's cache thought they were (clock skew, a revoked session, a request signed too long ago). The
+    /// SDK adapter has already dropped its cached credentials, so a retry signs with fresh ones.
+    #[error("Route53 rejected the credentials as expired ({code}), will refresh them and retry: {message}")]
+    CredentialsExpired {
+        /// Error code.
+        code: String,
+        /// Error message.
+        message: String,
+    },
     /// `InvalidChangeBatch`: the change conflicts with the zone's current state.
     #[error("Route53 rejected the change batch: {0}")]
     InvalidChangeBatch(String),
-    /// `NoSuchHostedZone`, `AccessDenied`, `InvalidInput` and other errors retrying will not fix.
+    /// `NoSuchHostedZone`, `AccessDenied`, `InvalidInput`, `SignatureDoesNotMatch` and other errors retrying will
+    /// not fix.
     #[error("Route53 error {code}: {message}")]
     Permanent {
         /// Error code.
@@ -55,9 +78,10 @@ impl DnsError {
     /// The handling this error calls for.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::Throttled { .. } | Self::Transient(_) | Self::Ambiguous(_) => {
-                ErrorClass::Transient
-            }
+            Self::Throttled { .. }
+            | Self::Transient(_)
+            | Self::Ambiguous(_)
+            | Self::CredentialsExpired { .. } => ErrorClass::Transient,
             Self::InvalidChangeBatch(_) => ErrorClass::Conflict,
             Self::Permanent { .. } => ErrorClass::Permanent,
         }
@@ -71,6 +95,10 @@ impl DnsError {
             | "ThrottlingException"
             | "PriorRequestNotComplete"
             | "RequestLimitExceeded" => Self::Throttled {
+                code: code_s,
+                message: message_s,
+            },
+            _ if EXPIRED_CREDENTIALS.contains(&code) => Self::CredentialsExpired {
                 code: code_s,
                 message: message_s,
             },
@@ -220,5 +248,35 @@ mod tests {
         assert_eq!(c("InternalError", Some(500)), ErrorClass::Transient);
         assert_eq!(c("", None), ErrorClass::Transient);
         assert_eq!(c("SomethingNew", Some(429)), ErrorClass::Transient);
+    }
+
+    #[test]
+    fn expired_credentials_are_transient_and_other_credential_errors_permanent() {
+        for code in [
+            "ExpiredToken",
+            "ExpiredTokenException",
+            "RequestExpired",
+            "TokenRefreshRequired",
+        ] {
+            let e = DnsError::from_code(
+                code,
+                "The security token included in the request is expired",
+                Some(403),
+            );
+            assert!(
+                matches!(&e, DnsError::CredentialsExpired { code: c, .. } if c == code),
+                "{e:?}"
+            );
+            assert_eq!(e.class(), ErrorClass::Transient, "{code}");
+        }
+        for code in [
+            "SignatureDoesNotMatch",
+            "InvalidClientTokenId",
+            "AccessDenied",
+            "UnrecognizedClientException",
+        ] {
+            let class = DnsError::from_code(code, "m", Some(403)).class();
+            assert_eq!(class, ErrorClass::Permanent, "{code}");
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Writer tests of failures on the paths after a request: a re-read that fails for good.
+//! Writer tests of failures on the paths after a request: a re-read that fails for good, credentials rejected as
+//! expired.
 
 use std::time::Duration;
 
@@ -44,6 +45,27 @@ async fn a_permanent_failure_of_the_read_before_a_first_write_still_answers_the_
         records: vec![r],
     });
     flush_answers_and_access_denied_is_reported(&h).await;
+}
+
+/// Credentials Route53 rejects as expired are refreshed by the adapter; the writer retries with its backoff and
+/// the agent keeps running.
+#[actix_rt::test]
+async fn a_change_rejected_for_expired_credentials_is_retried_and_lands() {
+    let h = start(FakeRoute53::new("Z1", "example.com."));
+    h.warm().await;
+    let expired = |code: &str| DnsError::CredentialsExpired {
+        code: code.into(),
+        message: "The security token included in the request is expired".into(),
+    };
+    h.fake
+        .fail_next([expired("ExpiredToken"), expired("RequestExpired")]);
+    h.addr.do_send(Register {
+        container_id: "c1".into(),
+        records: vec![rec("t1", [10, 0, 0, 1])],
+    });
+    h.addr.send(Flush).await.unwrap();
+    assert_eq!(h.fake.sets().len(), 1, "the record landed");
+    assert!(h.failures().is_empty(), "{:?}", h.failures());
 }
 
 /// The flush answers within 5 s, and the agent was told of the permanent failure (it drains).

@@ -29,6 +29,7 @@ impl Measured {
             Err(DnsError::Throttled { .. }) => "throttled",
             Err(DnsError::Transient(_)) => "transient",
             Err(DnsError::Ambiguous(_)) => "ambiguous",
+            Err(DnsError::CredentialsExpired { .. }) => "credentials_expired",
             Err(DnsError::InvalidChangeBatch(_)) => "conflict",
             Err(DnsError::Permanent { .. }) => "permanent",
         };

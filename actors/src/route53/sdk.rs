@@ -2,9 +2,17 @@
 //!
 //! Credentials, region and endpoint come from the caller's `aws_config` (the default chain, plus `endpoint_url`
 //! for emulators). Request bodies are never logged.
+//!
+//! Credentials that Route53 rejects as expired are resolved afresh: the SDK's identity cache keeps credentials
+//! until their stated expiry, which Route53 may reach first (clock skew, a revoked session), so each rejection
+//! gives the requests that follow a new, empty identity cache, and the caller's retry signs with new credentials.
+
+use std::cell::RefCell;
 
 use async_trait::async_trait;
+use aws_sdk_route53::client::customize::CustomizableOperation;
 use aws_sdk_route53::config::http::HttpResponse;
+use aws_sdk_route53::config::{IdentityCache, SharedIdentityCache};
 use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_route53::types::{self as t, ChangeAction, RrType};
 use aws_sdk_route53::Client;
@@ -18,12 +26,47 @@ use crate::error_chain::display_chain;
 #[derive(Debug, Clone)]
 pub struct SdkDns {
     client: Client,
+    /// The identity cache requests use instead of the client's own, set empty each time Route53 rejects the
+    /// credentials as expired. An override rather than a new client, so the client keeps the clock skew it has
+    /// learnt from Route53's answers (its signing corrects for it).
+    fresh_identity: RefCell<Option<SharedIdentityCache>>,
 }
 
 impl SdkDns {
     /// Wraps a configured client.
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            fresh_identity: RefCell::new(None),
+        }
+    }
+
+    /// `op` with the fresh identity cache, once there is one.
+    fn prepared<T, E, B>(
+        &self,
+        op: CustomizableOperation<T, E, B>,
+    ) -> CustomizableOperation<T, E, B> {
+        match self.fresh_identity.borrow().clone() {
+            Some(cache) => {
+                op.config_override(aws_sdk_route53::Config::builder().identity_cache(cache))
+            }
+            None => op,
+        }
+    }
+
+    /// Classifies a failure. Credentials rejected as expired are dropped here, so that whoever retries gets new
+    /// ones without having to ask.
+    fn failed<E>(&self, zone_id: &str, err: SdkError<E, HttpResponse>) -> DnsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let err = classify(err);
+        if matches!(err, DnsError::CredentialsExpired { .. }) {
+            tracing::warn!(zone_id, error = %err, "Route53 rejected the credentials as expired; refreshing them.");
+            self.fresh_identity
+                .replace(Some(IdentityCache::lazy().build()));
+        }
+        err
     }
 }
 
@@ -104,13 +147,12 @@ fn from_sdk_set(s: &t::ResourceRecordSet) -> RecordSet {
 #[async_trait(?Send)]
 impl DnsApi for SdkDns {
     async fn zone_name(&self, zone_id: &str) -> Result<String, DnsError> {
+        let op = self.client.get_hosted_zone().id(zone_id).customize();
         let out = self
-            .client
-            .get_hosted_zone()
-            .id(zone_id)
+            .prepared(op)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.failed(zone_id, e))?;
         let zone = out
             .hosted_zone()
             .ok_or_else(|| DnsError::Transient("GetHostedZone returned no zone".into()))?;
@@ -134,7 +176,10 @@ impl DnsApi for SdkDns {
             .change_resource_record_sets()
             .hosted_zone_id(zone_id)
             .change_batch(batch);
-        req.send().await.map_err(classify)?;
+        self.prepared(req.customize())
+            .send()
+            .await
+            .map_err(|e| self.failed(zone_id, e))?;
         Ok(())
     }
 
@@ -157,7 +202,11 @@ impl DnsApi for SdkDns {
                 req = req.start_record_identifier(id);
             }
         }
-        let out = req.send().await.map_err(classify)?;
+        let out = self
+            .prepared(req.customize())
+            .send()
+            .await
+            .map_err(|e| self.failed(zone_id, e))?;
         let next = match (
             out.is_truncated(),
             out.next_record_name(),
@@ -178,5 +227,105 @@ impl DnsApi for SdkDns {
                 .collect(),
             next,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, SystemTime};
+
+    use aws_credential_types::provider::future::ProvideCredentials as Future;
+    use aws_sdk_route53::config::http::HttpRequest;
+    use aws_sdk_route53::config::{BehaviorVersion, Credentials, ProvideCredentials, Region};
+    use aws_smithy_runtime_api::client::http::{
+        http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+    use crate::route53::api::ErrorClass;
+
+    const EXPIRED: &str = r#"<?xml version="1.0"?><ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error><RequestId>t</RequestId></ErrorResponse>"#;
+    const ZONE: &str = r#"<?xml version="1.0"?><GetHostedZoneResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><HostedZone><Id>/hostedzone/Z1</Id><Name>example.com.</Name><CallerReference>t</CallerReference></HostedZone></GetHostedZoneResponse>"#;
+
+    /// Route53 answering from a script; it keeps the access key id each request was signed with.
+    #[derive(Debug, Clone, Default)]
+    struct Scripted {
+        replies: Arc<Mutex<VecDeque<(u16, &'static str)>>>,
+        signed_by: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl HttpConnector for Scripted {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let auth = request.headers().get("authorization").unwrap_or_default();
+            let key = auth.split("Credential=").nth(1).unwrap_or_default();
+            let key = key.split('/').next().unwrap_or_default().to_string();
+            self.signed_by.lock().unwrap().push(key);
+            let (status, body) = self.replies.lock().unwrap().pop_front().expect("a reply");
+            let status = StatusCode::try_from(status).unwrap();
+            HttpConnectorFuture::ready(Ok(HttpResponse::new(status, SdkBody::from(body))))
+        }
+    }
+
+    /// Credentials valid for an hour whose access key id says how many times they were resolved.
+    #[derive(Debug, Default)]
+    struct Counting(AtomicUsize);
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(&'a self) -> Future<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+            let expiry = SystemTime::now() + Duration::from_secs(3600);
+            Future::ready(Ok(Credentials::new(
+                format!("AKID{n}"),
+                "secret",
+                Some("token".into()),
+                Some(expiry),
+                "test",
+            )))
+        }
+    }
+
+    /// The client as `aws_config` builds it (a lazy identity cache, no SDK retries) in front of `route53`.
+    fn sdk_dns(route53: &Scripted) -> SdkDns {
+        let connector = route53.clone();
+        let config = aws_sdk_route53::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Counting::default())
+            .identity_cache(IdentityCache::lazy().build())
+            .retry_config(aws_sdk_route53::config::retry::RetryConfig::disabled())
+            .http_client(http_client_fn(move |_, _| {
+                SharedHttpConnector::new(connector.clone())
+            }))
+            .build();
+        SdkDns::new(Client::from_conf(config))
+    }
+
+    #[actix_rt::test]
+    async fn credentials_rejected_as_expired_are_resolved_anew_for_the_retry() {
+        let route53 = Scripted::default();
+        let replies = [(200, ZONE), (403, EXPIRED), (200, ZONE)];
+        route53.replies.lock().unwrap().extend(replies);
+        let dns = sdk_dns(&route53);
+        assert_eq!(dns.zone_name("Z1").await.unwrap(), "example.com.");
+        let err = dns.zone_name("Z1").await.unwrap_err();
+        assert!(
+            matches!(err, DnsError::CredentialsExpired { .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.class(), ErrorClass::Transient);
+        assert_eq!(dns.zone_name("Z1").await.unwrap(), "example.com.");
+        assert_eq!(
+            *route53.signed_by.lock().unwrap(),
+            ["AKID1", "AKID1", "AKID2"],
+            "cached credentials until Route53 rejects them, then new ones"
+        );
     }
 }

@@ -16,6 +16,8 @@ pub enum Fault {
     PriorRequestNotComplete,
     /// Answer HTTP 503.
     Unavailable,
+    /// Answer HTTP 403 `ExpiredToken`: the request's credentials are rejected as expired.
+    ExpiredToken,
     /// Forward the request after this delay (the forwarding goes on when the agent has given up).
     Delay(std::time::Duration),
 }
@@ -62,6 +64,13 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>
             )
         }
         Some(Fault::Unavailable) => return HttpResponse::ServiceUnavailable().body(""),
+        Some(Fault::ExpiredToken) => {
+            return error(
+                403,
+                "ExpiredToken",
+                "The security token included in the request is expired",
+            )
+        }
         Some(Fault::Delay(_)) | None => {}
     }
     let delay = match fault {
