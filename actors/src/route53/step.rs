@@ -1,11 +1,12 @@
 //! What the writer does next. Sends come first: deletes, and upserts into names already known, go out while
 //! other names still wait to be read. A name is read before a first upsert into it (other writers' TTL and the
 //! group's size are learnt), and before any change after its fate became unsure (a timeout, a refused batch);
-//! names only this owner can hold (the SRV targets it writes) are never read first. Then due rechecks, then a page
-//! of the launch read.
+//! names only this owner can hold (the SRV targets it writes) are never read first; upserts that could go wait
+//! at most [`GATHER`] for the reads under way, so a burst of new names goes in a few batches. Then due rechecks,
+//! then a page of the launch read.
 
 use std::collections::{BTreeSet, HashSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::writer::Writer;
 use crate::core::ownership::Owner;
@@ -102,6 +103,10 @@ fn hold_back(
     })
 }
 
+/// How long upserts that could go wait while other names are still being read, so that a burst of new names
+/// (a host starting many services) costs a few batches rather than one per name. Deletes never wait.
+const GATHER: Duration = Duration::from_secs(2);
+
 /// The last safety net: a change goes out only for this owner's records, or to delete an untagged record of its
 /// owner id that the book replaced ([`Owner::owns_untagged`]).
 pub(super) fn may_send(owner: &Owner, change: &Change) -> bool {
@@ -124,25 +129,12 @@ impl Writer {
             self.book.mark_dirty([key]);
         }
         let upto = self.schedule.latest();
-        let plan = self.book.take_plan();
-        // A refusal counted on a group size in doubt waits for the name's read instead.
-        let (recount, refused): (Vec<_>, Vec<_>) = plan
-            .refused
-            .into_iter()
-            .partition(|k| self.names.is_unsure(&k.name));
-        self.refuse(refused);
-        let recount_name = recount.first().map(|k| k.name.clone());
-        self.book.mark_dirty(recount);
-        let (send, waiting) = self.split(plan.changes);
-        let (send, held_back) = hold_back(send, &waiting, |n| self.book.is_own_target(n));
-        let unplanned = waiting.iter().chain(&held_back);
-        self.book
-            .mark_dirty(unplanned.map(|c| c.record().key.clone()));
+        let (send, read) = self.plan_turn(now);
         if !send.is_empty() {
+            self.upserts_ready_since = None;
             return Step::Send(self.alone_if_suspect(send));
         }
-        let first = waiting.first().map(|c| c.record().key.name.clone());
-        if let Some(name) = first.or(recount_name) {
+        if let Some(name) = read {
             return Step::Read(name, Why::Before);
         }
         self.complete(upto);
@@ -153,6 +145,36 @@ impl Writer {
             return Step::Page;
         }
         Step::Wait(self.schedule.next_wake())
+    }
+
+    /// Plans the dirty keys: the changes that go now, and the name to read first when others wait for it. What
+    /// does not go now stays dirty.
+    fn plan_turn(&mut self, now: Instant) -> (Vec<Change>, Option<String>) {
+        let plan = self.book.take_plan();
+        // A refusal counted on a group size in doubt waits for the name's read instead.
+        let (recount, refused): (Vec<_>, Vec<_>) = plan
+            .refused
+            .into_iter()
+            .partition(|k| self.names.is_unsure(&k.name));
+        self.refuse(refused);
+        let read = recount.first().map(|k| k.name.clone());
+        self.book.mark_dirty(recount);
+        let (send, waiting) = self.split(plan.changes);
+        let (mut send, mut later) = hold_back(send, &waiting, |n| self.book.is_own_target(n));
+        let only_upserts = !send.iter().any(|c| matches!(c, Change::Delete(_)));
+        if waiting.is_empty() || send.is_empty() || !only_upserts {
+            self.upserts_ready_since = None;
+        } else if now < *self.upserts_ready_since.get_or_insert(now) + GATHER {
+            later.append(&mut send);
+        }
+        let read = waiting
+            .first()
+            .map(|c| c.record().key.name.clone())
+            .or(read);
+        let unplanned = waiting.iter().chain(&later);
+        self.book
+            .mark_dirty(unplanned.map(|c| c.record().key.clone()));
+        (send, read)
     }
 
     /// Splits planned changes into those that may go now and those that wait for a read; drops quarantined
