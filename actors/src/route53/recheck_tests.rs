@@ -3,18 +3,6 @@
 
 use super::*;
 
-/// Polls `check` every 20 ms for at most `limit`.
-async fn eventually(limit: Duration, check: impl Fn() -> bool) -> bool {
-    let start = std::time::Instant::now();
-    while start.elapsed() < limit {
-        if check() {
-            return true;
-        }
-        actix_rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    check()
-}
-
 /// [`Route53Config::quiet`] with these rechecks and this verification.
 fn quick_checks(recheck_after: Duration, verify_interval: Option<Duration>) -> Route53Config {
     Route53Config {

@@ -424,7 +424,7 @@ async fn a_quarantined_change_is_retried_on_its_own_once_the_conflict_is_gone() 
 mod recheck;
 
 /// Polls `check` every 20 ms for at most `limit`.
-async fn within(limit: Duration, check: impl Fn() -> bool) -> bool {
+pub(super) async fn eventually(limit: Duration, check: impl Fn() -> bool) -> bool {
     let start = std::time::Instant::now();
     while start.elapsed() < limit {
         if check() {
@@ -462,7 +462,7 @@ async fn a_record_refused_at_the_limit_is_registered_once_room_frees() {
             .any(|s| s.set_identifier.as_deref() == Some(mine.as_str()))
     };
     assert!(
-        within(Duration::from_secs(3), registered).await,
+        eventually(Duration::from_secs(3), registered).await,
         "registered once room freed"
     );
 }
