@@ -31,10 +31,14 @@ const LATENCY: Duration = Duration::from_millis(30);
 /// The agent's default client-side limit (`config/default.toml`).
 const AGENT_RATE: (f64, u32) = (1.0, 2);
 
-fn record(agent: usize, task: usize) -> Record {
+/// P2's host runs its 200 tasks as 10 services.
+const P2_SERVICES: usize = 10;
+
+/// Task `task` of agent `agent`, in service `svc<service>`.
+fn record(agent: usize, task: usize, service: usize) -> Record {
     let owner = Owner::new("bench", &format!("i{agent:04}")).unwrap();
     let set_identifier = owner.set_identifier(&InstanceId::Task(format!("{task:032x}")));
-    let name = format!("svc{task}.bench.example.com."); // 100 agents × 1 task per name: the 100-weighted limit
+    let name = format!("svc{service}.bench.example.com.");
     let ip = Ipv4Addr::new(10, (agent / 250) as u8, (agent % 250) as u8, task as u8);
     Record::new(name, set_identifier, RecordValue::A(ip), 60, 1)
 }
@@ -90,7 +94,7 @@ async fn p2(n: usize, spread: Duration, naive: bool) -> Outcome {
         for t in 0..n {
             sends.push(actix_rt::spawn(naive_send(
                 fake.clone(),
-                Change::Upsert(record(0, t)),
+                Change::Upsert(record(0, t, t % P2_SERVICES)),
             )));
             actix_rt::time::sleep(gap).await;
         }
@@ -101,7 +105,7 @@ async fn p2(n: usize, spread: Duration, naive: bool) -> Outcome {
         for t in 0..n {
             w.do_send(Register {
                 container_id: format!("c{t}"),
-                records: vec![record(0, t)],
+                records: vec![record(0, t, t % P2_SERVICES)],
             });
             if !gap.is_zero() {
                 actix_rt::time::sleep(gap).await;
@@ -140,7 +144,7 @@ async fn p3(agents: usize, tasks: usize, rate: f64, naive: bool) -> Outcome {
         let sends: Vec<_> = (0..agents)
             .flat_map(|a| (0..tasks).map(move |t| (a, t)))
             .map(|(a, t)| {
-                actix_rt::spawn(naive_send(limited.clone(), Change::Upsert(record(a, t))))
+                actix_rt::spawn(naive_send(limited.clone(), Change::Upsert(record(a, t, t))))
             })
             .collect();
         futures::future::join_all(sends).await;
@@ -156,7 +160,7 @@ async fn p3(agents: usize, tasks: usize, rate: f64, naive: bool) -> Outcome {
         for t in 0..tasks {
             w.do_send(Register {
                 container_id: format!("a{a}-c{t}"),
-                records: vec![record(a, t)],
+                records: vec![record(a, t, t)],
             });
         }
     }
@@ -198,7 +202,7 @@ fn row(label: &str, o: &Outcome, expected: usize) -> String {
 fn main() {
     let sys = actix_rt::System::new();
     sys.block_on(async {
-        println!("## P2: burst of 200 container starts on one agent (strict fake, {LATENCY:?} per request)\n");
+        println!("## P2: burst of 200 container starts of {P2_SERVICES} services on one agent (strict fake, {LATENCY:?} per request)\n");
         println!("| strategy, arrival | change requests | throttled | records present | lost | time |");
         println!("|---|---|---|---|---|---|");
         for spread in [Duration::ZERO, Duration::from_secs(1), Duration::from_secs(5)] {

@@ -2,11 +2,11 @@
 //! other names still wait to be read. A name is read before a first upsert into it (other writers' TTL and the
 //! group's size are learnt), and before any change after its fate became unsure (a timeout, a refused batch);
 //! names only this owner can hold (the SRV targets it writes) are never read first; upserts that could go wait
-//! at most [`GATHER`] for the reads under way, so a burst of new names goes in a few batches. Then due rechecks,
-//! then a page of the launch read.
+//! for at most [`GATHER_READS`] reads of other names, so a burst of new names goes in a few batches. Then due
+//! rechecks, then a page of the launch read.
 
 use std::collections::{BTreeSet, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::writer::Writer;
 use crate::core::ownership::Owner;
@@ -103,9 +103,10 @@ fn hold_back(
     })
 }
 
-/// How long upserts that could go wait while other names are still being read, so that a burst of new names
-/// (a host starting many services) costs a few batches rather than one per name. Deletes never wait.
-const GATHER: Duration = Duration::from_secs(2);
+/// How many reads of other names upserts that could go wait for, so that a burst of new names (a host starting
+/// many services) costs a few batches rather than one per name, also when the account throttles every agent to a
+/// trickle; failed reads count too, so throttling never holds them longer. Deletes never wait.
+const GATHER_READS: u32 = 4;
 
 /// The last safety net: a change goes out only for this owner's records, or to delete an untagged record of its
 /// owner id that the book replaced ([`Owner::owns_untagged`]).
@@ -129,9 +130,9 @@ impl Writer {
             self.book.mark_dirty([key]);
         }
         let upto = self.schedule.latest();
-        let (send, read) = self.plan_turn(now);
+        let (send, read) = self.plan_turn();
         if !send.is_empty() {
-            self.upserts_ready_since = None;
+            self.reads_while_gathering = 0;
             return Step::Send(self.alone_if_suspect(send));
         }
         if let Some(name) = read {
@@ -149,7 +150,7 @@ impl Writer {
 
     /// Plans the dirty keys: the changes that go now, and the name to read first when others wait for it. What
     /// does not go now stays dirty.
-    fn plan_turn(&mut self, now: Instant) -> (Vec<Change>, Option<String>) {
+    fn plan_turn(&mut self) -> (Vec<Change>, Option<String>) {
         let plan = self.book.take_plan();
         // A refusal counted on a group size in doubt waits for the name's read instead.
         let (recount, refused): (Vec<_>, Vec<_>) = plan
@@ -163,8 +164,10 @@ impl Writer {
         let (mut send, mut later) = hold_back(send, &waiting, |n| self.book.is_own_target(n));
         let only_upserts = !send.iter().any(|c| matches!(c, Change::Delete(_)));
         if waiting.is_empty() || send.is_empty() || !only_upserts {
-            self.upserts_ready_since = None;
-        } else if now < *self.upserts_ready_since.get_or_insert(now) + GATHER {
+            self.reads_while_gathering = 0;
+        } else if self.reads_while_gathering < GATHER_READS {
+            // This turn reads: one more read while these upserts wait.
+            self.reads_while_gathering += 1;
             later.append(&mut send);
         }
         let read = waiting

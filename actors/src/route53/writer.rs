@@ -59,8 +59,8 @@ pub(super) struct Writer {
     /// Keys of requests whose fate is unknown (a timeout), by name: unsure in the journal until their recheck has
     /// read the name, and planned again then.
     pub(super) ambiguous: BTreeMap<String, BTreeSet<RecordKey>>,
-    /// Since when upserts that could go have waited for reads of other names ([`super::step`]).
-    pub(super) upserts_ready_since: Option<Instant>,
+    /// Reads of other names that upserts which could go have waited for ([`super::step`]).
+    pub(super) reads_while_gathering: u32,
     /// Flush waiters: each is answered once the changes up to its number have been attempted.
     waiters: Vec<(u64, oneshot::Sender<()>)>,
     pub(super) notes: Notes,
@@ -101,7 +101,7 @@ impl Writer {
             held: HashMap::new(),
             suspects: BTreeSet::new(),
             ambiguous: BTreeMap::new(),
-            upserts_ready_since: None,
+            reads_while_gathering: 0,
             waiters: Vec::new(),
             notes: Notes::default(),
             cluster_owners: 1,
