@@ -511,3 +511,37 @@ async fn a_quarantined_change_is_not_sent_again_when_its_key_is_planned_again() 
         "a new change goes at once"
     );
 }
+
+/// The launch sweep waits for the launch read; a container that stops meanwhile is no longer kept by it, though
+/// it was running when the sweep was asked for.
+#[actix_rt::test]
+async fn a_container_stopping_during_the_launch_read_is_not_kept_by_the_sweep() {
+    let fake = FakeRoute53::new("Z1", "example.com.").with_latency(Duration::from_millis(20));
+    for n in 0..3000 {
+        fake.insert(RecordSet {
+            name: format!("other{n:04}.example.com."),
+            set_identifier: Some(format!("other-{n}")),
+            ..foreign()
+        });
+    }
+    let mine = rec("s", [10, 0, 0, 9]);
+    fake.insert(RecordSet::from_record(&mine));
+    let h = start(fake);
+    let keep = listed([("c-s", mine.key.set_identifier.clone())]);
+    let sweep = h.addr.send(Sweep { keep });
+    h.addr.do_send(Deregister {
+        container_id: "c-s".into(),
+    });
+    assert!(
+        h.fake.list_requests() < 10,
+        "the launch read is still going"
+    );
+    sweep.await.unwrap();
+    h.addr.send(Flush).await.unwrap();
+    let ours =
+        |s: &RecordSet| s.set_identifier.as_deref() == Some(mine.key.set_identifier.as_str());
+    assert!(
+        !h.fake.sets().iter().any(ours),
+        "its record went with the sweep"
+    );
+}
