@@ -27,6 +27,9 @@ impl Writer {
         match read_name(&*self.api, &self.config.zone_id, &name).await {
             Ok(sets) => {
                 self.succeeded();
+                if why == Why::Before {
+                    self.reads_while_gathering += 1;
+                }
                 self.learned(&name, sets, why);
             }
             Err(e) if e.class() == ErrorClass::Permanent => {

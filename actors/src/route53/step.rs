@@ -2,7 +2,7 @@
 //! other names still wait to be read. A name is read before a first upsert into it (other writers' TTL and the
 //! group's size are learnt), and before any change after its fate became unsure (a timeout, a refused batch);
 //! names only this owner can hold (the SRV targets it writes) are never read first; upserts that could go wait
-//! for at most [`GATHER_READS`] reads of other names, so a burst of new names goes in a few batches. Then due
+//! for at most [`GATHER_READS`] successful reads of other names, so a burst of new names goes in a few batches. Then due
 //! rechecks, then a page of the launch read.
 
 use std::collections::{BTreeSet, HashSet};
@@ -103,10 +103,10 @@ fn hold_back(
     })
 }
 
-/// How many reads of other names upserts that could go wait for, so that a burst of new names (a host starting
-/// many services) costs a few batches rather than one per name, also when the account throttles every agent to a
-/// trickle; failed reads count too, so throttling never holds them longer. Deletes never wait.
-const GATHER_READS: u32 = 4;
+/// How many successful reads of other names upserts that could go wait for, so that a burst of new names (a host
+/// starting many services) costs a few batches rather than one per name, also when the account throttles every
+/// agent to a trickle; new names arriving all the time cannot hold them longer. Deletes never wait.
+const GATHER_READS: u32 = 8;
 
 /// The last safety net: a change goes out only for this owner's records, or to delete an untagged record of its
 /// owner id that the book replaced ([`Owner::owns_untagged`]).
@@ -166,8 +166,6 @@ impl Writer {
         if waiting.is_empty() || send.is_empty() || !only_upserts {
             self.reads_while_gathering = 0;
         } else if self.reads_while_gathering < GATHER_READS {
-            // This turn reads: one more read while these upserts wait.
-            self.reads_while_gathering += 1;
             later.append(&mut send);
         }
         let read = waiting
