@@ -127,17 +127,16 @@ impl Schedule {
         self.quarantine.clear();
     }
 
-    /// When something is due next: the end of a backoff, a recheck, the verification, a quarantined key (not
-    /// before the backoff ends: it would only wait for it).
+    /// When something is due next: a recheck, the verification, a quarantined key; never before a running
+    /// backoff ends, since nothing due can be done before then (the writer would only wake to wait again).
     pub fn next_wake(&self) -> Option<Instant> {
-        let quarantine = self.quarantine.values().copied().min();
-        let quarantine = quarantine.map(|q| self.retry_at.map_or(q, |r| q.max(r)));
         let rechecks = self.recheck.values().copied();
-        rechecks
-            .chain(self.retry_at)
-            .chain(quarantine)
-            .chain(self.verify_due)
-            .min()
+        let quarantine = self.quarantine.values().copied();
+        let due = rechecks.chain(quarantine).chain(self.verify_due).min();
+        match (due, self.retry_at) {
+            (Some(d), Some(r)) => Some(d.max(r)),
+            (due, retry) => due.or(retry),
+        }
     }
 }
 

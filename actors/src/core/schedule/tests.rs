@@ -94,6 +94,21 @@ fn a_verification_round_spreads_its_names_evenly_over_the_spread() {
 }
 
 #[test]
+fn nothing_wakes_the_writer_before_a_running_backoff_ends() {
+    let (mut s, t) = (Schedule::default(), Instant::now());
+    s.recheck_at(["a.".to_string()], t);
+    s.verify_at(t + ms(10));
+    s.back_off(t + ms(700));
+    assert_eq!(
+        s.next_wake(),
+        Some(t + ms(700)),
+        "a due recheck waits for the backoff"
+    );
+    assert!(s.ready(t + ms(700)));
+    assert_eq!(s.next_wake(), Some(t));
+}
+
+#[test]
 fn the_verification_fires_once_when_due() {
     let (mut s, t) = (Schedule::default(), Instant::now());
     s.verify_at(t + ms(1000));
