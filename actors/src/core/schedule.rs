@@ -127,16 +127,13 @@ impl Schedule {
         self.quarantine.clear();
     }
 
-    /// When something is due next: a recheck, the verification, a quarantined key; never before a running
-    /// backoff ends, since nothing due can be done before then (the writer would only wake to wait again).
+    /// When something is due next: the end of a running backoff (nothing can be done before it, and pending
+    /// changes go then), else a recheck, the verification or a quarantined key.
     pub fn next_wake(&self) -> Option<Instant> {
         let rechecks = self.recheck.values().copied();
         let quarantine = self.quarantine.values().copied();
         let due = rechecks.chain(quarantine).chain(self.verify_due).min();
-        match (due, self.retry_at) {
-            (Some(d), Some(r)) => Some(d.max(r)),
-            (due, retry) => due.or(retry),
-        }
+        self.retry_at.or(due)
     }
 }
 

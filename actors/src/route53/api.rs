@@ -165,8 +165,9 @@ pub trait DnsApi {
 
 /// Page size for whole-zone reads (Route53's maximum).
 pub const FULL_PAGE: i32 = 300;
-/// Page size for targeted reads of one name.
-pub const NAME_PAGE: i32 = 100;
+/// Page size for targeted reads of one name: Route53's maximum, so a name holding a full weighted group of each
+/// of two types (200 sets) is one request, as the verification's budget counts it.
+pub const NAME_PAGE: i32 = 300;
 
 /// Every record set of the types this agent writes (A, AAAA, SRV) under `name`, read with targeted paging that
 /// stops once the listing passes the name.
@@ -231,6 +232,27 @@ fn dedupe(mut sets: Vec<RecordSet>) -> Vec<RecordSet> {
 
 #[cfg(test)]
 mod tests {
+    #[actix_rt::test]
+    async fn a_name_with_full_weighted_groups_of_two_types_is_read_in_one_request() {
+        use crate::route53::fake::FakeRoute53;
+        let fake = FakeRoute53::new("Z1", "example.com.");
+        for (t, value) in [("A", "10.0.0.1"), ("AAAA", "2600::1")] {
+            for n in 0..100 {
+                fake.insert(RecordSet {
+                    name: "web.example.com.".into(),
+                    record_type: t.into(),
+                    set_identifier: Some(format!("r53d:c:o{n}:t-{n}")),
+                    weight: Some(1),
+                    ttl: Some(60),
+                    values: vec![value.into()],
+                    has_extras: false,
+                });
+            }
+        }
+        let sets = read_name(&fake, "Z1", "web.example.com.").await.unwrap();
+        assert_eq!((sets.len(), fake.list_requests()), (200, 1));
+    }
+
     use super::*;
 
     #[test]
