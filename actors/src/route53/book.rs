@@ -10,7 +10,7 @@
 //!   ones stay. Protection is per container, not per task: two containers of one task share the SetIdentifier
 //!   under different names, and one of them registering, being withheld or stopping leaves the other's records.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::core::claim::Claim;
 use crate::core::ownership::{parse, InstanceId};
@@ -364,16 +364,15 @@ impl RecordBook {
         !self.dirty.is_empty()
     }
 
-    /// True when `name` is the target of an SRV record this owner wants: a per-task or per-instance name that
-    /// only this owner writes.
-    pub fn is_own_target(&self, name: &str) -> bool {
-        self.desired
-            .values()
-            .flat_map(|h| h.values())
-            .any(|r| match &r.value {
-                RecordValue::Srv(s) => s.target == name,
-                _ => false,
+    /// The targets of the SRV records this owner wants: per-task and per-instance names only this owner writes.
+    pub fn own_targets(&self) -> HashSet<String> {
+        let wanted = self.desired.values().flat_map(|h| h.values());
+        wanted
+            .filter_map(|r| match &r.value {
+                RecordValue::Srv(s) => Some(s.target.clone()),
+                _ => None,
             })
+            .collect()
     }
 
     /// True when this owner neither has nor wants a record under `name`.

@@ -160,8 +160,9 @@ impl Writer {
         self.refuse(refused);
         let read = recount.first().map(|k| k.name.clone());
         self.book.mark_dirty(recount);
-        let (send, waiting) = self.split(plan.changes);
-        let (mut send, mut later) = hold_back(send, &waiting, |n| self.book.is_own_target(n));
+        let own = self.book.own_targets();
+        let (send, waiting) = self.split(plan.changes, &own);
+        let (mut send, mut later) = hold_back(send, &waiting, |n| own.contains(n));
         let only_upserts = !send.iter().any(|c| matches!(c, Change::Delete(_)));
         if waiting.is_empty() || send.is_empty() || !only_upserts {
             self.reads_while_gathering = 0;
@@ -180,13 +181,12 @@ impl Writer {
 
     /// Splits planned changes into those that may go now and those that wait for a read; drops quarantined
     /// changes (they come back when their quarantine ends) and any change this owner may not make.
-    fn split(&self, changes: Vec<Change>) -> (Vec<Change>, Vec<Change>) {
-        let own = |name: &str| self.book.is_own_target(name);
+    fn split(&self, changes: Vec<Change>, own: &HashSet<String>) -> (Vec<Change>, Vec<Change>) {
         changes
             .into_iter()
             .filter(|c| may_send(&self.owner, c))
             .filter(|c| self.held.get(&c.record().key) != Some(c))
-            .partition(|c| !self.names.must_read(c, own))
+            .partition(|c| !self.names.must_read(c, |n| own.contains(n)))
     }
 
     /// A suspect of a refused batch goes alone (the others wait a turn); otherwise everything goes.
