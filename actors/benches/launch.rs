@@ -86,6 +86,7 @@ async fn launch(mode: &str) -> (usize, Duration, u64) {
         zone_name: "bench.example.com.".into(),
         cluster_owners: FOREIGN / 10 + 1,
         records: (0..OWN).map(own).collect(),
+        shared_ttls: Some(Default::default()),
         unsure: BTreeSet::new(),
     };
     store.save(&journal).unwrap();

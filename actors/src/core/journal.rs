@@ -1,21 +1,26 @@
 //! The local journal's contents: what this agent has written to one hosted zone, so that a restart need not read
 //! the zone to learn it (fleet scale: a rollout of 2 000 agents would otherwise read the zone 2 000 times).
 //!
-//! A journal is keyed by zone, cluster, scope and owner, and by [`FORMAT`]; one of another key or format is
-//! rejected (and the caller falls back to reading the zone), never half-used. It lists the records Route53
-//! acknowledged and the names whose changes were sent but not yet acknowledged (`unsure`: a change that timed
-//! out may still land, so those names are read at the next launch). Encoding and checking are pure; the file
-//! I/O (atomic replace) is the writer's (`route53::journal`).
+//! A journal is keyed by zone, cluster, scope and owner, and has a [`FORMAT`]; one of another key, or of a format
+//! this version does not read, is rejected (and the caller falls back to reading the zone), never half-used. It lists the records Route53
+//! acknowledged, the TTL of each weighted group under those names that other writers share (this agent adopts
+//! it: Route53 gives a group one TTL), and the names whose changes were sent but not yet acknowledged (`unsure`:
+//! a change that timed out may still land, so those names are read at the next launch). Encoding and checking
+//! are pure; the file I/O (atomic replace) is the writer's (`route53::journal`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::ownership::Owner;
-use super::record::{Record, RecordSet};
+use super::plan::Group;
+use super::record::{Record, RecordSet, RecordType};
 
-/// The journal format this version writes and reads; any other is rejected.
-pub const FORMAT: u32 = 1;
+/// The journal format this version writes.
+pub const FORMAT: u32 = 2;
+
+/// The format before the shared groups' TTLs were kept; still read (its names are then not trusted as known).
+const FORMAT_WITHOUT_TTLS: u32 = 1;
 
 /// Whose journal this is: a journal is used only by the agent with the same key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +59,15 @@ struct Entry {
     value: String,
 }
 
+/// The TTL of one weighted group that other writers share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct SharedTtl {
+    name: String,
+    #[serde(rename = "type")]
+    record_type: String,
+    ttl: i64,
+}
+
 /// The file's contents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct File {
@@ -62,6 +76,8 @@ struct File {
     zone_name: String,
     cluster_owners: usize,
     records: Vec<Entry>,
+    #[serde(default)]
+    shared_ttls: Vec<SharedTtl>,
     unsure: BTreeSet<String>,
 }
 
@@ -76,6 +92,9 @@ pub struct Journal {
     pub cluster_owners: usize,
     /// Records Route53 acknowledged, this owner's only.
     pub records: Vec<Record>,
+    /// The TTL of each group under those records' names that other writers share, as last read; `None` from a
+    /// journal of the format that did not keep them.
+    pub shared_ttls: Option<BTreeMap<Group, i64>>,
     /// Names with changes sent and not acknowledged: to be read at the next launch.
     pub unsure: BTreeSet<String>,
 }
@@ -87,7 +106,7 @@ pub enum Rejected {
     #[error("corrupt: {0}")]
     Corrupt(String),
     /// Written by a version with another format.
-    #[error("format {found}, this version reads format {FORMAT}")]
+    #[error("format {found}, this version reads formats {FORMAT_WITHOUT_TTLS} and {FORMAT}")]
     Format {
         /// The format found.
         found: u32,
@@ -108,6 +127,12 @@ pub fn encode(journal: &Journal) -> Vec<u8> {
         zone_name: journal.zone_name.clone(),
         cluster_owners: journal.cluster_owners,
         records: journal.records.iter().map(entry).collect(),
+        shared_ttls: journal
+            .shared_ttls
+            .iter()
+            .flatten()
+            .map(shared_ttl)
+            .collect(),
         unsure: journal.unsure.clone(),
     };
     serde_json::to_vec_pretty(&file).expect("a journal always serializes")
@@ -124,6 +149,14 @@ fn entry(r: &Record) -> Entry {
     }
 }
 
+fn shared_ttl(((name, record_type), ttl): (&Group, &i64)) -> SharedTtl {
+    SharedTtl {
+        name: name.clone(),
+        record_type: record_type.as_str().to_string(),
+        ttl: *ttl,
+    }
+}
+
 /// The journal in `bytes`, if it is `owner`'s for `zone_id` in this format and every record in it is `owner`'s.
 pub fn decode(bytes: &[u8], zone_id: &str, owner: &Owner) -> Result<Journal, Rejected> {
     #[derive(Deserialize)]
@@ -131,7 +164,7 @@ pub fn decode(bytes: &[u8], zone_id: &str, owner: &Owner) -> Result<Journal, Rej
         format: u32,
     }
     let head: Head = serde_json::from_slice(bytes).map_err(|e| Rejected::Corrupt(e.to_string()))?;
-    if head.format != FORMAT {
+    if head.format != FORMAT && head.format != FORMAT_WITHOUT_TTLS {
         return Err(Rejected::Format { found: head.format });
     }
     let file: File = serde_json::from_slice(bytes).map_err(|e| Rejected::Corrupt(e.to_string()))?;
@@ -143,11 +176,19 @@ pub fn decode(bytes: &[u8], zone_id: &str, owner: &Owner) -> Result<Journal, Rej
         .into_iter()
         .map(|e| record(e, owner))
         .collect::<Result<Vec<_>, _>>()?;
+    let shared = file.shared_ttls.into_iter().map(|s| {
+        let t = RecordType::parse(&s.record_type);
+        t.map(|t| ((s.name, t), s.ttl))
+            .ok_or_else(|| Rejected::Corrupt(format!("record type {}", s.record_type)))
+    });
+    let shared_ttls = shared.collect::<Result<BTreeMap<_, _>, _>>()?;
+    let shared_ttls = (head.format == FORMAT).then_some(shared_ttls);
     Ok(Journal {
         key: file.key,
         zone_name: file.zone_name,
         cluster_owners: file.cluster_owners.max(1),
         records,
+        shared_ttls,
         unsure: file.unsure,
     })
 }

@@ -301,6 +301,16 @@ impl RecordBook {
         self.dirty.extend(replan);
     }
 
+    /// The TTLs of the groups other writers share under the names this owner holds records in (for the journal).
+    pub fn shared_ttls(&self) -> BTreeMap<Group, i64> {
+        let names: BTreeSet<&String> = self.actual.keys().map(|k| &k.name).collect();
+        let shared = self
+            .foreign_ttl
+            .iter()
+            .filter(|((n, _), _)| names.contains(n));
+        shared.map(|(g, ttl)| (g.clone(), *ttl)).collect()
+    }
+
     /// The change one key needs now; never the deletion of a protected record. A record in a group that holds
     /// other writers' sets takes the group's TTL.
     pub fn plan(&self, key: &RecordKey) -> Option<Change> {

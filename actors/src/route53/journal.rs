@@ -120,6 +120,7 @@ impl Writer {
             return;
         }
         let records = self.book.actual_records();
+        let shared_ttls = self.book.shared_ttls();
         let owners = self.cluster_owners;
         let Some(j) = self.journal.as_mut() else {
             return;
@@ -129,6 +130,7 @@ impl Writer {
             zone_name: j.zone_name.clone(),
             cluster_owners: owners,
             records,
+            shared_ttls: Some(shared_ttls),
             unsure: j.unsure.clone(),
         };
         match (j.store.save(&journal), j.failing) {

@@ -23,6 +23,7 @@ fn journal(records: Vec<Record>) -> Journal {
         zone_name: "example.com.".into(),
         cluster_owners: 3,
         records,
+        shared_ttls: Some(Default::default()),
         unsure: BTreeSet::new(),
     }
 }
@@ -458,4 +459,81 @@ async fn a_drain_during_the_launch_read_saves_no_journal() {
         store.load("Z1", &owner()).is_none(),
         "no journal of a partial read"
     );
+}
+
+#[actix_rt::test]
+async fn a_restart_from_the_journal_keeps_the_ttl_of_a_group_another_writer_shares() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = JournalStore::open(dir.path(), "Z1").unwrap();
+    let fake = Rc::new(FakeRoute53::new("Z1", "example.com."));
+    // Someone else's weighted set under the service name, at TTL 300 (this agent's own TTL is 60).
+    fake.insert(RecordSet {
+        name: "web.example.com.".into(),
+        set_identifier: Some("hand-made".into()),
+        ttl: Some(300),
+        ..foreign(0)
+    });
+    let first = writer(&fake, &store);
+    first.do_send(Register {
+        container_id: "c-a".into(),
+        records: vec![rec("a", [10, 0, 0, 1])],
+    });
+    first.send(Sweep { keep: listed([]) }).await.unwrap();
+    first.send(Flush).await.unwrap();
+    drop(first);
+
+    // Restart from the journal; a new task joins the same group. Route53 gives a weighted group one TTL (the
+    // last written), so a record at 60 would change the hand-made set's TTL.
+    let second = writer(&fake, &store);
+    second.do_send(Register {
+        container_id: "c-b".into(),
+        records: vec![rec("b", [10, 0, 0, 2])],
+    });
+    let keep = listed([("c-a", id("a")), ("c-b", id("b"))]);
+    second.send(Sweep { keep }).await.unwrap();
+    second.send(Flush).await.unwrap();
+    let ttls: BTreeMap<String, Option<i64>> = fake
+        .sets()
+        .into_iter()
+        .filter(|s| s.name == "web.example.com.")
+        .map(|s| (s.set_identifier.unwrap(), s.ttl))
+        .collect();
+    assert_eq!(ttls.len(), 3, "{ttls:?}");
+    assert!(ttls.values().all(|t| *t == Some(300)), "{ttls:?}");
+}
+
+#[actix_rt::test]
+async fn a_journal_without_shared_ttls_has_each_name_read_before_a_new_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = JournalStore::open(dir.path(), "Z1").unwrap();
+    let fake = Rc::new(FakeRoute53::new("Z1", "example.com."));
+    let hand_made = RecordSet {
+        name: "web.example.com.".into(),
+        set_identifier: Some("hand-made".into()),
+        ttl: Some(300),
+        ..foreign(0)
+    };
+    fake.insert(hand_made);
+    let a = Record {
+        ttl: 300,
+        ..rec("a", [10, 0, 0, 1])
+    };
+    fake.insert(RecordSet::from_record(&a));
+    // As the previous format wrote it: no shared TTLs.
+    let mut old: serde_json::Value = serde_json::from_slice(&encode(&journal(vec![a]))).unwrap();
+    old["format"] = 1.into();
+    old.as_object_mut().unwrap().remove("shared_ttls");
+    std::fs::write(store.path(), serde_json::to_vec(&old).unwrap()).unwrap();
+    assert_eq!(store.load("Z1", &owner()).unwrap().shared_ttls, None);
+    let w = writer(&fake, &store);
+    w.do_send(Register {
+        container_id: "c-b".into(),
+        records: vec![rec("b", [10, 0, 0, 2])],
+    });
+    let keep = listed([("c-a", id("a")), ("c-b", id("b"))]);
+    w.send(Sweep { keep }).await.unwrap();
+    w.send(Flush).await.unwrap();
+    assert_eq!(fake.list_requests(), 1, "the name, once");
+    let ttls: Vec<Option<i64>> = fake.sets().into_iter().map(|s| s.ttl).collect();
+    assert_eq!(ttls, vec![Some(300); 3]);
 }

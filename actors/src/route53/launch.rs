@@ -111,8 +111,16 @@ impl Writer {
         self.cluster_owners = journal.cluster_owners;
         tracing::info!(zone_id = %self.config.zone_id, records = journal.records.len(), unsure = unsure.len(),
             cluster_owners = self.cluster_owners, "Launch from the journal: no zone read.");
-        self.names
-            .learned_all(journal.records.iter().map(|r| r.key.name.clone()));
+        let names = journal.records.iter().map(|r| r.key.name.clone());
+        match journal.shared_ttls {
+            // The journal knows each name's shared TTLs: its names need no read before a new record.
+            Some(ttls) => {
+                self.names.learned_all(names);
+                self.book.set_foreign_ttls(None, ttls.into_iter().collect());
+            }
+            None => tracing::info!(zone_id = %self.config.zone_id,
+                "Journal of the previous format: each name is read before its first new record."),
+        }
         self.book.load_actual(journal.records, Default::default());
         self.publish();
         self.after_sweep = unsure;

@@ -25,6 +25,10 @@ fn journal(owner: &Owner) -> Journal {
         zone_name: "example.com.".into(),
         cluster_owners: 7,
         records: vec![record],
+        shared_ttls: Some(BTreeMap::from([(
+            ("web.example.com.".to_string(), RecordType::A),
+            300,
+        )])),
         unsure: BTreeSet::from(["api.example.com.".to_string()]),
     }
 }
@@ -57,16 +61,44 @@ fn torn_truncated_empty_or_foreign_bytes_are_corrupt() {
 #[test]
 fn another_format_is_rejected_before_its_shape_is_read() {
     let text = String::from_utf8(encode(&journal(&me()))).unwrap();
-    let old = text.replacen("\"format\": 1", "\"format\": 0", 1);
+    let old = text.replacen("\"format\": 2", "\"format\": 0", 1);
     assert_eq!(
         decode(old.as_bytes(), "Z1", &me()),
         Err(Rejected::Format { found: 0 })
     );
-    let newer = br#"{"format": 2, "something": "else"}"#;
+    let newer = br#"{"format": 3, "something": "else"}"#;
     assert_eq!(
         decode(newer, "Z1", &me()),
-        Err(Rejected::Format { found: 2 })
+        Err(Rejected::Format { found: 3 })
     );
+}
+
+#[test]
+fn a_journal_of_the_format_without_shared_ttls_is_read_without_them() {
+    let written = journal(&me());
+    let text = String::from_utf8(encode(&written)).unwrap();
+    let mut file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    file["format"] = 1.into();
+    file.as_object_mut().unwrap().remove("shared_ttls");
+    let old = serde_json::to_vec(&file).unwrap();
+    let read = decode(&old, "Z1", &me()).unwrap();
+    assert_eq!(read.shared_ttls, None, "unknown, not empty");
+    assert_eq!(read.records, written.records);
+}
+
+#[test]
+fn a_shared_ttl_of_an_unknown_type_makes_the_journal_corrupt() {
+    let text = String::from_utf8(encode(&journal(&me()))).unwrap();
+    let bad = text.replacen(
+        "\"type\": \"A\",\n      \"ttl\"",
+        "\"type\": \"MX\",\n      \"ttl\"",
+        1,
+    );
+    assert_ne!(bad, text);
+    assert!(matches!(
+        decode(bad.as_bytes(), "Z1", &me()),
+        Err(Rejected::Corrupt(_))
+    ));
 }
 
 #[test]
