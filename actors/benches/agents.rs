@@ -172,6 +172,8 @@ impl Meter {
 struct Agent {
     meter: Rc<Meter>,
     bucket: Arc<VirtualLimiter>,
+    /// Where this agent's launch read goes on.
+    launch_next: RefCell<Option<ListStart>>,
 }
 
 impl Agent {
@@ -208,7 +210,12 @@ impl DnsApi for Agent {
     ) -> Result<ListPage, DnsError> {
         self.admitted().await;
         let r = self.meter.zone.list(zone_id, start, max).await;
-        let full = max == FULL_PAGE;
+        // The launch read starts at the zone's top and goes on from each of its pages' cursors; a name read
+        // starts at its name (both use pages of 300).
+        let full = start.is_none() || start == self.launch_next.borrow().as_ref();
+        if let (true, Ok(page)) = (full, &r) {
+            self.launch_next.replace(page.next.clone());
+        }
         let first = !full && start.is_some_and(|s| s.identifier.is_none() && s.record_type == "A");
         self.meter.count(
             |c| {
@@ -294,6 +301,7 @@ fn start_agent(
     let api = Rc::new(Agent {
         meter: meter.clone(),
         bucket: virtual_bucket(AGENT_RATE.0, AGENT_RATE.1),
+        launch_next: RefCell::default(),
     });
     let (reporter, _) = probe::reporter();
     let mut actor = Route53Actor::new(
@@ -340,6 +348,7 @@ fn write_journals(dir: &std::path::Path, hosts: usize) {
                 .iter()
                 .map(|s| s.as_record().expect("plain records"))
                 .collect(),
+            shared_ttls: Some(Default::default()),
             unsure: BTreeSet::new(),
         };
         store.save(&journal).expect("journal saved");
