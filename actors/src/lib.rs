@@ -18,9 +18,11 @@
 //! * [`health`]: state shared with the HTTP endpoints; [`metrics`]: the Prometheus families, held beside it (a
 //!   leaf: it depends on [`core`] only).
 //! * [`state_file`]: atomic replacement of the files in `agent.state_dir` (the writer's journal).
-//! * `error_chain`: an error and its sources on one line, for the AWS clients.
+//! * `error_chain`: an error and its sources on one line, for the AWS clients; `aws_credentials`: new credentials
+//!   after a service rejected them as expired.
 //! * `testkit` (tests, feature `test-util`): an in-memory Docker Engine and ECS agent for actor and model tests.
 
+mod aws_credentials;
 pub mod backoff;
 pub mod core;
 mod error_chain;

@@ -6,12 +6,13 @@
 
 use async_trait::async_trait;
 
+use crate::aws_credentials::is_expired;
 use crate::core::introspection::scope_of_arn;
 
 /// A failed ECS or EC2 call, by what retrying can do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EcsError {
-    /// Unreachable endpoint, timeout, throttling, 5xx: a later try may well succeed.
+    /// Unreachable endpoint, timeout, throttling, 5xx, expired credentials: a later try may well succeed.
     #[error("ECS API unavailable: {0}")]
     Transient(String),
     /// Access denied, no such cluster, invalid parameters: an operator has to fix something.
@@ -30,12 +31,13 @@ impl EcsError {
         matches!(self, Self::Transient(_))
     }
 
-    /// Classifies a service error by its code and HTTP status.
+    /// Classifies a service error by its code and HTTP status. Credentials rejected as expired are transient:
+    /// the SDK seam resolves new ones for the next try.
     pub fn from_code(code: &str, message: &str, status: Option<u16>) -> Self {
         let throttled = matches!(
             code,
             "ThrottlingException" | "Throttling" | "RequestLimitExceeded" | "ServerException"
-        );
+        ) || is_expired(code);
         let client_error = status.is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429);
         if !throttled && client_error && !code.is_empty() {
             Self::Permanent {

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 
+use crate::aws_credentials::is_expired;
 use crate::core::plan::Change;
 use crate::core::record::{RecordSet, RecordType};
 
@@ -19,17 +20,6 @@ pub enum ErrorClass {
     /// Retrying cannot help (no such zone, access denied, invalid input): stop the agent.
     Permanent,
 }
-
-/// Codes with which AWS rejects credentials that have expired, or a request whose signature has (signed more than
-/// 15 minutes before it arrived: `RequestExpired`). Fresh credentials and a new signature fix them; a signature
-/// that does not match (`SignatureDoesNotMatch`, also Route53's answer to a clock that is minutes off) and unknown
-/// or denied credentials (`InvalidClientTokenId`, `AccessDenied`) are not among them.
-const EXPIRED_CREDENTIALS: [&str; 4] = [
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "RequestExpired",
-    "TokenRefreshRequired",
-];
 
 /// A failed Route53 call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,7 +88,7 @@ impl DnsError {
                 code: code_s,
                 message: message_s,
             },
-            _ if EXPIRED_CREDENTIALS.contains(&code) => Self::CredentialsExpired {
+            _ if is_expired(code) => Self::CredentialsExpired {
                 code: code_s,
                 message: message_s,
             },

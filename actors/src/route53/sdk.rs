@@ -2,22 +2,17 @@
 //!
 //! Credentials, region and endpoint come from the caller's `aws_config` (the default chain, plus `endpoint_url`
 //! for emulators). Request bodies are never logged.
-//!
-//! Credentials that Route53 rejects as expired are resolved afresh: the SDK's identity cache keeps credentials
-//! until their stated expiry, which Route53 may reach first (clock skew, a revoked session), so each rejection
-//! gives the requests that follow a new, empty identity cache, and the caller's retry signs with new credentials.
-
-use std::cell::RefCell;
+//! Credentials that Route53 rejects as expired are resolved afresh for the next request ([`FreshIdentity`]).
 
 use async_trait::async_trait;
 use aws_sdk_route53::client::customize::CustomizableOperation;
 use aws_sdk_route53::config::http::HttpResponse;
-use aws_sdk_route53::config::{IdentityCache, SharedIdentityCache};
 use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_route53::types::{self as t, ChangeAction, RrType};
 use aws_sdk_route53::Client;
 
 use super::api::{DnsApi, DnsError, ListPage, ListStart};
+use crate::aws_credentials::FreshIdentity;
 use crate::core::plan::Change;
 use crate::core::record::RecordSet;
 use crate::error_chain::display_chain;
@@ -26,10 +21,8 @@ use crate::error_chain::display_chain;
 #[derive(Debug, Clone)]
 pub struct SdkDns {
     client: Client,
-    /// The identity cache requests use instead of the client's own, set empty each time Route53 rejects the
-    /// credentials as expired. An override rather than a new client, so the client keeps the clock skew it has
-    /// learnt from Route53's answers (its signing corrects for it).
-    fresh_identity: RefCell<Option<SharedIdentityCache>>,
+    /// Renewed each time Route53 rejects the credentials as expired.
+    fresh_identity: FreshIdentity,
 }
 
 impl SdkDns {
@@ -37,7 +30,7 @@ impl SdkDns {
     pub fn new(client: Client) -> Self {
         Self {
             client,
-            fresh_identity: RefCell::new(None),
+            fresh_identity: FreshIdentity::default(),
         }
     }
 
@@ -46,7 +39,7 @@ impl SdkDns {
         &self,
         op: CustomizableOperation<T, E, B>,
     ) -> CustomizableOperation<T, E, B> {
-        match self.fresh_identity.borrow().clone() {
+        match self.fresh_identity.cache() {
             Some(cache) => {
                 op.config_override(aws_sdk_route53::Config::builder().identity_cache(cache))
             }
@@ -63,8 +56,7 @@ impl SdkDns {
         let err = classify(err);
         if matches!(err, DnsError::CredentialsExpired { .. }) {
             tracing::warn!(zone_id, error = %err, "Route53 rejected the credentials as expired; refreshing them.");
-            self.fresh_identity
-                .replace(Some(IdentityCache::lazy().build()));
+            self.fresh_identity.renew();
         }
         err
     }
@@ -232,65 +224,15 @@ impl DnsApi for SdkDns {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::VecDeque;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
-    use std::time::{Duration, SystemTime};
-
-    use aws_credential_types::provider::future::ProvideCredentials as Future;
-    use aws_sdk_route53::config::http::HttpRequest;
-    use aws_sdk_route53::config::{BehaviorVersion, Credentials, ProvideCredentials, Region};
-    use aws_smithy_runtime_api::client::http::{
-        http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
-    };
-    use aws_smithy_runtime_api::http::StatusCode;
-    use aws_smithy_types::body::SdkBody;
+    use aws_sdk_route53::config::{BehaviorVersion, IdentityCache, Region};
+    use aws_smithy_runtime_api::client::http::{http_client_fn, SharedHttpConnector};
 
     use super::*;
+    use crate::aws_credentials::scripted::{Counting, Scripted};
     use crate::route53::api::ErrorClass;
 
     const EXPIRED: &str = r#"<?xml version="1.0"?><ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error><RequestId>t</RequestId></ErrorResponse>"#;
     const ZONE: &str = r#"<?xml version="1.0"?><GetHostedZoneResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><HostedZone><Id>/hostedzone/Z1</Id><Name>example.com.</Name><CallerReference>t</CallerReference></HostedZone></GetHostedZoneResponse>"#;
-
-    /// Route53 answering from a script; it keeps the access key id each request was signed with.
-    #[derive(Debug, Clone, Default)]
-    struct Scripted {
-        replies: Arc<Mutex<VecDeque<(u16, &'static str)>>>,
-        signed_by: Arc<Mutex<Vec<String>>>,
-    }
-
-    impl HttpConnector for Scripted {
-        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-            let auth = request.headers().get("authorization").unwrap_or_default();
-            let key = auth.split("Credential=").nth(1).unwrap_or_default();
-            let key = key.split('/').next().unwrap_or_default().to_string();
-            self.signed_by.lock().unwrap().push(key);
-            let (status, body) = self.replies.lock().unwrap().pop_front().expect("a reply");
-            let status = StatusCode::try_from(status).unwrap();
-            HttpConnectorFuture::ready(Ok(HttpResponse::new(status, SdkBody::from(body))))
-        }
-    }
-
-    /// Credentials valid for an hour whose access key id says how many times they were resolved.
-    #[derive(Debug, Default)]
-    struct Counting(AtomicUsize);
-
-    impl ProvideCredentials for Counting {
-        fn provide_credentials<'a>(&'a self) -> Future<'a>
-        where
-            Self: 'a,
-        {
-            let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
-            let expiry = SystemTime::now() + Duration::from_secs(3600);
-            Future::ready(Ok(Credentials::new(
-                format!("AKID{n}"),
-                "secret",
-                Some("token".into()),
-                Some(expiry),
-                "test",
-            )))
-        }
-    }
 
     /// The client as `aws_config` builds it (a lazy identity cache, no SDK retries) in front of `route53`.
     fn sdk_dns(route53: &Scripted) -> SdkDns {

@@ -123,6 +123,30 @@ fn with_ec2_failing_nothing_is_removed_until_ec2_answers() {
     f.w.wait_records(without(all, &dead_recs));
 }
 
+/// ECS at the start and EC2 in a cycle reject the credentials as expired: the janitor gets new ones, retries and
+/// goes on judging; the dead host's records go.
+#[test]
+fn credentials_rejected_as_expired_by_ecs_or_ec2_are_refreshed_and_the_janitor_goes_on() {
+    let f = Fleet::new("jan-expired");
+    let (live, dead) = (f.host(), f.host());
+    let dead_recs = f.put_owned(&dead.ec2, 20);
+    let mut all = [f.put_owned(&live.ec2, 10), dead_recs.clone()].concat();
+    all.sort();
+    let spy = Spy::start(&f.w.moto.url);
+    spy.expire_credentials("DescribeClusters", 1);
+    spy.expire_credentials("ec2:DescribeInstances", 1);
+    let mut janitor = f.janitor(&spy);
+    f.ecs.terminate_ec2(&dead.ec2);
+    f.w.wait_records(without(all, &dead_recs));
+    assert_eq!(spy.failed("DescribeClusters"), 1, "{}", spy.summary());
+    assert_eq!(spy.failed("ec2:DescribeInstances"), 1, "{}", spy.summary());
+    let logs = janitor.logs();
+    let refreshed = logs.matches("rejected as expired; refreshing them").count();
+    assert_eq!(refreshed, 2, "{logs}");
+    assert!(janitor.is_running(), "{logs}");
+    assert_stops_cleanly(&mut janitor);
+}
+
 #[test]
 fn two_janitors_at_once_remove_each_dead_record_once_and_nothing_else() {
     let f = Fleet::new("jan-two");

@@ -1,6 +1,7 @@
 //! A spying proxy in front of moto_server: it forwards every request (ECS, EC2 and Route53) and counts them by
 //! operation and outcome, and it can make EC2 throttle (`RequestLimitExceeded`, HTTP 503, in EC2's error format)
-//! and throttle every n-th page of a zone read, or every n-th Route53 request of any kind.
+//! and throttle every n-th page of a zone read, or every n-th Route53 request of any kind; it can also reject the
+//! next ECS or EC2 requests' credentials as expired.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,8 @@ struct State {
     throttle_pages: Mutex<(usize, usize)>,
     /// Every n-th Route53 request of any operation is throttled (0: none), and how many have come.
     throttle_r53: Mutex<(usize, usize)>,
+    /// Operation → how many of its next requests are rejected as signed with expired credentials.
+    expire: Mutex<BTreeMap<String, usize>>,
 }
 
 /// Route53's answer when the account's request bucket is empty.
@@ -24,6 +27,12 @@ const R53_THROTTLED: &str = "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"https
 
 /// EC2's answer when its request bucket is empty.
 const EC2_THROTTLED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>5e5a7e4c-0000-4000-8000-000000000000</RequestID></Response>";
+
+/// ECS's answer to expired credentials (JSON protocol).
+const ECS_EXPIRED: &str = r#"{"__type":"ExpiredTokenException","message":"The security token included in the request is expired"}"#;
+
+/// EC2's answer to a request signed with expired credentials (query protocol).
+const EC2_EXPIRED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestExpired</Code><Message>Request has expired.</Message></Error></Errors><RequestID>5e5a7e4c-0000-4000-8000-000000000001</RequestID></Response>";
 
 /// The running proxy.
 pub struct Spy {
@@ -57,6 +66,18 @@ fn operation(req: &HttpRequest, body: &[u8]) -> String {
 }
 
 impl State {
+    /// True when this request of `op` is to be rejected as signed with expired credentials.
+    fn expired(&self, op: &str) -> bool {
+        let mut expire = self.expire.lock().unwrap();
+        match expire.get_mut(op) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// True when this zone-read page is to be throttled.
     fn throttle_page(&self) -> bool {
         let mut t = self.throttle_pages.lock().unwrap();
@@ -100,6 +121,19 @@ async fn forward(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<State>
         return HttpResponse::ServiceUnavailable()
             .content_type("text/xml;charset=UTF-8")
             .body(EC2_THROTTLED);
+    }
+    if state.expired(&op) {
+        *state
+            .calls
+            .lock()
+            .unwrap()
+            .entry((op.clone(), 400))
+            .or_insert(0) += 1;
+        let (ctype, body) = match op.starts_with("ec2:") {
+            true => ("text/xml;charset=UTF-8", EC2_EXPIRED),
+            false => ("application/x-amz-json-1.1", ECS_EXPIRED),
+        };
+        return HttpResponse::BadRequest().content_type(ctype).body(body);
     }
     let r53 = op.starts_with("r53:");
     if (op == "r53:list" && state.throttle_page()) || (r53 && state.throttle_r53()) {
@@ -190,6 +224,12 @@ impl Spy {
     /// Every count, for messages: `op status → n`.
     pub fn summary(&self) -> String {
         format!("{:?}", self.state.calls.lock().unwrap())
+    }
+
+    /// The next `n` requests of `op` (`DescribeClusters`, `ec2:DescribeInstances`, ...) are rejected as signed
+    /// with expired credentials, in the service's error format.
+    pub fn expire_credentials(&self, op: &str, n: usize) {
+        self.state.expire.lock().unwrap().insert(op.into(), n);
     }
 
     /// Makes every EC2 request fail as throttled, or pass again.
