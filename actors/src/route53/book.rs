@@ -31,8 +31,9 @@ pub struct RecordBook {
     /// deleted; a container's protection ends when it registers records, is withheld or stops, or when a later
     /// listing no longer finds it.
     protected: BTreeMap<String, Claim>,
-    /// Running containers that must have no records now (unhealthy, their task stopping): a listing does not
-    /// protect their records until they register records again or stop.
+    /// Containers that must have no records now (withheld: unhealthy or their task stopping; deregistered:
+    /// stopping or stopped): a listing does not protect their records until they register records again. One
+    /// is forgotten when a listing no longer finds it running.
     withheld: BTreeSet<String>,
     /// TTLs of weighted groups that hold other writers' sets: our records there adopt them
     /// ([`crate::core::plan::foreign_ttls`]).
@@ -130,9 +131,9 @@ impl RecordBook {
     }
 
     /// Container `container_id` stopped; each of its records goes once no other container holds it, and so do
-    /// the existing ones its claim protected.
+    /// the existing ones its claim protected: a listing taken before its stop does not protect them again.
     pub fn deregister(&mut self, container_id: &str) {
-        self.withheld.remove(container_id);
+        self.withheld.insert(container_id.to_string());
         self.end_protection(container_id);
         for key in self.by_container.remove(container_id).unwrap_or_default() {
             self.release(container_id, &key);
@@ -181,6 +182,7 @@ impl RecordBook {
     /// that hold nothing here and are not withheld are protected from now on, and records whose protection ends
     /// are planned again (deleted, unless someone holds them).
     pub fn protect(&mut self, running: &BTreeMap<String, Claim>) {
+        self.withheld.retain(|id| running.contains_key(id));
         let now: BTreeMap<String, Claim> = running
             .iter()
             .filter(|(id, _)| !self.by_container.contains_key(*id) && !self.withheld.contains(*id))

@@ -66,16 +66,6 @@ impl Launch {
         }
     }
 
-    /// Container `container_id` stopped: a launch sweep waiting for the read no longer keeps its records (the
-    /// stop came after the listing the sweep was computed from).
-    pub(super) fn stopped(&mut self, container_id: &str) {
-        if let Self::Scanning(s) = self {
-            if let Some((keep, _)) = s.sweep.as_mut() {
-                keep.remove(container_id);
-            }
-        }
-    }
-
     /// A drain ends an unfinished launch read; its sweep never runs.
     pub(super) fn abandon(&mut self) {
         if self.scanning() {

@@ -168,7 +168,6 @@ impl Writer {
             Input::Deregister(m) => {
                 self.schedule.received();
                 self.book.deregister(&m.container_id);
-                self.launch.stopped(&m.container_id);
             }
             Input::Withhold(m) => {
                 self.schedule.received();

@@ -350,11 +350,24 @@ fn a_withheld_container_loses_its_inherited_records_and_listings_do_not_protect_
         "unhealthy: the inherited record goes, a listing does not keep it"
     );
     b.register("c1", vec![rec("t1", [10, 0, 0, 2])]);
+    assert!(!b.withheld.contains("c1"), "registering ends withholding");
     b.deregister("c1");
     b.protect(&running);
-    assert!(
-        b.protected.contains_key("c1"),
-        "withholding ends with the container's registration or stop"
+    assert!(!b.protected.contains_key("c1"), "nor does a stop");
+    b.protect(&listed([]));
+    assert!(b.withheld.is_empty(), "gone from a listing: forgotten");
+}
+
+#[test]
+fn a_listing_taken_before_a_containers_stop_does_not_protect_its_inherited_records() {
+    let mut b = RecordBook::default();
+    b.load_actual(vec![rec("t1", [10, 0, 0, 1])], HashMap::new());
+    // The container stopped (or turned unhealthy) after the launch listing, whose sweep arrives later.
+    b.deregister("c1");
+    assert_eq!(b.sweep(&listed([("c1", web("t1"))])), 1);
+    assert_eq!(
+        b.take_plan().changes,
+        vec![Change::Delete(rec("t1", [10, 0, 0, 1]))]
     );
 }
 
