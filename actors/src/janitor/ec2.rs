@@ -168,8 +168,14 @@ mod tests {
         assert!(e("RequestLimitExceeded", Some(503)).is_transient());
         assert!(e("InternalError", Some(500)).is_transient());
         assert!(!e("UnauthorizedOperation", Some(403)).is_transient());
-        assert!(e("RequestExpired", Some(400)).is_transient(), "new credentials");
-        assert!(e("ExpiredToken", Some(400)).is_transient(), "new credentials");
+        assert!(
+            e("RequestExpired", Some(400)).is_transient(),
+            "new credentials"
+        );
+        assert!(
+            e("ExpiredToken", Some(400)).is_transient(),
+            "new credentials"
+        );
         assert!(!e("AuthFailure", Some(401)).is_transient());
     }
 }

@@ -33,8 +33,11 @@ pub struct RecordBook {
     protected: BTreeMap<String, Claim>,
     /// Containers that must have no records now (withheld: unhealthy or their task stopping; deregistered:
     /// stopping or stopped): a listing does not protect their records until they register records again. One
-    /// is forgotten when a listing no longer finds it running.
+    /// is forgotten when a listing after the launch sweep no longer finds it running.
     withheld: BTreeSet<String>,
+    /// The launch sweep has been applied. Its listing may be older than a periodic one that came first (the sweep
+    /// waits for the launch lookups, or for the zone read), so until then no container is forgotten.
+    swept: bool,
     /// TTLs of weighted groups that hold other writers' sets: our records there adopt them
     /// ([`crate::core::plan::foreign_ttls`]).
     foreign_ttl: HashMap<Group, i64>,
@@ -182,7 +185,9 @@ impl RecordBook {
     /// that hold nothing here and are not withheld are protected from now on, and records whose protection ends
     /// are planned again (deleted, unless someone holds them).
     pub fn protect(&mut self, running: &BTreeMap<String, Claim>) {
-        self.withheld.retain(|id| running.contains_key(id));
+        if self.swept {
+            self.withheld.retain(|id| running.contains_key(id));
+        }
         let now: BTreeMap<String, Claim> = running
             .iter()
             .filter(|(id, _)| !self.by_container.contains_key(*id) && !self.withheld.contains(*id))
@@ -235,6 +240,7 @@ impl RecordBook {
     /// deletion every other record no running container holds. Returns how many.
     pub fn sweep(&mut self, keep: &BTreeMap<String, Claim>) -> usize {
         self.protect(keep);
+        self.swept = true;
         let stale: Vec<RecordKey> = self
             .actual
             .keys()

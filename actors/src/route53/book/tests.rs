@@ -355,7 +355,24 @@ fn a_withheld_container_loses_its_inherited_records_and_listings_do_not_protect_
     b.protect(&running);
     assert!(!b.protected.contains_key("c1"), "nor does a stop");
     b.protect(&listed([]));
-    assert!(b.withheld.is_empty(), "gone from a listing: forgotten");
+    assert!(
+        b.withheld.is_empty(),
+        "gone from a listing after the launch sweep: forgotten"
+    );
+}
+
+#[test]
+fn a_launch_sweep_answered_after_a_newer_listing_does_not_protect_a_stopped_containers_records() {
+    let mut b = RecordBook::default();
+    b.load_actual(vec![rec("t1", [10, 0, 0, 1])], HashMap::new());
+    b.deregister("c1");
+    // A reconnect's listing (c1 gone) is applied before the launch sweep, whose listing still had c1.
+    b.protect(&listed([]));
+    assert_eq!(b.sweep(&listed([("c1", web("t1"))])), 1);
+    assert_eq!(
+        b.take_plan().changes,
+        vec![Change::Delete(rec("t1", [10, 0, 0, 1]))]
+    );
 }
 
 #[test]
