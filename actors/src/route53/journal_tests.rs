@@ -461,6 +461,17 @@ async fn a_drain_during_the_launch_read_saves_no_journal() {
     );
 }
 
+/// A restarted writer: task a still runs, task b starts under the same name.
+async fn task_b_joins(w: &Addr<Route53Actor>) {
+    w.do_send(Register {
+        container_id: "c-b".into(),
+        records: vec![rec("b", [10, 0, 0, 2])],
+    });
+    let keep = listed([("c-a", id("a")), ("c-b", id("b"))]);
+    w.send(Sweep { keep }).await.unwrap();
+    w.send(Flush).await.unwrap();
+}
+
 #[actix_rt::test]
 async fn a_restart_from_the_journal_keeps_the_ttl_of_a_group_another_writer_shares() {
     let dir = tempfile::tempdir().unwrap();
@@ -484,14 +495,7 @@ async fn a_restart_from_the_journal_keeps_the_ttl_of_a_group_another_writer_shar
 
     // Restart from the journal; a new task joins the same group. Route53 gives a weighted group one TTL (the
     // last written), so a record at 60 would change the hand-made set's TTL.
-    let second = writer(&fake, &store);
-    second.do_send(Register {
-        container_id: "c-b".into(),
-        records: vec![rec("b", [10, 0, 0, 2])],
-    });
-    let keep = listed([("c-a", id("a")), ("c-b", id("b"))]);
-    second.send(Sweep { keep }).await.unwrap();
-    second.send(Flush).await.unwrap();
+    task_b_joins(&writer(&fake, &store)).await;
     let ttls: BTreeMap<String, Option<i64>> = fake
         .sets()
         .into_iter()
@@ -525,14 +529,7 @@ async fn a_journal_without_shared_ttls_has_each_name_read_before_a_new_record() 
     old.as_object_mut().unwrap().remove("shared_ttls");
     std::fs::write(store.path(), serde_json::to_vec(&old).unwrap()).unwrap();
     assert_eq!(store.load("Z1", &owner()).unwrap().shared_ttls, None);
-    let w = writer(&fake, &store);
-    w.do_send(Register {
-        container_id: "c-b".into(),
-        records: vec![rec("b", [10, 0, 0, 2])],
-    });
-    let keep = listed([("c-a", id("a")), ("c-b", id("b"))]);
-    w.send(Sweep { keep }).await.unwrap();
-    w.send(Flush).await.unwrap();
+    task_b_joins(&writer(&fake, &store)).await;
     assert_eq!(fake.list_requests(), 1, "the name, once");
     let ttls: Vec<Option<i64>> = fake.sets().into_iter().map(|s| s.ttl).collect();
     assert_eq!(ttls, vec![Some(300); 3]);
