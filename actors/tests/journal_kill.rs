@@ -39,6 +39,7 @@ fn journal(n: usize) -> Journal {
         zone_name: "example.com.".into(),
         cluster_owners: 1,
         records,
+        shared_ttls: Some(Default::default()),
         unsure: BTreeSet::new(),
     }
 }
