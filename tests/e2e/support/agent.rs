@@ -37,13 +37,26 @@ pub fn imds_env(toml: &str) -> Vec<(&'static str, String)> {
     }
 }
 
-/// A free loopback port (bound, then released).
+/// A free loopback port for a server started later. It lies below the kernel's ephemeral range, so no client
+/// socket (of this test or another) is given it meanwhile, differs from every other port this process handed
+/// out, and could be bound when it was chosen.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOWEST: u32 = 10_000;
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    let span = ephemeral_low.saturating_sub(LOWEST).max(1_000);
+    let offset = std::process::id().wrapping_mul(7_919);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (LOWEST + offset.wrapping_add(n) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Runs the binary with `args` and a config file holding `toml`; returns (exit status, stdout, stderr).
