@@ -12,6 +12,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use bollard::Docker;
+use route53_discovery_actors::build_info;
 use route53_discovery_actors::core::address::{AddressSettings, RecordTypes};
 use route53_discovery_actors::core::desired::RecordPolicy;
 use route53_discovery_actors::core::events::DrainWindow;
@@ -239,7 +240,7 @@ async fn try_start(
     let jitter = settings.route53.startup_jitter;
     let zone = launch::zone_name(&*api, &settings, journal.as_ref(), jitter, budget).await?;
     let zone_id = settings.route53.hosted_zone_id.clone();
-    tracing::info!(zone_id = %zone_id, zone = zone.as_str(), cluster = owner.cluster_tag(), scope = owner.scope().unwrap_or(""), owner = owner.owner(), mode = ?settings.agent.mode, "Starting.");
+    tracing::info!(version = build_info::VERSION, revision = build_info::REVISION, zone_id = %zone_id, zone = zone.as_str(), cluster = owner.cluster_tag(), scope = owner.scope().unwrap_or(""), owner = owner.owner(), mode = ?settings.agent.mode, "Starting.");
     warn_ttl_outlives_drain(&settings);
     let reporter = SupervisorActor::reporter(supervisor);
     let policy = Arc::new(RecordPolicy {

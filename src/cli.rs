@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 /// DNS service discovery for ECS: keeps weighted Route53 A, AAAA and SRV records for every running labelled task.
 #[derive(Debug, Parser)]
 #[command(
-    version,
+    version = route53_discovery_actors::build_info::LONG_VERSION,
     about,
     after_help = "Examples:\n  route53-discovery --config config/local.toml          # local dry run, no AWS needed\n  route53-discovery check-config --config config/prod.toml\n  route53-discovery sync --once --config config/prod.toml   # one launch sync, then exit\n  route53-discovery healthcheck                           # exit 0 when /healthz answers 200\n  route53-discovery janitor --config config/prod.toml      # the janitor service (one per cluster and zone)\n  route53-discovery janitor --once --allow-mass-delete --config config/prod.toml   # approve a braked clean-up\n  route53-discovery --log-format json --config config/prod.toml   # JSON logs, one object per line"
 )]

@@ -17,6 +17,7 @@
 //! * [`janitor`]: the clean-up of dead hosts' records, its own process (zone read → EC2 verdicts → exact DELETEs).
 //! * [`health`]: state shared with the HTTP endpoints; [`metrics`]: the Prometheus families, held beside it (a
 //!   leaf: it depends on [`core`] only).
+//! * [`build_info`]: the release version and git revision.
 //! * [`state_file`]: atomic replacement of the files in `agent.state_dir` (the writer's journal).
 //! * `error_chain`: an error and its sources on one line, for the AWS clients; `aws_credentials`: new credentials
 //!   after a service rejected them as expired.
@@ -24,6 +25,7 @@
 
 mod aws_credentials;
 pub mod backoff;
+pub mod build_info;
 pub mod core;
 mod error_chain;
 pub mod event_watcher;

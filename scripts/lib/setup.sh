@@ -61,6 +61,33 @@ start_moto() {
   log "moto_server did not start:"; tail -n 30 "$WORK/moto.log" >&2; exit 1
 }
 
+CFN_LINT_VERSION="1.58.0"
+# cfn-lint (pinned, from PyPI, in its own venv: it bundles the CloudFormation resource schemas and runs offline).
+ensure_cfn_lint() {
+  local venv="$WORK/cfn-lint-venv"
+  if [ "$("$venv/bin/cfn-lint" --version 2>/dev/null)" != "cfn-lint $CFN_LINT_VERSION" ]; then
+    log "Installing cfn-lint==$CFN_LINT_VERSION into $venv"
+    rm -rf "$venv"; python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "cfn-lint==$CFN_LINT_VERSION"
+  fi
+  export R53D_E2E_CFN_LINT="$venv/bin/cfn-lint"
+}
+
+# promtool, from Debian's prometheus package: only the one binary is unpacked (dpkg -x), nothing is installed or
+# started.
+ensure_promtool() {
+  local dir="$WORK/promtool"
+  if ! "$dir/usr/bin/promtool" --version >/dev/null 2>&1; then
+    log "Unpacking promtool from Debian's prometheus package into $dir"
+    if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq; APT_UPDATED=1; fi
+    rm -rf "$dir"; mkdir -p "$dir/debs"
+    (cd "$dir/debs" && apt-get download -qq -o APT::Sandbox::User=root prometheus)
+    dpkg -x "$dir"/debs/prometheus_*.deb "$dir"
+    rm -rf "$dir/debs" "$dir/usr/share"
+  fi
+  export R53D_E2E_PROMTOOL="$dir/usr/bin/promtool"
+}
+
 cleanup() {
   [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null || true
   docker ps -aq --filter label=r53d-test=1 2>/dev/null | xargs -r docker rm -f >/dev/null 2>&1 || true
@@ -72,10 +99,14 @@ source "$ROOT/scripts/lib/images.sh"
 ensure_docker
 ensure_image
 start_moto
+ensure_cfn_lint
+ensure_promtool
 
 # Static test credentials and no instance-metadata probing: the SDK talks to moto on loopback only.
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 export R53D_E2E_IMAGE="$IMAGE"
+# Python with boto3 (moto's venv), for the tests that drive CloudFormation.
+export R53D_E2E_PYTHON="$WORK/moto-venv/bin/python"
 

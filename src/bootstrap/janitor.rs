@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use route53_discovery_actors::build_info;
 use route53_discovery_actors::health::HealthState;
 use route53_discovery_actors::janitor::ec2::Ec2Api;
 use route53_discovery_actors::janitor::ecs::{cluster_scope, EcsApi};
@@ -104,7 +105,12 @@ async fn try_start(
         max_owners_per_cycle: j.max_owners_per_cycle,
         zone_pace: j.zone_pace,
     };
-    tracing::info!(zone = zone.as_str(), "Janitor ready.");
+    tracing::info!(
+        version = build_info::VERSION,
+        revision = build_info::REVISION,
+        zone = zone.as_str(),
+        "Janitor ready."
+    );
     let apis = Apis {
         ec2: ec2_api(settings).await,
         dns,
