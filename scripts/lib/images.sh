@@ -132,7 +132,8 @@ runtime_image() {
 AGENT_BUILD_LOG="$WORK/agent-image.log"
 agent_build() {
   DOCKER_BUILDKIT=0 docker build --force-rm --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" \
-    --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" "$@" . >>"$AGENT_BUILD_LOG" 2>&1
+    --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" --build-arg "REVISION=$(git rev-parse --short=12 HEAD 2>/dev/null)" \
+    "$@" . >>"$AGENT_BUILD_LOG" 2>&1
 }
 
 # The agent image from ./Dockerfile → $AGENT_IMAGE, exported as R53D_E2E_AGENT_IMAGE for the tests. Its skeleton
