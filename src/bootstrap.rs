@@ -341,12 +341,16 @@ mod tests {
     #[test]
     fn a_ttl_is_covered_by_the_deregistration_delay_plus_the_stop_timeout() {
         let s = Duration::from_secs;
-        assert!(
-            ttl_outlives_drain(s(60), s(0)),
-            "the defaults: 60 s TTL, 30 s stop timeout"
-        );
+        assert!(ttl_outlives_drain(s(60), s(0)));
         assert!(!ttl_outlives_drain(s(30), s(0)));
         assert!(!ttl_outlives_drain(s(60), s(30)));
         assert!(ttl_outlives_drain(s(300), s(60)));
+    }
+
+    #[test]
+    fn the_default_configuration_starts_without_the_ttl_warning() {
+        let settings = crate::settings::from_toml("[route53]\nhosted_zone_id = \"Z1\"\n").unwrap();
+        let ttl = Duration::from_secs(u64::try_from(settings.route53.ttl).unwrap());
+        assert!(!ttl_outlives_drain(ttl, settings.agent.deregister_delay));
     }
 }

@@ -10,7 +10,7 @@ fn defaults_plus_a_zone_id_are_valid() {
     assert_eq!(s.route53.hosted_zone_id, "Z123ABC");
     assert_eq!(s.docker.label, "discovery.service.name");
     assert_eq!(s.agent.mode, Mode::Route53);
-    assert_eq!(s.route53.ttl, 60);
+    assert_eq!(s.route53.ttl, 30);
     assert_eq!(s.health.listen, "127.0.0.1:9253".parse().unwrap());
     assert_eq!(
         s.ecs.introspection_url.as_deref(),
@@ -208,8 +208,8 @@ fn bad_janitor_settings_are_reported_together() {
 }
 
 #[test]
-fn every_key_is_documented_in_the_default_file_and_the_readme() {
-    let readme = include_str!("../../README.md");
+fn every_key_is_documented_in_the_default_file_and_the_configuration_doc() {
+    let doc = include_str!("../../docs/configuration.md");
     for (section, keys) in KNOWN {
         for key in *keys {
             let full = format!("{section}.{key}");
@@ -219,11 +219,43 @@ fn every_key_is_documented_in_the_default_file_and_the_readme() {
                 "{full} is not in config/default.toml"
             );
             assert!(
-                readme.contains(&format!("`{full}`")),
-                "{full} is not in the README's configuration table"
+                documented_default(doc, &full).is_some(),
+                "{full} is not in docs/configuration.md's table"
             );
         }
     }
+}
+
+#[test]
+fn the_configuration_doc_gives_the_defaults_of_config_default_toml() {
+    let doc = include_str!("../../docs/configuration.md");
+    let defaults = Config::builder()
+        .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+        .build()
+        .unwrap();
+    for (section, keys) in KNOWN {
+        for key in *keys {
+            let full = format!("{section}.{key}");
+            let (Ok(value), Some(documented)) =
+                (defaults.get_string(&full), documented_default(doc, &full))
+            else {
+                continue;
+            };
+            if let Some(literal) = documented.strip_prefix('`').and_then(|d| d.strip_suffix('`')) {
+                let same = literal == value
+                    || matches!((literal.parse::<f64>(), value.parse::<f64>()), (Ok(a), Ok(b)) if a == b);
+                assert!(same, "{full}: documented default {literal}, config/default.toml {value}");
+            }
+        }
+    }
+}
+
+/// The default column of `key`'s row in the configuration table.
+fn documented_default<'a>(doc: &'a str, key: &str) -> Option<&'a str> {
+    let row = doc
+        .lines()
+        .find(|l| l.starts_with(&format!("| `{key}` |")))?;
+    row.split('|').nth(2).map(str::trim)
 }
 
 #[test]

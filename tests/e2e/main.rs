@@ -40,6 +40,8 @@ pub const HOST_IPV6: &str = "2600:1f18:abcd::23";
 
 /// Longest wait for DNS to converge in a test.
 pub const CONVERGE: Duration = Duration::from_secs(30);
+/// The TTL the agent writes with the default configuration (`route53.ttl`).
+pub const AGENT_TTL: i64 = 30;
 
 /// Docker is shared by the tests of this binary; the daemon-restart test needs it alone.
 static DOCKER: RwLock<()> = RwLock::new(());
@@ -180,7 +182,7 @@ listen = "127.0.0.1:{port}"
             name: self.name_of(service),
             set_identifier: self.set_id(task_id),
             weight: 1,
-            ttl: 60,
+            ttl: AGENT_TTL,
             values: vec![ip.into()],
         }
     }

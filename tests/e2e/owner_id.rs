@@ -37,7 +37,7 @@ fn web(w: &World, set_identifier: String, ip: &str) -> Rec {
         name: w.name_of("web"),
         set_identifier,
         weight: 1,
-        ttl: 60,
+        ttl: crate::AGENT_TTL,
         values: vec![ip.into()],
     }
 }

@@ -3,7 +3,7 @@
 //! under way ends, and which stopping containers keep their records until when. The registrar actor only does the
 //! I/O each step asks for.
 //!
-//! Rules (README, event semantics):
+//! Rules (docs/how-it-works.md, event semantics):
 //! * A lookup's answer is applied only if no newer event of its container came meanwhile (events of one
 //!   container take effect in order although lookups run side by side).
 //! * A `Running` while a lookup of the container is under way starts no second one beside it, but one more after

@@ -74,7 +74,7 @@ impl Fleet {
                 .name_of(if n.is_multiple_of(2) { "web" } else { "api" }),
             set_identifier: format!("r53d:{tag}:{owner}:t-{:032x}", u128::from(n)),
             weight: 1,
-            ttl: 60,
+            ttl: crate::AGENT_TTL,
             values: vec![format!("10.9.0.{n}")],
         }
     }
@@ -128,7 +128,7 @@ impl Fleet {
             name: h.name_of("web"),
             set_identifier: format!("r53d:{}@{SCOPE}:{}:t-{tid}", self.cluster, host.ec2),
             weight: 1,
-            ttl: 60,
+            ttl: crate::AGENT_TTL,
             values: vec![crate::HOST_IP.to_string()],
         };
         OnHost {
