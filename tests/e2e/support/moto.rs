@@ -198,7 +198,13 @@ impl Moto {
     /// Creates a weighted record of any type directly (weight 1, the agent's default TTL).
     pub fn put_typed(&self, zone_id: &str, rec: &Typed) {
         let rtype = RrType::from(rec.rtype.as_str());
-        let set = weighted_set(&rec.name, rtype, &rec.set_identifier, (1, crate::AGENT_TTL), &rec.values);
+        let set = weighted_set(
+            &rec.name,
+            rtype,
+            &rec.set_identifier,
+            (1, crate::AGENT_TTL),
+            &rec.values,
+        );
         self.upsert(zone_id, set);
     }
 
