@@ -9,7 +9,7 @@ use route53_discovery_actors::metadata::client::agent_metadata;
 use route53_discovery_actors::metadata::imds::{ImdsClient, ImdsSource};
 
 use super::introspection;
-use crate::settings::Settings;
+use crate::settings::{Mode, Settings};
 
 /// Who this agent is. The owner is `agent.owner_id`, else this host's EC2 instance id from instance
 /// metadata (the janitor asks EC2 about it). The cluster is `agent.cluster`, else the ECS agent's `/v1/metadata`
@@ -113,6 +113,11 @@ async fn host_tag_of(settings: &Settings) -> Option<String> {
     match read.map(|a| a.instance_id) {
         Ok(Some(id)) => Some(host_tag(&id)),
         Ok(None) => None,
+        // A dry run writes nothing, so no other host can take its records: no warning for a workstation.
+        Err(e) if settings.agent.mode == Mode::DryRun => {
+            tracing::info!(error = %e, "No EC2 instance id: the dry run's records carry the owner id alone.");
+            None
+        }
         Err(e) => {
             tracing::warn!(error = %e, "agent.owner_id is set and this host's EC2 instance id is unknown: records carry the owner id alone, so if the same owner id is set on another host the two take each other's records for their own (and delete them at start).");
             None

@@ -147,14 +147,17 @@ fn bad_config_names_every_wrong_key_and_exits_64() {
     }
 }
 
+/// The README's run command: `config/local.toml`, as shipped (only the label and the port are this test's).
 #[test]
-fn dry_run_against_the_local_docker_serves_the_planned_records() {
+fn dry_run_against_the_local_docker_serves_the_planned_records_without_a_warning() {
     let w = World::new("dryrun");
-    let config = format!(
-        "[docker]\nlabel = \"{}\"\n[ecs]\nintrospection_url = \"\"\n[route53]\nzone_name = \"local.example.com\"\n[agent]\nmode = \"dry-run\"\nowner_id = \"local\"\ncluster = \"local\"\nhost_ip = \"127.0.0.1\"\n[health]\nlisten = \"127.0.0.1:{}\"\n",
-        w.label, w.port
-    );
-    let mut agent = Agent::start(&config, w.port);
+    let listen = format!("127.0.0.1:{}", w.port);
+    let env = [
+        ("R53D__DOCKER__LABEL", w.label.as_str()),
+        ("R53D__HEALTH__LISTEN", listen.as_str()),
+    ];
+    let config = include_str!("../../config/local.toml");
+    let mut agent = Agent::start_with_env(config, w.port, &env);
     agent.wait_ready();
     let c = Container::run(Spec {
         name: &format!("r53d-{}-c", w.name),
@@ -180,6 +183,12 @@ fn dry_run_against_the_local_docker_serves_the_planned_records() {
         format!("r53d:local:local:c-{}", &c.id[..32])
     );
     assert!(w.records().is_empty(), "dry run writes nothing");
+    let logs = agent.logs();
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains(" WARN") || l.contains("ERROR"))
+        .collect();
+    assert!(warnings.is_empty(), "warnings in a dry run: {warnings:#?}");
 }
 
 /// The promise: a live owner's record deleted (by hand, or by a janitor that misjudged) is back within one
