@@ -50,6 +50,9 @@ async fn readyz(state: web::Data<State>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<State>) -> HttpResponse {
+    // `r53d_ready` mirrors /readyz as of the scrape: an event stream down too long turns it 0 with no state change.
+    let ready = state.health.readiness(state.stream_down_limit).is_ok();
+    state.metrics.ready.set(i64::from(ready));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.encode())
