@@ -11,6 +11,8 @@
 mod families;
 mod janitor;
 #[cfg(test)]
+mod latency_tests;
+#[cfg(test)]
 mod tests;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -10,7 +10,8 @@
 //! dropped, so a container's events still take effect in order. A lookup that fails for a transient reason is
 //! retried a bounded number of times unless a newer event for the container supersedes it. A [`Barrier`] answers
 //! once the lookups in flight are done. What to do at each event and answer is decided by the pure
-//! [`crate::core::lifecycle::Book`]; the actor only asks and tells.
+//! [`crate::core::lifecycle::Book`]; the actor only asks and tells. Each message to the writer carries the receipt
+//! of the container's latest event ([`Stamped`]); a deregistration the delay held back, the end of that delay.
 
 pub mod pool;
 #[cfg(test)]
@@ -31,7 +32,7 @@ use crate::core::record::RecordType;
 use crate::messages::Reporter;
 use crate::metadata::{MetadataError, Resolution, Resolve};
 use crate::metrics::Metrics;
-use crate::route53::{Deregister, Register, Withhold, WriterLink};
+use crate::route53::{writer_now, Deregister, Register, Stamped, Withhold, WriterLink};
 
 const ACTOR: &str = "registrar";
 
@@ -80,10 +81,17 @@ impl Work {
     }
 }
 
-/// A container event for this registrar; answered once it has been handled.
+/// A container event for this registrar, with the instant the watcher received it; answered once it has been
+/// handled.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
-pub struct ContainerWork(pub Work);
+pub struct ContainerWork {
+    /// What happened.
+    pub work: Work,
+    /// When the watcher received it (its event, or the listing that found the container), on [`writer_now`]'s
+    /// clock.
+    pub received: Instant,
+}
 
 /// Answered once everything queued before it has been handled and no lookup is under way.
 #[derive(Debug, Clone, Copy, Message)]
@@ -108,6 +116,8 @@ pub struct RegistrarActor {
     delay_timer: Option<SpawnHandle>,
     /// [`Barrier`]s waiting for the lookups in flight.
     barriers: Vec<oneshot::Sender<()>>,
+    /// When the latest event of each running container was received, for the messages its lookups lead to.
+    received: HashMap<String, Instant>,
 }
 
 impl RegistrarActor {
@@ -131,6 +141,7 @@ impl RegistrarActor {
             book: Book::new(retry.retries, retry.delay, retry.deregister_delay),
             delay_timer: None,
             barriers: Vec::new(),
+            received: HashMap::new(),
         }
     }
 
@@ -227,16 +238,19 @@ impl RegistrarActor {
             } => {
                 tracing::info!(container_id = %container_id, record_name = %identity.name, reason = %reason, "Container not registered.");
                 let container_id = container_id.to_string();
+                let received = self.received_of(&container_id);
                 if keep_inherited {
                     // This instance's address is unknown: records an earlier agent wrote stay (a listing protects
                     // them) rather than blank DNS; records this agent wrote for the container go.
                     let records = Vec::new();
-                    self.route53.register.do_send(Register {
+                    let msg = Register {
                         container_id,
                         records,
-                    });
+                    };
+                    self.route53.register.do_send(Stamped { msg, received });
                 } else {
-                    self.route53.withhold.do_send(Withhold { container_id });
+                    let msg = Withhold { container_id };
+                    self.route53.withhold.do_send(Stamped { msg, received });
                 }
             }
         }
@@ -273,10 +287,20 @@ impl RegistrarActor {
             .collect();
         tracing::info!(container_id = %container_id, record_name = %identity.name, mode = ?endpoint.mode,
             source = endpoint.source, records = ?values, "Container resolved.");
-        self.route53.register.do_send(Register {
+        let received = self.received_of(&container_id);
+        let msg = Register {
             container_id,
             records,
-        });
+        };
+        self.route53.register.do_send(Stamped { msg, received });
+    }
+
+    /// When the container's latest event was received (now, for one this registrar has not been told of).
+    fn received_of(&self, container_id: &str) -> Instant {
+        self.received
+            .get(container_id)
+            .copied()
+            .unwrap_or_else(writer_now)
     }
 }
 
@@ -287,9 +311,10 @@ impl RegistrarActor {
     /// Deregisters a container now. The writer also ends the listing protection of the container's claim, so
     /// records an earlier agent wrote for a container this one never registered (its lookups failed, its task was
     /// stopping) go with its stop, not at the next listing; the other containers of its task keep theirs.
-    fn deregister(&self, stop: Stop) {
+    fn deregister(&self, stop: Stop, received: Instant) {
         let container_id = stop.container_id;
-        self.route53.deregister.do_send(Deregister { container_id });
+        let msg = Deregister { container_id };
+        self.route53.deregister.do_send(Stamped { msg, received });
     }
 
     /// Makes sure the delay timer runs, to send the deregistration due at `at`.
@@ -305,7 +330,7 @@ impl RegistrarActor {
     fn send_due(&mut self, ctx: &mut Context<Self>) {
         self.delay_timer = None;
         for stop in self.book.due(Instant::now(), !ctx.connected()) {
-            self.deregister(stop);
+            self.deregister(stop, writer_now());
         }
         if self.book.has_delayed() {
             self.delay_timer = Some(ctx.run_later(DELAY_TICK, Self::send_due));
@@ -332,7 +357,7 @@ impl Handler<ContainerWork> for RegistrarActor {
     fn handle(&mut self, msg: ContainerWork, ctx: &mut Context<Self>) -> Self::Result {
         let depth = self.metrics.queue_depth.with_label_values(&["registrar"]);
         depth.dec();
-        let (id, event) = match msg.0 {
+        let (id, event) = match msg.work {
             Work::Running {
                 container_id,
                 labels,
@@ -340,12 +365,17 @@ impl Handler<ContainerWork> for RegistrarActor {
             Work::Stopping { container_id } => (container_id, Event::Stopping),
             Work::Stopped { container_id } => (container_id, Event::Stopped),
         };
+        if matches!(event, Event::Running(_)) {
+            self.received.insert(id.clone(), msg.received);
+        } else {
+            self.received.remove(&id);
+        }
         match self.book.on_event(&id, event, Instant::now()) {
             Step::Lookup(lookup) => self.look_up(lookup, ctx),
             Step::Queued => {
                 tracing::debug!(container_id = %id, "A lookup of the container is under way; it is looked up again after it.");
             }
-            Step::Deregister(stop) => self.deregister(stop),
+            Step::Deregister(stop) => self.deregister(stop, msg.received),
             Step::DeregisterAt(at) => self.deregister_at(&id, at, ctx),
         }
     }

@@ -7,6 +7,7 @@
 use actix::prelude::*;
 
 use super::{Barrier, ContainerWork, RegistrarActor, Work};
+use crate::route53::writer_now;
 
 /// The pool; it holds the only strong addresses of the registrars, so dropping it lets them drain and stop.
 #[derive(Clone)]
@@ -36,13 +37,15 @@ impl RegistrarPool {
         shard(container_id, self.shards.len())
     }
 
-    /// Hands work to its worker without waiting (the event reader must never block).
+    /// Hands work to its worker without waiting (the event reader must never block), stamped with its receipt.
     pub fn dispatch(&self, work: Work) {
         let i = self.shard_for(work.container_id());
         if let Some(d) = &self.depth {
             d.inc();
         }
-        self.shards[i].do_send(ContainerWork(work));
+        // The watcher dispatches in the turn that received the event or listing: its receipt is now.
+        let received = writer_now();
+        self.shards[i].do_send(ContainerWork { work, received });
     }
 
     /// Resolves once every worker has handled everything dispatched before the call.

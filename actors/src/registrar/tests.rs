@@ -167,7 +167,11 @@ async fn a_lookup_whose_metadata_actor_is_gone_does_not_hold_the_barrier() {
         container_id: id(7),
         labels,
     };
-    registrar.do_send(crate::registrar::ContainerWork(running));
+    let received = std::time::Instant::now();
+    registrar.do_send(crate::registrar::ContainerWork {
+        work: running,
+        received,
+    });
     sleep_ms(50).await;
     let barrier = actix_rt::time::timeout(
         Duration::from_secs(2),

@@ -100,6 +100,20 @@ impl RecordBook {
         }
     }
 
+    /// The keys container `container_id` holds records under.
+    pub fn keys_of(&self, container_id: &str) -> impl Iterator<Item = RecordKey> + '_ {
+        self.by_container
+            .get(container_id)
+            .into_iter()
+            .flatten()
+            .cloned()
+    }
+
+    /// True when `key` may need a change that has not been planned yet.
+    pub fn is_dirty(&self, key: &RecordKey) -> bool {
+        self.dirty.contains(key)
+    }
+
     /// Keeps `records` (untagged ones of this owner id, as a read found them) apart: see `inherited`. Those of a
     /// task a container here registered already are replaced at once.
     pub fn add_inherited(&mut self, records: Vec<Record>) {

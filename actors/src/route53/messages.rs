@@ -2,6 +2,7 @@
 //! protection and flush barriers, and [`WriterLink`], the writer as its senders hold it.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use actix::{Actor, Addr, Context, Handler, Message, Recipient};
 
@@ -62,16 +63,35 @@ pub struct Protect {
 #[rtype(result = "()")]
 pub struct Flush;
 
+/// A writer message with the instant the Docker event (or listing) behind it reached the event watcher, on
+/// [`writer_now`]'s clock: the start of `r53d_event_to_change_seconds` for the records it changes.
+#[derive(Debug)]
+pub struct Stamped<M> {
+    /// The message.
+    pub msg: M,
+    /// When its event was received.
+    pub received: Instant,
+}
+
+impl<M> Message for Stamped<M> {
+    type Result = ();
+}
+
+/// The writer's clock: tokio's, so that in a paused test runtime receipt stamps and the writer agree.
+pub fn writer_now() -> Instant {
+    actix_rt::time::Instant::now().into_std()
+}
+
 /// The writer as its senders see it: one [`Recipient`] per message, so the watcher and the registrars can be
 /// tested against a fake writer (or the real one over an in-memory zone).
 #[derive(Clone)]
 pub struct WriterLink {
     /// [`Register`].
-    pub register: Recipient<Register>,
+    pub register: Recipient<Stamped<Register>>,
     /// [`Withhold`].
-    pub withhold: Recipient<Withhold>,
+    pub withhold: Recipient<Stamped<Withhold>>,
     /// [`Deregister`].
-    pub deregister: Recipient<Deregister>,
+    pub deregister: Recipient<Stamped<Deregister>>,
     /// [`Protect`].
     pub protect: Recipient<Protect>,
     /// [`Sweep`].
@@ -85,9 +105,9 @@ impl WriterLink {
     pub fn to<A>(addr: &Addr<A>) -> Self
     where
         A: Actor<Context = Context<A>>
-            + Handler<Register>
-            + Handler<Withhold>
-            + Handler<Deregister>
+            + Handler<Stamped<Register>>
+            + Handler<Stamped<Withhold>>
+            + Handler<Stamped<Deregister>>
             + Handler<Protect>
             + Handler<Sweep>
             + Handler<Flush>,

@@ -16,6 +16,7 @@ pub mod fake;
 #[cfg(test)]
 mod fault_tests;
 pub mod journal;
+mod latency;
 mod launch;
 pub mod limiter;
 pub mod measured;
@@ -34,7 +35,9 @@ mod step;
 mod tests;
 mod writer;
 
-pub use messages::{Deregister, Flush, Protect, Register, Sweep, Withhold, WriterLink};
+pub use messages::{
+    writer_now, Deregister, Flush, Protect, Register, Stamped, Sweep, Withhold, WriterLink,
+};
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -153,29 +156,30 @@ impl Actor for Route53Actor {
     }
 }
 
-impl Handler<Register> for Route53Actor {
-    type Result = ();
+/// Forwards a writer message, unstamped (tests and tools) or stamped (the registrars), to the loop.
+macro_rules! forward {
+    ($msg:ident) => {
+        impl Handler<$msg> for Route53Actor {
+            type Result = ();
 
-    fn handle(&mut self, msg: Register, _: &mut Context<Self>) {
-        self.forward(Input::Register(msg));
-    }
+            fn handle(&mut self, msg: $msg, _: &mut Context<Self>) {
+                self.forward(Input::$msg(msg, None));
+            }
+        }
+
+        impl Handler<Stamped<$msg>> for Route53Actor {
+            type Result = ();
+
+            fn handle(&mut self, m: Stamped<$msg>, _: &mut Context<Self>) {
+                self.forward(Input::$msg(m.msg, Some(m.received)));
+            }
+        }
+    };
 }
 
-impl Handler<Deregister> for Route53Actor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Deregister, _: &mut Context<Self>) {
-        self.forward(Input::Deregister(msg));
-    }
-}
-
-impl Handler<Withhold> for Route53Actor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Withhold, _: &mut Context<Self>) {
-        self.forward(Input::Withhold(msg));
-    }
-}
+forward!(Register);
+forward!(Deregister);
+forward!(Withhold);
 
 impl Handler<Protect> for Route53Actor {
     type Result = ();

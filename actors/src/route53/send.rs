@@ -18,8 +18,14 @@ struct SendOutcome {
     failed: Option<(Vec<Change>, DnsError)>,
 }
 
-/// Sends `changes` in batches within Route53's limits, stopping at the first failure.
-async fn send_all(api: &dyn DnsApi, zone_id: &str, changes: Vec<Change>) -> SendOutcome {
+/// Sends `changes` in batches within Route53's limits, stopping at the first failure; `accepted` is told of each
+/// batch Route53 accepts as it does.
+async fn send_all(
+    api: &dyn DnsApi,
+    zone_id: &str,
+    changes: Vec<Change>,
+    mut accepted: impl FnMut(&[Change]),
+) -> SendOutcome {
     let mut applied = Vec::new();
     let mut pending = batches(changes).into_iter();
     while let Some(batch) = pending.next() {
@@ -31,6 +37,7 @@ async fn send_all(api: &dyn DnsApi, zone_id: &str, changes: Vec<Change>) -> Send
                 failed: Some((rest, e)),
             };
         }
+        accepted(&batch);
         applied.extend(batch);
     }
     SendOutcome {
@@ -44,7 +51,9 @@ impl Writer {
     pub(super) async fn send(&mut self, changes: Vec<Change>) {
         self.journal_sending(&changes);
         let alone = changes.len() == 1;
-        let outcome = send_all(&*self.api, &self.config.zone_id, changes).await;
+        let (stamps, latency) = (&mut self.stamps, &self.metrics.event_to_change);
+        let accepted = |batch: &[Change]| stamps.accepted(batch, now(), latency);
+        let outcome = send_all(&*self.api, &self.config.zone_id, changes, accepted).await;
         self.log_applied(&outcome.applied);
         self.book.applied(&outcome.applied);
         for c in &outcome.applied {

@@ -11,6 +11,7 @@ use std::time::Instant;
 use super::writer::Writer;
 use crate::core::ownership::Owner;
 use crate::core::plan::Change;
+use crate::core::record::RecordKey;
 
 /// The writer's next step.
 #[derive(Debug)]
@@ -133,8 +134,11 @@ impl Writer {
         let (send, read) = self.plan_turn();
         if !send.is_empty() {
             self.reads_while_gathering = 0;
-            return Step::Send(self.alone_if_suspect(send));
+            let send = self.alone_if_suspect(send);
+            self.settle_stamps(&send);
+            return Step::Send(send);
         }
+        self.settle_stamps(&[]);
         if let Some(name) = read {
             return Step::Read(name, Why::Before);
         }
@@ -187,6 +191,14 @@ impl Writer {
             .filter(|c| may_send(&self.owner, c))
             .filter(|c| self.held.get(&c.record().key) != Some(c))
             .partition(|c| !self.names.must_read(c, |n| own.contains(n)))
+    }
+
+    /// Drops the receipt stamps of keys that neither go now nor stay dirty: they need no change (yet).
+    fn settle_stamps(&mut self, send: &[Change]) {
+        let sending: HashSet<&RecordKey> = send.iter().map(|c| &c.record().key).collect();
+        let book = &self.book;
+        self.stamps
+            .retain(|k| sending.contains(k) || book.is_dirty(k));
     }
 
     /// A suspect of a refused batch goes alone (the others wait a turn); otherwise everything goes.

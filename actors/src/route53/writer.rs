@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::api::DnsApi;
 use super::book::RecordBook;
 use super::journal::WriterJournal;
+use super::latency::Stamps;
 use super::launch::Launch;
 use super::notes::Notes;
 use super::step::{Names, Step};
@@ -20,18 +21,19 @@ use crate::backoff::{uniform, FullJitter};
 use crate::core::journal::Journal;
 use crate::core::ownership::Owner;
 use crate::core::plan::Change;
-use crate::core::record::RecordKey;
+use crate::core::record::{Record, RecordKey};
 use crate::core::schedule::Schedule;
 use crate::health::HealthState;
 use crate::messages::Reporter;
 use crate::metrics::Metrics;
 
-/// What the actor hands the loop: the writer's messages, the two that answer carrying their reply channel.
+/// What the actor hands the loop: the writer's messages, a container's with the receipt of its event when the
+/// sender stamped it, and the two that answer with their reply channel.
 #[derive(Debug)]
 pub(super) enum Input {
-    Register(Register),
-    Withhold(Withhold),
-    Deregister(Deregister),
+    Register(Register, Option<Instant>),
+    Withhold(Withhold, Option<Instant>),
+    Deregister(Deregister, Option<Instant>),
     Protect(Protect),
     Sweep(super::Sweep, oneshot::Sender<usize>),
     Flush(oneshot::Sender<()>),
@@ -75,6 +77,8 @@ pub(super) struct Writer {
     pub(super) swept: bool,
     /// A permanent failure was reported: nothing more is sent; the loop waits for the drain.
     pub(super) failed: bool,
+    /// Receipts of the events whose changes wait for Route53 (`r53d_event_to_change_seconds`).
+    pub(super) stamps: Stamps,
 }
 
 impl Writer {
@@ -109,6 +113,7 @@ impl Writer {
             after_sweep: BTreeSet::new(),
             swept: false,
             failed: false,
+            stamps: Stamps::default(),
         }
     }
 
@@ -161,16 +166,19 @@ impl Writer {
 
     fn apply(&mut self, input: Input) {
         match input {
-            Input::Register(m) => {
+            Input::Register(m, at) => {
                 self.schedule.received();
+                self.stamp(at, &m.container_id, &m.records);
                 self.book.register(&m.container_id, m.records);
             }
-            Input::Deregister(m) => {
+            Input::Deregister(m, at) => {
                 self.schedule.received();
+                self.stamp(at, &m.container_id, &[]);
                 self.book.deregister(&m.container_id);
             }
-            Input::Withhold(m) => {
+            Input::Withhold(m, at) => {
                 self.schedule.received();
+                self.stamp(at, &m.container_id, &[]);
                 self.book.withhold(&m.container_id);
             }
             Input::Protect(m) => self.book.protect(&m.running),
@@ -184,6 +192,14 @@ impl Writer {
             }
         }
         self.track_queue();
+    }
+
+    /// Stamps the keys `container_id` holds, and those of `records`, with its event's receipt `at` (if known).
+    fn stamp(&mut self, at: Option<Instant>, container_id: &str, records: &[Record]) {
+        let Some(at) = at else { return };
+        let new = records.iter().map(|r| r.key.clone());
+        self.stamps
+            .stamp(self.book.keys_of(container_id).chain(new), at);
     }
 
     /// The inbox closed: rechecks, the verification, quarantined keys and an unfinished launch read are dropped (a
@@ -225,7 +241,7 @@ impl Writer {
 
 /// The loop's clock: tokio's, so a paused runtime (the fleet simulation) runs the writer's schedule too.
 pub(super) fn now() -> Instant {
-    actix_rt::time::Instant::now().into_std()
+    super::writer_now()
 }
 
 /// When to wake for `until` (`None`: only a message wakes the loop; an hour stands in for never).
