@@ -13,6 +13,8 @@ mod janitor;
 #[cfg(test)]
 mod latency_tests;
 #[cfg(test)]
+mod reference_tests;
+#[cfg(test)]
 mod tests;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
