@@ -15,6 +15,7 @@ mod imds;
 mod janitor;
 mod journal;
 mod lifecycle;
+mod observability;
 mod ops;
 mod owner_id;
 mod pipeline;
