@@ -41,8 +41,7 @@ pub const HOST_IPV6: &str = "2600:1f18:abcd::23";
 
 /// Longest wait for DNS to converge in a test.
 pub const CONVERGE: Duration = Duration::from_secs(30);
-/// The TTL the agent writes with the default configuration (`route53.ttl`).
-pub const AGENT_TTL: i64 = 30;
+pub use support::moto::AGENT_TTL;
 
 /// Docker is shared by the tests of this binary; the daemon-restart test needs it alone.
 static DOCKER: RwLock<()> = RwLock::new(());

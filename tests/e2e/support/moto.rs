@@ -5,6 +5,9 @@ use aws_sdk_route53::types::{
 };
 use aws_sdk_route53::Client;
 
+/// The TTL the agent writes with the default configuration (`route53.ttl`).
+pub const AGENT_TTL: i64 = 30;
+
 /// A record set as the tests compare them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Rec {
@@ -202,7 +205,7 @@ impl Moto {
             &rec.name,
             rtype,
             &rec.set_identifier,
-            (1, crate::AGENT_TTL),
+            (1, AGENT_TTL),
             &rec.values,
         );
         self.upsert(zone_id, set);
