@@ -1,5 +1,5 @@
-//! The documentation's links: every relative link in README.md, CHANGELOG.md and docs/ names a file of the
-//! repository, and every `#anchor` a heading of its target.
+//! The documentation's links: every relative link in README.md, CHANGELOG.md and docs/, and every alert's
+//! `runbook_url`, names a file of the repository, and every `#anchor` a heading of its target.
 
 use std::path::{Path, PathBuf};
 
@@ -85,6 +85,27 @@ fn every_relative_link_and_anchor_resolves() {
         }
     }
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn every_alerts_runbook_names_a_heading_of_the_troubleshooting_doc() {
+    let rules = std::fs::read_to_string(root().join("deploy/prometheus/alerts.yaml")).unwrap();
+    let runbooks: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("runbook_url:"))
+        .map(|v| v.trim().trim_matches('"'))
+        .collect();
+    assert!(!runbooks.is_empty(), "no runbook_url in alerts.yaml");
+    for runbook in runbooks {
+        let (file, anchor) = runbook
+            .split_once('#')
+            .expect("a runbook_url with an anchor");
+        let target = root().join(file);
+        assert!(
+            target.exists() && anchors(&target).iter().any(|a| a == anchor),
+            "{runbook}: no such heading"
+        );
+    }
 }
 
 #[test]
