@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::support::image::{agent_image, image_inspect, AgentContainer};
 use crate::World;
 
-/// The image-size target of issue 5 (decimal megabytes, as `docker images` shows them).
+/// The image-size target (decimal megabytes, as `docker images` shows them).
 const MAX_IMAGE_BYTES: u64 = 40_000_000;
 
 #[test]

@@ -1,6 +1,7 @@
 //! The agent as a container of its own image (built by `scripts/test` from ./Dockerfile, named by
-//! `R53D_E2E_AGENT_IMAGE`), run the way an ECS daemon service runs it: host network, the host's `/var/run`, a
-//! mounted TOML config and static AWS credentials. The container is removed on drop, also when a test fails.
+//! `R53D_E2E_AGENT_IMAGE`): either run the way an ECS daemon service runs it (host network, the host's `/var/run`
+//! read-only, a mounted TOML config, static AWS credentials), or with `docker run` arguments a test made from a
+//! task definition. The container is removed on drop, also when a test fails.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -26,7 +27,20 @@ pub struct AgentContainer {
     pub id: String,
     /// `http://127.0.0.1:<port>` of its health endpoint (host network: the same loopback as the test).
     pub health_url: String,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Static test credentials, region and log filter, for a container that talks to moto on loopback only.
+pub fn test_env() -> Vec<(String, String)> {
+    [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_SESSION_TOKEN", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("RUST_LOG", "info,route53_discovery_actors=debug"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec()
 }
 
 impl AgentContainer {
@@ -36,52 +50,48 @@ impl AgentContainer {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("agent.toml");
         std::fs::write(&config, toml).unwrap();
-        let mount = format!("{}:{CONFIG_PATH}:ro", config.display());
-        let config_env = format!("R53D_CONFIG={CONFIG_PATH}");
-        let image = agent_image();
-        let mut args = vec![
-            "run",
-            "-d",
-            "--name",
-            name,
-            "--label",
-            "r53d-test=1",
+        let mut args: Vec<String> = [
             "--network",
             "host",
             "-v",
-            "/var/run:/var/run",
-            "-v",
-            &mount,
-            "-e",
-            &config_env,
+            "/var/run:/var/run:ro",
             "--health-interval=1s",
             "--health-timeout=3s",
             "--health-retries=3",
-        ];
-        // Static test credentials: the SDK talks to moto on loopback only.
-        for var in [
-            "AWS_ACCESS_KEY_ID=testing",
-            "AWS_SECRET_ACCESS_KEY=testing",
-            "AWS_SESSION_TOKEN=testing",
-            "AWS_REGION=us-east-1",
-            "RUST_LOG=info,route53_discovery_actors=debug",
-        ] {
-            args.extend(["-e", var]);
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend([
+            "-v".into(),
+            format!("{}:{CONFIG_PATH}:ro", config.display()),
+        ]);
+        let mut env = vec![("R53D_CONFIG".to_string(), CONFIG_PATH.to_string())];
+        env.extend(test_env());
+        env.extend(
+            super::agent::imds_env(toml)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v)),
+        );
+        for (k, v) in env {
+            args.extend(["-e".into(), format!("{k}={v}")]);
         }
-        // Instance metadata only from the world's loopback fake (host network), or off.
-        let imds: Vec<String> = super::agent::imds_env(toml)
-            .into_iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        for var in &imds {
-            args.extend(["-e", var.as_str()]);
-        }
-        args.push(&image);
-        let id = docker(&args);
+        let mut started = Self::run(name, &args, &[], health_port);
+        started._dir = Some(dir);
+        started
+    }
+
+    /// `docker run -d --name name <args> <agent image> <command>`; its health endpoint on loopback `health_port`.
+    pub fn run(name: &str, args: &[String], command: &[String], health_port: u16) -> Self {
+        let image = agent_image();
+        let mut all = vec!["run", "-d", "--name", name, "--label", "r53d-test=1"];
+        all.extend(args.iter().map(String::as_str));
+        all.push(&image);
+        all.extend(command.iter().map(String::as_str));
+        let id = docker(&all);
         Self {
             id,
             health_url: format!("http://127.0.0.1:{health_port}"),
-            _dir: dir,
+            _dir: None,
         }
     }
 
