@@ -25,7 +25,7 @@ pub fn journal_store(settings: &Settings) -> Option<JournalStore> {
         Ok(store) => Some(store),
         Err(e) => {
             tracing::warn!(zone_id, path = %dir.display(), error = %e,
-                "agent.state_dir cannot be written: no journal, so every start reads the whole zone. Mount a writable host path there (docs/ecs-daemon-service.md).");
+                "agent.state_dir cannot be written: no journal, so every start reads the whole zone. Mount a writable host path there (docs/deploy.md).");
             None
         }
     }
