@@ -8,6 +8,7 @@
 //! The IMDS tests (`imds.rs`) need neither Docker nor moto: the real IMDS client against a loopback fake IMDSv2.
 
 mod addressing;
+mod deploy;
 mod endpoints;
 mod faults;
 mod image;

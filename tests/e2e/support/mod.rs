@@ -2,6 +2,7 @@
 //! agent process.
 
 pub mod agent;
+pub mod cloudformation;
 pub mod docker;
 pub mod dockerd;
 pub mod ecs;
