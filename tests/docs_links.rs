@@ -1,5 +1,6 @@
 //! The documentation's links: every relative link in README.md, CHANGELOG.md and docs/, and every alert's
-//! `runbook_url`, names a file of the repository, and every `#anchor` a heading of its target.
+//! `runbook_url`, names a file of the repository, and every `#anchor` a heading of its target; the README's deploy
+//! command names the template's parameters.
 
 use std::path::{Path, PathBuf};
 
@@ -104,6 +105,35 @@ fn every_alerts_runbook_names_a_heading_of_the_troubleshooting_doc() {
         assert!(
             target.exists() && anchors(&target).iter().any(|a| a == anchor),
             "{runbook}: no such heading"
+        );
+    }
+}
+
+#[test]
+fn the_readmes_deploy_command_names_parameters_of_the_template() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let template =
+        std::fs::read_to_string(root().join("deploy/cloudformation/route53-discovery.yaml"))
+            .unwrap();
+    let parameters =
+        &template[template.find("\nParameters:").unwrap()..template.find("\nResources:").unwrap()];
+    let overrides = readme
+        .split("--parameter-overrides")
+        .nth(1)
+        .expect("the README's deploy command");
+    let names: Vec<&str> = overrides
+        .lines()
+        .take_while(|l| !l.contains("```"))
+        .filter_map(|l| l.trim().split_once('=').map(|(name, _)| name))
+        .collect();
+    assert!(
+        names.contains(&"HostedZoneId"),
+        "parameters read: {names:?}"
+    );
+    for name in names {
+        assert!(
+            parameters.contains(&format!("\n  {name}:\n")),
+            "README passes {name}, which the template does not declare"
         );
     }
 }
