@@ -241,10 +241,16 @@ fn the_configuration_doc_gives_the_defaults_of_config_default_toml() {
             else {
                 continue;
             };
-            if let Some(literal) = documented.strip_prefix('`').and_then(|d| d.strip_suffix('`')) {
+            if let Some(literal) = documented
+                .strip_prefix('`')
+                .and_then(|d| d.strip_suffix('`'))
+            {
                 let same = literal == value
                     || matches!((literal.parse::<f64>(), value.parse::<f64>()), (Ok(a), Ok(b)) if a == b);
-                assert!(same, "{full}: documented default {literal}, config/default.toml {value}");
+                assert!(
+                    same,
+                    "{full}: documented default {literal}, config/default.toml {value}"
+                );
             }
         }
     }
