@@ -1,31 +1,22 @@
 //! The observability pack through the real tools: promtool checks the alerting rules under `deploy/prometheus`
 //! and runs their unit tests, and lints the `/metrics` body of a running agent that has published a record.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::support::{env, wait_for};
+use crate::support::{env, run_with_input, wait_for};
 use crate::World;
 
 /// Runs `promtool args` in the repository's `deploy/prometheus`, with `stdin` as its input.
 fn promtool(args: &[&str], stdin: &str) -> Output {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus");
-    let mut child = Command::new(env("R53D_E2E_PROMTOOL"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start promtool");
-    let mut input = child.stdin.take().expect("promtool's stdin");
-    input
-        .write_all(stdin.as_bytes())
-        .expect("write to promtool");
-    drop(input);
-    child.wait_with_output().expect("promtool's output")
+    run_with_input(
+        Command::new(env("R53D_E2E_PROMTOOL"))
+            .args(args)
+            .current_dir(dir),
+        stdin,
+    )
 }
 
 /// promtool's exit status and what it printed, for an assertion's message.

@@ -3,9 +3,8 @@
 //! into the `docker run` arguments that make Docker run it as the ECS agent would.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
@@ -24,21 +23,12 @@ const HELPER: &str = concat!(
 /// Runs `cfn_stack.py args` with `R53D_E2E_PYTHON` (moto's venv, which has boto3), `stdin` on its input; its
 /// output parsed as JSON. Panics with its error output when it fails.
 fn helper(args: &[&str], stdin: &str) -> Value {
-    let mut child = Command::new(super::env("R53D_E2E_PYTHON"))
-        .arg(HELPER)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the e2e python");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = super::run_with_input(
+        Command::new(super::env("R53D_E2E_PYTHON"))
+            .arg(HELPER)
+            .args(args),
+        stdin,
+    );
     assert!(
         out.status.success(),
         "cfn_stack.py {args:?} failed:\n{}",

@@ -22,6 +22,24 @@ pub fn env(name: &str) -> String {
         .unwrap_or_else(|_| panic!("{name} is not set: run the end-to-end tests with scripts/test"))
 }
 
+/// Runs `command` with `stdin` as its input and its output captured.
+pub fn run_with_input(command: &mut std::process::Command, stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {command:?}: {e}"));
+    let mut input = child.stdin.take().expect("the child's stdin");
+    input
+        .write_all(stdin.as_bytes())
+        .expect("write the child's input");
+    drop(input);
+    child.wait_with_output().expect("the child's output")
+}
+
 /// Polls `check` until it returns `Some`, or panics with `what` after `limit`.
 pub fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
