@@ -73,6 +73,19 @@ ensure_cfn_lint() {
   export R53D_E2E_CFN_LINT="$venv/bin/cfn-lint"
 }
 
+PARLIAMENT_VERSION="1.6.4"
+# parliament (pinned, from PyPI, in its own venv): lints IAM policies against its bundled list of actions, resource
+# ARN shapes and condition keys, offline.
+ensure_parliament() {
+  local venv="$WORK/parliament-venv"
+  if [ "$("$venv/bin/pip" show parliament 2>/dev/null | sed -n 's/^Version: //p')" != "$PARLIAMENT_VERSION" ]; then
+    log "Installing parliament==$PARLIAMENT_VERSION into $venv"
+    rm -rf "$venv"; python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "parliament==$PARLIAMENT_VERSION"
+  fi
+  export R53D_E2E_PARLIAMENT="$venv/bin/parliament"
+}
+
 # promtool, from Debian's prometheus package: only the one binary is unpacked (dpkg -x), nothing is installed or
 # started.
 ensure_promtool() {
@@ -100,6 +113,7 @@ ensure_docker
 ensure_image
 start_moto
 ensure_cfn_lint
+ensure_parliament
 ensure_promtool
 
 # Static test credentials and no instance-metadata probing: the SDK talks to moto on loopback only.

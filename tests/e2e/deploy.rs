@@ -292,6 +292,32 @@ fn stack_roles_read_back_least_privilege_with_confused_deputy_conditions() {
 }
 
 /// Each role may be assumed by ECS tasks of the stack's account and region only (the confused-deputy guard).
+/// Every inline policy of the stack's roles, as moto stored it (parameters and intrinsics resolved), passes
+/// parliament: known actions, resource ARNs of the right shape, condition keys that apply to their actions.
+#[test]
+fn stack_role_policies_pass_parliament() {
+    let (stack, _, _) = fresh_stack("deploy-parliament");
+    let mut linted = 0;
+    for role in ["AgentTaskRole", "JanitorTaskRole", "ExecutionRole"] {
+        for (name, doc) in stack.role(role)["policies"].as_object().unwrap() {
+            let out = std::process::Command::new(crate::support::env("R53D_E2E_PARLIAMENT"))
+                .arg("--string")
+                .arg(doc.to_string())
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("run parliament");
+            assert!(
+                out.status.success() && out.stdout.is_empty(),
+                "parliament on {role}/{name}:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            linted += 1;
+        }
+    }
+    assert_eq!(linted, 3, "one inline policy per role");
+}
+
 fn check_trust(stack: &Stack) {
     for (role, output) in [
         ("AgentTaskRole", "AgentTaskRoleArn"),
