@@ -18,14 +18,13 @@ fn main() {
 fn git_revision() -> Option<String> {
     let git_dir = git(&["rev-parse", "--absolute-git-dir"])?;
     let git_dir = Path::new(&git_dir);
-    for file in ["HEAD", "packed-refs"] {
-        println!("cargo:rerun-if-changed={}", git_dir.join(file).display());
-    }
+    let mut watched = vec![git_dir.join("HEAD"), git_dir.join("packed-refs")];
     if let Some(reference) = git(&["symbolic-ref", "-q", "HEAD"]) {
-        println!(
-            "cargo:rerun-if-changed={}",
-            git_dir.join(reference).display()
-        );
+        watched.push(git_dir.join(reference));
+    }
+    // A file that does not exist (a ref only in packed-refs) would make cargo run this script at every build.
+    for file in watched.iter().filter(|f| f.exists()) {
+        println!("cargo:rerun-if-changed={}", file.display());
     }
     git(&["rev-parse", "--short=12", "HEAD"])
 }
