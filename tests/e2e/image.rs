@@ -19,6 +19,15 @@ fn agent_image_registers_a_task_reports_healthy_and_stops_cleanly_on_sigterm() {
         check, r#"["CMD","/usr/local/bin/route53-discovery","healthcheck"]"#,
         "the image's HEALTHCHECK"
     );
+    // Built from this checkout: the image's binary names its version and this checkout's revision.
+    assert_eq!(
+        crate::support::docker::docker(&["run", "--rm", &image, "--version"]),
+        format!(
+            "route53-discovery {}",
+            route53_discovery_actors::build_info::LONG_VERSION
+        ),
+        "the image's --version"
+    );
     let size: u64 = image_inspect(&image, "{{.Size}}").parse().unwrap();
     assert!(
         size <= MAX_IMAGE_BYTES,

@@ -56,9 +56,14 @@ fn scraped_metrics_pass_promtool_check_metrics() {
                 .then_some(body)
         },
     );
+    let build_info = format!(
+        "r53d_build_info{{revision=\"{}\",version=\"{}\"}} 1\n",
+        route53_discovery_actors::build_info::REVISION,
+        env!("CARGO_PKG_VERSION")
+    );
     for series in [
         "r53d_ready 1\n",
-        "r53d_build_info{revision=",
+        build_info.as_str(),
         "r53d_route53_request_duration_seconds_count{operation=\"change_resource_record_sets\"}",
         "process_resident_memory_bytes ",
         "process_cpu_seconds_total ",
